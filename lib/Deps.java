@@ -1,0 +1,16 @@
+// Every dependency version of the toolkit, pinned once. Scripts and tests pull this in through
+// the lib files they use; nothing else declares a version.
+//JAVA 17+
+//DEPS com.github.mwiede:jsch:2.28.8
+//DEPS info.picocli:picocli:4.7.7
+//DEPS com.google.code.gson:gson:2.13.2
+//DEPS io.github.cdimascio:dotenv-java:3.2.0
+//DEPS org.apache.sshd:sshd-core:2.20.0
+//DEPS org.apache.sshd:sshd-sftp:2.20.0
+//DEPS org.slf4j:slf4j-api:2.0.20
+//DEPS org.slf4j:slf4j-nop:2.0.20
+// A short-lived CLI starts faster with C1 only and the serial collector.
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+final class Deps {
+    private Deps() {}
+}

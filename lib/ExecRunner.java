@@ -1,0 +1,84 @@
+import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.JSchException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+
+/** Runs one {@link RemoteCommand} on a connection, streaming its output into the given sinks. */
+final class ExecRunner {
+    /** How long after --timeout the client stops waiting for the server's own kill. */
+    static final Duration CLIENT_GRACE = Duration.ofSeconds(RemoteCommand.KILL_GRACE_SECONDS + 5);
+
+    private ExecRunner() {}
+
+    static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        ChannelExec channel = connection.openExec(cmd.toShellLine());
+        channel.setOutputStream(out, true);
+        channel.setErrStream(err, true);
+        if (cmd.forwardStdin() && stdin != null) {
+            channel.setInputStream(stdin, true);
+        }
+        long start = System.nanoTime();
+        long deadline = cmd.timeout() == null ? Long.MAX_VALUE
+                : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
+        try {
+            channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        } catch (JSchException e) {
+            throw connection.lost(e);
+        }
+        boolean clientTimeout = false;
+        long sleepMs = 1;
+        while (!channel.isClosed()) {
+            if (!connection.isConnected()) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                clientTimeout = true;
+                sendKill(channel);
+                break;
+            }
+            sleep(sleepMs);
+            sleepMs = Math.min(sleepMs * 2, 20);
+        }
+        long durationMs = (System.nanoTime() - start) / 1_000_000;
+        try {
+            if (clientTimeout) {
+                return new ExecOutcome(cmd.command(), null, null, true, durationMs);
+            }
+            if (!channel.isClosed()) {
+                throw connection.lost(new IOException("connection closed while the command was running"));
+            }
+            String signal = channel.getExitSignal();
+            int status = channel.getExitStatus();
+            if (signal != null && !signal.isEmpty()) {
+                return new ExecOutcome(cmd.command(), null, signal, false, durationMs);
+            }
+            if (status < 0) {
+                throw connection.lost(new IOException("the server closed the command without an exit status"));
+            }
+            boolean timedOut = cmd.timeout() != null && durationMs >= cmd.timeout().toMillis()
+                    && (status == 124 || status == 137);
+            return new ExecOutcome(cmd.command(), timedOut ? null : status, null, timedOut, durationMs);
+        } finally {
+            channel.disconnect();
+        }
+    }
+
+    private static void sendKill(ChannelExec channel) {
+        try {
+            channel.sendSignal("KILL");
+        } catch (Exception ignored) {
+            // best effort: the server may not support signals; the channel is closed next anyway
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VpsException(VpsException.Kind.REMOTE, "interrupted", null);
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import com.jcraft.jsch.HostKey;
+import com.jcraft.jsch.HostKeyRepository;
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.UserInfo;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/**
+ * Strict host-key checking for one connection: known_hosts, a pinned fingerprint, or trust on
+ * first use (--accept-new). Wraps JSch's known_hosts parser and remembers why it refused a key,
+ * so the error can name both fingerprints and the known_hosts line.
+ */
+final class HostKeyVerifier implements HostKeyRepository {
+    enum Verdict { UNCHECKED, KNOWN, PINNED, ACCEPTED_NEW, UNKNOWN, CHANGED, PIN_MISMATCH }
+
+    private final HostKeyRepository knownHosts;
+    private final Path knownHostsFile;
+    private final String pin;
+    private final boolean acceptNew;
+
+    volatile Verdict verdict = Verdict.UNCHECKED;
+    volatile String offeredFingerprint;
+    volatile String offeredType;
+    volatile String knownFingerprint;
+    volatile String knownLine;
+    volatile String checkedName;
+
+    HostKeyVerifier(JSch jsch, Path knownHostsFile, String pin, boolean acceptNew) throws JSchException {
+        this.knownHostsFile = knownHostsFile;
+        this.pin = pin;
+        this.acceptNew = acceptNew;
+        if (Files.isRegularFile(knownHostsFile)) {
+            jsch.setKnownHosts(knownHostsFile.toString());
+        }
+        this.knownHosts = jsch.getHostKeyRepository();
+    }
+
+    @Override
+    public int check(String host, byte[] key) {
+        checkedName = host;
+        offeredFingerprint = Fingerprints.sha256(key);
+        HostKey offered;
+        try {
+            offered = new HostKey(host, key);
+        } catch (JSchException e) {
+            verdict = Verdict.UNKNOWN;
+            return NOT_INCLUDED;
+        }
+        offeredType = offered.getType();
+        int known = knownHosts.check(host, key);
+        if (known == CHANGED) {
+            // A changed key is refused in every mode, pinned or not: that is the attack case.
+            rememberKnownKey(host, offeredType);
+            verdict = Verdict.CHANGED;
+            return CHANGED;
+        }
+        if (pin != null) {
+            if (Fingerprints.matches(pin, offeredFingerprint)) {
+                verdict = Verdict.PINNED;
+                return OK;
+            }
+            verdict = Verdict.PIN_MISMATCH;
+            return NOT_INCLUDED;
+        }
+        if (known == OK) {
+            verdict = Verdict.KNOWN;
+            return OK;
+        }
+        if (acceptNew) {
+            record(offered);
+            verdict = Verdict.ACCEPTED_NEW;
+            return OK;
+        }
+        verdict = Verdict.UNKNOWN;
+        return NOT_INCLUDED;
+    }
+
+    /** Appends one line under an exclusive lock so that racing first connections never corrupt the file. */
+    private void record(HostKey key) {
+        String line = key.getHost() + " " + key.getType() + " " + key.getKey() + "\n";
+        try {
+            Files.createDirectories(knownHostsFile.toAbsolutePath().getParent());
+            try (FileChannel ch = FileChannel.open(knownHostsFile, StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+                 FileLock ignored = ch.lock()) {
+                long size = ch.size();
+                String prefix = size > 0 && !endsWithNewline(size) ? "\n" : "";
+                ch.write(java.nio.ByteBuffer.wrap((prefix + line).getBytes(StandardCharsets.UTF_8)));
+            }
+        } catch (IOException e) {
+            throw VpsException.config("cannot record the host key in " + knownHostsFile + ": " + e.getMessage(),
+                    "make that file writable, or pin the key with --host-key " + offeredFingerprint);
+        }
+    }
+
+    private boolean endsWithNewline(long size) throws IOException {
+        byte[] all = Files.readAllBytes(knownHostsFile);
+        return all.length == 0 || all[all.length - 1] == '\n';
+    }
+
+    private void rememberKnownKey(String host, String type) {
+        HostKey[] keys = knownHosts.getHostKey(host, type);
+        if (keys == null || keys.length == 0) {
+            return;
+        }
+        try {
+            byte[] blob = java.util.Base64.getDecoder().decode(keys[0].getKey());
+            knownFingerprint = Fingerprints.sha256(blob);
+            knownLine = locate(keys[0].getKey());
+        } catch (IllegalArgumentException e) {
+            knownFingerprint = "?";
+        }
+    }
+
+    private String locate(String base64Key) {
+        try {
+            List<String> lines = Files.readAllLines(knownHostsFile, StandardCharsets.UTF_8);
+            for (int i = 0; i < lines.size(); i++) {
+                if (lines.get(i).contains(base64Key)) {
+                    return knownHostsFile + ":" + (i + 1);
+                }
+            }
+        } catch (IOException ignored) {
+            // the message still carries both fingerprints
+        }
+        return knownHostsFile.toString();
+    }
+
+    /** The HOSTKEY error for the recorded refusal, or null when the key was not the problem. */
+    VpsException failure() {
+        String name = checkedName;
+        return switch (verdict) {
+            case UNKNOWN -> new VpsException(VpsException.Kind.HOSTKEY,
+                    "the host key of " + name + " is not known (" + offeredType + " " + offeredFingerprint
+                            + "); nothing in " + knownHostsFile,
+                    "check that fingerprint with the server's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then rerun with --accept-new to record it, or pin it with --host-key " + offeredFingerprint);
+            case CHANGED -> new VpsException(VpsException.Kind.HOSTKEY,
+                    "the host key of " + name + " has CHANGED: known_hosts has " + knownFingerprint + " (" + knownLine
+                            + ") but the server offered " + offeredType + " " + offeredFingerprint
+                            + "; this can be an attack, so the connection was refused",
+                    "if the server was reinstalled or its keys rotated, confirm the new fingerprint with its owner, then remove the old entry: ssh-keygen -R '"
+                            + name + "' -f " + knownHostsFile);
+            case PIN_MISMATCH -> new VpsException(VpsException.Kind.HOSTKEY,
+                    "the host key of " + name + " is " + offeredType + " " + offeredFingerprint
+                            + ", not the pinned " + pin,
+                    "check the --host-key / VPS_HOST_KEY value with the server's owner; the server may have been reinstalled");
+            default -> null;
+        };
+    }
+
+    // The rest only delegates to JSch's known_hosts repository.
+    @Override
+    public void add(HostKey hostkey, UserInfo ui) {
+        knownHosts.add(hostkey, ui);
+    }
+
+    @Override
+    public void remove(String host, String type) {
+        knownHosts.remove(host, type);
+    }
+
+    @Override
+    public void remove(String host, String type, byte[] key) {
+        knownHosts.remove(host, type, key);
+    }
+
+    @Override
+    public String getKnownHostsRepositoryID() {
+        return knownHosts.getKnownHostsRepositoryID();
+    }
+
+    @Override
+    public HostKey[] getHostKey() {
+        return knownHosts.getHostKey();
+    }
+
+    @Override
+    public HostKey[] getHostKey(String host, String type) {
+        return knownHosts.getHostKey(host, type);
+    }
+}

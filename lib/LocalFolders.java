@@ -1,0 +1,33 @@
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/** The toolkit's private local folders (0700), under VPS_TOOLKIT_HOME or ~/.vps-toolkit. */
+final class LocalFolders {
+    private LocalFolders() {}
+
+    static Path root() {
+        String override = Environment.get("VPS_TOOLKIT_HOME");
+        return override != null ? Path.of(override) : TargetOptions.home().resolve(".vps-toolkit");
+    }
+
+    static Path outputs() {
+        return privateDir(root().resolve("output"));
+    }
+
+    static Path privateDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            try {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            } catch (UnsupportedOperationException windows) {
+                // NTFS: the user profile is already private
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * What to run on the server and how, turned into the one line the server's login shell executes.
+ * Every user value is quoted with {@link ShellQuote}; the command runs under the login shell
+ * ($SHELL -c, as `ssh host CMD` does), exec'ed so that its exit status or signal reaches us.
+ */
+record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
+                     boolean sudo, boolean forwardStdin, Duration timeout) {
+
+    /** Seconds timeout(1) waits after TERM before it sends KILL. */
+    static final int KILL_GRACE_SECONDS = 5;
+
+    /** Keeps tools from waiting for a person: no pagers, no debconf or needrestart dialogs, no git prompts. */
+    static final Map<String, String> NON_INTERACTIVE = Map.of(
+            "DEBIAN_FRONTEND", "noninteractive",
+            "NEEDRESTART_MODE", "a",
+            "PAGER", "cat",
+            "GIT_PAGER", "cat",
+            "SYSTEMD_PAGER", "cat",
+            "MANPAGER", "cat",
+            "GIT_TERMINAL_PROMPT", "0");
+
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    static RemoteCommand of(String command) {
+        return new RemoteCommand(command, null, Map.of(), null, false, false, null);
+    }
+
+    static Map<String, String> parseEnv(List<String> assignments) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String a : assignments) {
+            int eq = a.indexOf('=');
+            String name = eq < 0 ? a : a.substring(0, eq);
+            if (eq < 0 || !ENV_NAME.matcher(name).matches()) {
+                throw VpsException.config("--env '" + a + "' is not NAME=VALUE with a valid variable name",
+                        "write it as --env NAME=value (letters, digits and _ in the name)");
+            }
+            env.put(name, a.substring(eq + 1));
+        }
+        return env;
+    }
+
+    /** The interpreter a script's #! line asks for, or null for the login shell. */
+    static String interpreterOf(String script) {
+        if (!script.startsWith("#!")) {
+            return null;
+        }
+        int end = script.indexOf('\n');
+        String line = (end < 0 ? script.substring(2) : script.substring(2, end)).trim();
+        return line.isEmpty() ? null : line;
+    }
+
+    String toShellLine() {
+        StringBuilder line = new StringBuilder();
+        if (!forwardStdin) {
+            line.append("exec </dev/null; ");
+        }
+        String inner = cwd == null ? command : "cd -- " + ShellQuote.quote(cwd) + " || exit 1\n" + command;
+        String shell = interpreter == null ? "\"${SHELL:-/bin/sh}\"" : quoteWords(interpreter);
+        String run = shell + " -c " + ShellQuote.quote(inner);
+
+        StringBuilder envPart = new StringBuilder("env");
+        new java.util.TreeMap<>(NON_INTERACTIVE).forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
+        env.forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
+
+        String prefix = "exec " + (sudo ? "sudo -n -- " : "") + envPart + " ";
+        if (timeout == null) {
+            line.append(prefix).append(run);
+        } else {
+            long ms = Math.max(1, timeout.toMillis());
+            String secs = ms % 1000 == 0 ? Long.toString(ms / 1000) : String.format(java.util.Locale.ROOT, "%.3f", ms / 1000.0);
+            // timeout(1) runs the command in its own process group and signals the whole group.
+            line.append("if command -v timeout >/dev/null 2>&1; then ")
+                    .append(prefix).append("timeout -k ").append(KILL_GRACE_SECONDS).append(' ').append(secs).append(' ').append(run)
+                    .append("; else ").append(prefix).append(run).append("; fi");
+        }
+        return line.toString();
+    }
+
+    private static String quoteWords(String words) {
+        StringBuilder out = new StringBuilder();
+        for (String w : words.trim().split("\\s+")) {
+            out.append(out.length() == 0 ? "" : " ").append(ShellQuote.quote(w));
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,37 @@
+/**
+ * A failure the toolkit explains: a KIND from DESIGN §4, what happened, what to do next.
+ * Printed as `vps: KIND: message` then `hint: ...`.
+ */
+final class VpsException extends RuntimeException {
+    enum Kind { NETWORK, HOSTKEY, AUTH, CONFIG, TIMEOUT, REMOTE, PROTOCOL }
+
+    static final int EXIT_CONNECT = 255;
+    static final int EXIT_TIMEOUT = 124;
+
+    final Kind kind;
+    final String hint;
+    final boolean retriable;
+
+    VpsException(Kind kind, String message, String hint) {
+        this(kind, message, hint, false, null);
+    }
+
+    VpsException(Kind kind, String message, String hint, boolean retriable, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+        this.hint = hint;
+        this.retriable = retriable;
+    }
+
+    static VpsException config(String message, String hint) {
+        return new VpsException(Kind.CONFIG, message, hint);
+    }
+
+    int exitCode() {
+        return kind == Kind.TIMEOUT ? EXIT_TIMEOUT : EXIT_CONNECT;
+    }
+
+    String describe() {
+        return "vps: " + kind + ": " + getMessage() + (hint == null ? "" : "\nhint: " + hint);
+    }
+}

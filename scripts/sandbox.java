@@ -1,0 +1,108 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN SandboxCommand
+//DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
+//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
+//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/LocalFolders.java
+//SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "sandbox", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
+        description = {"Manages the embedded sandbox: an SSH server on 127.0.0.1 that runs commands as you,",
+                "in a private folder, so every script can be tried without a VPS. It is only ever used",
+                "when asked for (--sandbox, or the variables printed by 'sandbox env')."},
+        footer = {"", "Actions:",
+                "  up      start it (if not running) and print its address",
+                "  down    stop it",
+                "  status  say whether it runs (exit 0) or not (exit 1)",
+                "  env     start it if needed and print VPS_* lines: eval \"$(sandbox env)\""})
+class SandboxCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "ACTION", description = "up, down, status or env", defaultValue = "status")
+    String action;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    SandboxCommand() {
+        this(System.out, System.err);
+    }
+
+    SandboxCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String... args) {
+        Cli.main(new SandboxCommand(), args);
+    }
+
+    @Override
+    public Integer call() {
+        Sandbox sandbox = Sandbox.fromEnvironment();
+        try {
+            switch (action) {
+                case "up" -> {
+                    sandbox.ensureRunning();
+                    return print(sandbox, "running");
+                }
+                case "down" -> {
+                    boolean wasRunning = sandbox.stop();
+                    return print(sandbox, wasRunning ? "stopped" : "not running");
+                }
+                case "status" -> {
+                    boolean running = sandbox.status().running();
+                    print(sandbox, running ? "running" : "stopped");
+                    return running ? 0 : 1;
+                }
+                case "env" -> {
+                    sandbox.ensureRunning();
+                    Map<String, String> env = sandbox.environment();
+                    if (json) {
+                        out.println(Json.write(env));
+                    } else {
+                        env.forEach((k, v) -> out.println("export " + k + "='" + v.replace("'", "'\\''") + "'"));
+                    }
+                    return 0;
+                }
+                default -> {
+                    err.println("vps: CONFIG: unknown action '" + action + "'");
+                    err.println("hint: use up, down, status or env");
+                    return 2;
+                }
+            }
+        } catch (VpsException e) {
+            if (json) {
+                out.println(Json.write(Map.of("status", "failed", "error", Json.error(e))));
+            }
+            return Cli.fail(e, err);
+        }
+    }
+
+    private int print(Sandbox sandbox, String state) {
+        Sandbox.Status s = sandbox.status();
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("status", state);
+            m.put("host", s.running() ? "127.0.0.1" : null);
+            m.put("port", s.running() ? s.port() : null);
+            m.put("user", s.user());
+            m.put("pid", s.running() ? s.pid() : null);
+            m.put("dir", sandbox.dir.toString());
+            out.println(Json.write(m));
+        } else if (s.running()) {
+            out.println("sandbox " + state + ": " + s.user() + "@127.0.0.1 port " + s.port() + " (pid " + s.pid() + ", " + sandbox.dir + ")");
+        } else {
+            out.println("sandbox " + state + " (" + sandbox.dir + ")");
+        }
+        return 0;
+    }
+}
