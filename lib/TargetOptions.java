@@ -159,7 +159,7 @@ final class TargetOptions {
                     .load();
             Map<String, String> values = new HashMap<>();
             for (DotenvEntry e : dotenv.entries(Dotenv.Filter.DECLARED_IN_ENV_FILE)) {
-                values.put(e.getKey(), e.getValue());
+                values.put(e.getKey(), unquoteSingle(e.getValue()));
             }
             return values;
         } catch (RuntimeException e) {
@@ -167,11 +167,16 @@ final class TargetOptions {
         }
     }
 
+    /** dotenv-java strips double quotes only; KEY='value' is just as common in .env files. */
+    private static String unquoteSingle(String value) {
+        return value.length() >= 2 && value.startsWith("'") && value.endsWith("'") ? value.substring(1, value.length() - 1) : value;
+    }
+
     private ConfigRepository.Config sshConfigFor(String alias, Map<String, String> origins) {
         String explicit = sshConfig != null ? sshConfig.toString() : Environment.get("VPS_SSH_CONFIG");
         Path file = explicit != null ? expandHome(explicit) : home().resolve(".ssh/config");
         if (!Files.isRegularFile(file)) {
-            if (explicit != null) {
+            if (explicit != null && !Files.exists(file)) {
                 throw VpsException.config("ssh config " + file + " does not exist", "fix --ssh-config or VPS_SSH_CONFIG");
             }
             return null;

@@ -130,6 +130,10 @@ class ExecCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> r = Json.failure(host, label(toRun), e, elapsedMs(start));
                 fillOutput(r, steps);
+                r.put("durationMs", r.remove("durationMs"));
+                r.put("job", r.remove("job"));
+                r.put("error", r.remove("error"));
+                r.put("outputFiles", r.remove("outputFiles"));
                 out.println(Json.write(r));
             }
             return Cli.fail(e, err);
@@ -158,6 +162,7 @@ class ExecCommand implements Callable<Integer> {
             r.put("durationMs", durationMs);
             r.put("job", null);
             r.put("error", problem == null ? null : Json.error(problem));
+            r.put("outputFiles", r.remove("outputFiles"));
             if (steps.size() > 1 || toRun.size() > 1) {
                 r.put("steps", steps.stream().map(Step::toJson).toList());
             }
@@ -204,9 +209,7 @@ class ExecCommand implements Callable<Integer> {
         r.put("stdout", stdout.toString());
         r.put("stderr", stderr.toString());
         r.put("truncated", truncated);
-        if (!files.isEmpty()) {
-            r.put("outputFiles", files);
-        }
+        r.put("outputFiles", files.isEmpty() ? null : files);
     }
 
     /** The command texts to run; a script is read here, so a bad path is a usage error. */

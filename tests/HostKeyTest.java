@@ -1,0 +1,114 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Host keys are always verified: known, unknown, trust on first use, pinned, and changed. */
+class HostKeyTest {
+    static VpsServer vps;
+    static final String OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHmQ7p4e9c9W5pSjyM0+DPjUMNlszRscJNVVcYdv/end";
+
+    @BeforeAll
+    static void server() {
+        vps = VpsServer.shared();
+    }
+
+    @BeforeEach
+    void env() {
+        TestSupport.freshEnvironment();
+    }
+
+    private static Runs.Result run(Path knownHosts, String... more) {
+        List<String> args = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
+                "-i", vps.key.toString(), "--known-hosts", knownHosts.toString()));
+        args.addAll(List.of(more));
+        return Runs.exec(args);
+    }
+
+    @Test
+    void knownKeyConnects() {
+        assertEquals("ok\n", run(vps.knownHosts, "--", "echo ok").stdout());
+    }
+
+    @Test
+    void unknownKeyIsRefusedWithItsFingerprint(@TempDir Path dir) {
+        Path empty = dir.resolve("known_hosts");
+        Runs.Result r = run(empty, "--", "echo ok");
+        assertEquals(255, r.exit());
+        assertTrue(r.stderr().startsWith("vps: HOSTKEY: the host key of [127.0.0.1]:" + vps.port + " is not known"), r.stderr());
+        assertTrue(r.stderr().contains(vps.hostKeyFingerprint), r.stderr());
+        assertTrue(r.stderr().contains("--accept-new"), r.stderr());
+        assertTrue(!Files.exists(empty), "nothing was recorded");
+    }
+
+    @Test
+    void acceptNewRecordsTheKeyOnce(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("sub/known_hosts");
+        assertEquals("ok\n", run(file, "--accept-new", "--", "echo ok").stdout());
+        List<String> lines = Files.readAllLines(file);
+        assertEquals(1, lines.size());
+        assertTrue(lines.get(0).startsWith("[127.0.0.1]:" + vps.port + " ssh-ed25519 "), lines.get(0));
+        Runs.Result second = run(file, "--", "echo again");
+        assertEquals("again\n", second.stdout(), "the recorded key is trusted without --accept-new");
+        assertEquals(1, Files.readAllLines(file).size());
+    }
+
+    @Test
+    void racingAcceptNewCallsLeaveAValidFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("known_hosts");
+        Files.writeString(file, "# keep me\nexample.org " + OTHER_KEY);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<Runs.Result>> results = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            results.add(pool.submit(() -> run(file, "--accept-new", "--", "echo ok")));
+        }
+        for (Future<Runs.Result> f : results) {
+            assertEquals(0, f.get().exit(), f.get().toString());
+        }
+        pool.shutdown();
+        List<String> lines = Files.readAllLines(file);
+        assertEquals("# keep me", lines.get(0));
+        assertEquals("example.org " + OTHER_KEY, lines.get(1));
+        for (String line : lines.subList(2, lines.size())) {
+            assertTrue(line.startsWith("[127.0.0.1]:" + vps.port + " ssh-ed25519 AAAA"), line);
+        }
+        assertEquals(0, run(file, "--", "true").exit());
+    }
+
+    @Test
+    void changedKeyIsRefusedInEveryMode(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("known_hosts");
+        Files.writeString(file, "# first line\n[127.0.0.1]:" + vps.port + " " + OTHER_KEY + "\n");
+        for (List<String> mode : List.of(List.<String>of(), List.of("--accept-new"), List.of("--host-key", vps.hostKeyFingerprint))) {
+            List<String> args = new ArrayList<>(mode);
+            args.addAll(List.of("--", "echo should-not-run"));
+            Runs.Result r = run(file, args.toArray(String[]::new));
+            assertEquals(255, r.exit(), mode + ": " + r);
+            assertTrue(r.stderr().startsWith("vps: HOSTKEY: the host key of [127.0.0.1]:" + vps.port + " has CHANGED"), r.stderr());
+            assertTrue(r.stderr().contains(vps.hostKeyFingerprint), "new fingerprint: " + r.stderr());
+            assertTrue(r.stderr().contains("SHA256:") && r.stderr().contains(file + ":2"), "old fingerprint and line: " + r.stderr());
+            assertTrue(r.stderr().contains("ssh-keygen -R"), r.stderr());
+            assertTrue(!r.stdout().contains("should-not-run"));
+        }
+        assertEquals(2, Files.readAllLines(file).size(), "known_hosts untouched");
+    }
+
+    @Test
+    void pinnedFingerprintIsEnoughAndAWrongPinIsRefused(@TempDir Path dir) {
+        Path empty = dir.resolve("known_hosts");
+        assertEquals("pinned\n", run(empty, "--host-key", vps.hostKeyFingerprint, "--", "echo pinned").stdout());
+        Runs.Result wrong = run(empty, "--host-key", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "--", "true");
+        assertEquals(255, wrong.exit());
+        assertTrue(wrong.stderr().startsWith("vps: HOSTKEY: ") && wrong.stderr().contains("not the pinned"), wrong.stderr());
+    }
+}

@@ -1,0 +1,101 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+// The test suite's runner: JUnit 5 through JBang. Prints one line per test and ends with
+// "N passed, N failed, N skipped". Arguments: test class names to run (default: all).
+//MAIN RunTests
+//DEPS org.junit.jupiter:junit-jupiter:6.0.3
+//DEPS org.junit.platform:junit-platform-launcher:6.0.3
+//DEPS org.testcontainers:testcontainers:2.0.5
+//JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
+//SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
+//SOURCES VpsServer.java Runs.java TestSupport.java TcpProxy.java
+//SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
+//SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.engine.DiscoverySelector;
+
+public class RunTests {
+    static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
+            SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, EndToEndTest.class);
+
+    public static void main(String... args) throws Exception {
+        TestSupport.isolateNameResolution();
+        List<DiscoverySelector> selectors = new ArrayList<>();
+        for (Class<?> c : ALL) {
+            if (args.length == 0 || List.of(args).contains(c.getSimpleName())) {
+                selectors.add(selectClass(c));
+            }
+        }
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
+        Launcher launcher = LauncherFactory.create();
+        AtomicInteger passed = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        AtomicInteger skipped = new AtomicInteger();
+        List<String> failures = new ArrayList<>();
+        PrintWriter out = new PrintWriter(System.out, true);
+        launcher.execute(request, new TestExecutionListener() {
+            @Override
+            public void executionSkipped(TestIdentifier test, String reason) {
+                if (test.isTest()) {
+                    skipped.incrementAndGet();
+                    out.println("SKIP " + test.getLegacyReportingName() + ": " + reason);
+                }
+            }
+
+            @Override
+            public void executionFinished(TestIdentifier test, TestExecutionResult result) {
+                String name = test.getUniqueIdObject().getSegments().stream()
+                        .filter(s -> s.getType().equals("class") || s.getType().equals("method") || s.getType().contains("invocation"))
+                        .map(s -> s.getValue().replaceAll("\\(.*", "")).reduce((a, b) -> a + "." + b).orElse(test.getDisplayName());
+                if (!test.isTest()) {
+                    if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
+                        failed.incrementAndGet();
+                        failures.add(name + ": " + result.getThrowable().map(Throwable::toString).orElse("?"));
+                        out.println("FAIL " + name + " (setup): " + result.getThrowable().map(Throwable::toString).orElse(""));
+                    }
+                    return;
+                }
+                switch (result.getStatus()) {
+                    case SUCCESSFUL -> {
+                        passed.incrementAndGet();
+                        out.println("ok   " + name + " " + test.getDisplayName());
+                    }
+                    case ABORTED -> {
+                        skipped.incrementAndGet();
+                        out.println("SKIP " + name);
+                    }
+                    default -> {
+                        failed.incrementAndGet();
+                        Throwable t = result.getThrowable().orElse(null);
+                        failures.add(name + " " + test.getDisplayName() + ": " + t);
+                        out.println("FAIL " + name + " " + test.getDisplayName());
+                        if (t != null) {
+                            t.printStackTrace(out);
+                        }
+                    }
+                }
+            }
+        });
+        VpsServer.stopShared();
+        TestSupport.stopSandboxes();
+        if (!failures.isEmpty()) {
+            out.println();
+            out.println("Failures:");
+            failures.forEach(f -> out.println("  " + f));
+        }
+        out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
+        System.exit(failed.get() == 0 && passed.get() > 0 ? 0 : 1);
+    }
+}

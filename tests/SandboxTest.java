@@ -1,0 +1,94 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The embedded sandbox: starts on demand, verifies its host key, runs commands as the user. */
+class SandboxTest {
+    static Path dir;
+    static Map<String, String> env;
+
+    @BeforeAll
+    static void start() throws Exception {
+        dir = Files.createTempDirectory("vps-sandbox");
+        env = Map.of("VPS_SANDBOX_DIR", dir.toString());
+        TestSupport.sandbox(dir);
+    }
+
+    @AfterAll
+    static void stop() {
+        TestSupport.freshEnvironment(env);
+        new Sandbox(dir).stop();
+    }
+
+    @Test
+    void execCommandStartsItAndRunsInTheSandboxHome() {
+        TestSupport.freshEnvironment(env);
+        Runs.Result r = Runs.exec(List.of("--sandbox", "--", "pwd; whoami; echo $HOME; exit 3"));
+        assertEquals(3, r.exit(), r.toString());
+        String home = dir.resolve("home").toString();
+        assertEquals(home + "\n" + System.getProperty("user.name") + "\n" + home + "\n", r.stdout());
+        assertTrue(Runs.sandbox("status").exit() == 0);
+    }
+
+    @Test
+    void lifecycleUpStatusEnvDown() {
+        TestSupport.freshEnvironment(env);
+        Runs.Result up = Runs.sandbox("up", "--json");
+        assertEquals(0, up.exit(), up.toString());
+        Map<?, ?> j = up.json();
+        assertEquals("running", j.get("status"));
+        int port = ((Number) j.get("port")).intValue();
+        Runs.Result e = Runs.sandbox("env");
+        assertTrue(e.stdout().contains("export VPS_PORT='" + port + "'"), e.stdout());
+        assertTrue(e.stdout().contains("VPS_KNOWN_HOSTS="), e.stdout());
+        Runs.Result down = Runs.sandbox("down");
+        assertEquals(0, down.exit());
+        assertEquals(1, Runs.sandbox("status").exit());
+        assertEquals(0, Runs.exec(List.of("--sandbox", "--", "true")).exit(), "started again on demand");
+    }
+
+    @Test
+    void variablesFromSandboxEnvWorkForAnyScript() {
+        TestSupport.freshEnvironment(env);
+        Runs.sandbox("up");
+        Map<String, String> vars = new java.util.HashMap<>(new Sandbox(dir).environment());
+        vars.put("VPS_SANDBOX_DIR", dir.toString());
+        TestSupport.freshEnvironment(vars);
+        Runs.Result r = Runs.exec(List.of("--json", "--", "echo via-env"));
+        assertEquals("via-env\n", r.json().get("stdout"), r.toString());
+    }
+
+    @Test
+    void itsHostKeyIsVerified() throws Exception {
+        TestSupport.freshEnvironment(env);
+        Runs.sandbox("up");
+        Path known = dir.resolve("known_hosts");
+        String original = Files.readString(known);
+        try {
+            String[] parts = original.trim().split(" ");
+            Files.writeString(known, parts[0] + " " + HostKeyTest.OTHER_KEY + "\n");
+            Runs.Result r = Runs.exec(List.of("--sandbox", "--", "true"));
+            assertEquals(255, r.exit(), r.toString());
+            assertTrue(r.stderr().startsWith("vps: HOSTKEY: "), r.stderr());
+        } finally {
+            Files.writeString(known, original);
+        }
+    }
+
+    @Test
+    void neverChosenImplicitly() {
+        TestSupport.freshEnvironment(env);
+        Runs.Result r = Runs.exec(List.of("--", "true"));
+        assertEquals(255, r.exit());
+        assertTrue(r.stderr().startsWith("vps: CONFIG: no target host given"), r.stderr());
+        assertFalse(r.stderr().contains("127.0.0.1"));
+    }
+}

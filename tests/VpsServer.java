@@ -1,0 +1,137 @@
+import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.KeyPair;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.images.builder.Transferable;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * The "VPS" of the tests: a Debian container with OpenSSH as PID 1 on host networking, so it
+ * listens on 127.0.0.1:port. Users: root and alice (passwordless sudo) log in with {@link #key};
+ * bob's sudo wants a password. One container is shared by the whole run and stopped at its end.
+ */
+final class VpsServer implements AutoCloseable {
+    static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm");
+    private static VpsServer shared;
+
+    final GenericContainer<?> container;
+    final int port;
+    final Path dir;
+    final Path key;
+    final Path knownHosts;
+    final String hostKeyFingerprint;
+
+    static synchronized VpsServer shared() {
+        if (shared == null) {
+            shared = new VpsServer();
+        }
+        return shared;
+    }
+
+    static synchronized void stopShared() {
+        if (shared != null) {
+            shared.close();
+            shared = null;
+        }
+    }
+
+    @SuppressWarnings("resource")
+    VpsServer() {
+        try {
+            dir = Files.createTempDirectory("vps-server");
+            port = freePort();
+            key = dir.resolve("id_ecdsa");
+            String publicKey = writeKeyPair(key);
+            container = new GenericContainer<>(DockerImageName.parse(IMAGE))
+                    .withNetworkMode("host")
+                    .withCopyToContainer(Transferable.of(publicKey), "/tmp/client.pub")
+                    .withCopyToContainer(Transferable.of(SETUP, 0755), "/tmp/setup.sh")
+                    .withCommand("/bin/sh", "-c", "/tmp/setup.sh && exec /usr/sbin/sshd -D -e -p " + port
+                            + " -o ListenAddress=127.0.0.1 -o MaxStartups=100 -o LogLevel=VERBOSE")
+                    .waitingFor(Wait.forLogMessage(".*Server listening on 127\\.0\\.0\\.1.*", 1));
+            container.start();
+            String hostKey = exec("cat /etc/ssh/ssh_host_ed25519_key.pub").trim();
+            String[] parts = hostKey.split(" ");
+            knownHosts = dir.resolve("known_hosts");
+            Files.writeString(knownHosts, "[127.0.0.1]:" + port + " " + parts[0] + " " + parts[1] + "\n");
+            hostKeyFingerprint = Fingerprints.sha256(java.util.Base64.getDecoder().decode(parts[1]));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final String SETUP = """
+            #!/bin/sh
+            set -e
+            ssh-keygen -A >/dev/null
+            mkdir -p /run/sshd
+            id alice >/dev/null 2>&1 || useradd -m -s /bin/bash alice
+            id bob >/dev/null 2>&1 || useradd -m -s /bin/bash -G sudo bob
+            echo 'bob:a-password' | chpasswd
+            echo 'alice ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/alice
+            chmod 0440 /etc/sudoers.d/alice
+            for home in /root /home/alice /home/bob; do
+              mkdir -p $home/.ssh
+              cp /tmp/client.pub $home/.ssh/authorized_keys
+              chmod 700 $home/.ssh; chmod 600 $home/.ssh/authorized_keys
+              chown -R $(stat -c %u:%g $home) $home/.ssh
+            done
+            """;
+
+    /** Runs a shell command in the container (as root), bypassing SSH; returns stdout. */
+    String exec(String shell) {
+        try {
+            Container.ExecResult r = container.execInContainer("/bin/sh", "-c", shell);
+            return r.getStdout();
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** How many logins the server has accepted so far (sshd logs each to the container's stderr). */
+    long logins() {
+        return container.getLogs().lines().filter(l -> l.contains("Accepted publickey")).count();
+    }
+
+    /** The target options for user {@code user} with the good key and the right known_hosts. */
+    List<String> target(String user) {
+        return new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", user,
+                "-i", key.toString(), "--known-hosts", knownHosts.toString(), "--connect-timeout", "10s"));
+    }
+
+    static String writeKeyPair(Path file) throws IOException {
+        try {
+            KeyPair pair = KeyPair.genKeyPair(new JSch(), KeyPair.ECDSA, 256);
+            ByteArrayOutputStream priv = new ByteArrayOutputStream();
+            pair.writePrivateKey(priv);
+            ByteArrayOutputStream pub = new ByteArrayOutputStream();
+            pair.writePublicKey(pub, "test");
+            Files.write(file, priv.toByteArray());
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            Files.write(Path.of(file + ".pub"), pub.toByteArray());
+            return pub.toString(StandardCharsets.UTF_8);
+        } catch (com.jcraft.jsch.JSchException e) {
+            throw new IOException(e);
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        container.stop();
+    }
+}
