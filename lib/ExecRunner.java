@@ -20,13 +20,33 @@ final class ExecRunner {
             channel.setInputStream(stdin, true);
         }
         long start = System.nanoTime();
-        long deadline = cmd.timeout() == null ? Long.MAX_VALUE
-                : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
         try {
             channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
         } catch (JSchException e) {
             throw connection.lost(e);
         }
+        // Ctrl-C or a killed client must not leave the command running on the server: without a
+        // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
+        Thread onExit = new Thread(() -> {
+            if (!channel.isClosed() && connection.isConnected()) {
+                stopRemotely(connection, cmd, "TERM");
+            }
+        }, "vps-exec-interrupt");
+        Runtime.getRuntime().addShutdownHook(onExit);
+        try {
+            return await(connection, cmd, channel, start);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(onExit);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: nothing to remove
+            }
+        }
+    }
+
+    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, ChannelExec channel, long start) {
+        long deadline = cmd.timeout() == null ? Long.MAX_VALUE
+                : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
         boolean clientTimeout = false;
         long sleepMs = 1;
         while (!channel.isClosed()) {
@@ -35,7 +55,7 @@ final class ExecRunner {
             }
             if (System.nanoTime() > deadline) {
                 clientTimeout = true;
-                sendKill(channel);
+                stopRemotely(connection, cmd, "KILL");
                 break;
             }
             sleep(sleepMs);
@@ -65,11 +85,18 @@ final class ExecRunner {
         }
     }
 
-    private static void sendKill(ChannelExec channel) {
+    /** Signals every process of the run through a second channel, waiting at most a few seconds. */
+    static void stopRemotely(VpsConnection connection, RemoteCommand cmd, String signal) {
         try {
-            channel.sendSignal("KILL");
+            ChannelExec kill = connection.openExec(cmd.killLine(signal));
+            kill.connect(3000);
+            long until = System.nanoTime() + 3_000_000_000L;
+            while (!kill.isClosed() && System.nanoTime() < until) {
+                Thread.sleep(10);
+            }
+            kill.disconnect();
         } catch (Exception ignored) {
-            // best effort: the server may not support signals; the channel is closed next anyway
+            // best effort: the link may be gone; the caller reports what it knows
         }
     }
 

@@ -10,7 +10,29 @@ import java.util.regex.Pattern;
  * ($SHELL -c, as `ssh host CMD` does), exec'ed so that its exit status or signal reaches us.
  */
 record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
-                     boolean sudo, boolean forwardStdin, Duration timeout) {
+                     boolean sudo, boolean forwardStdin, Duration timeout, String runId) {
+
+    RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
+                  boolean sudo, boolean forwardStdin, Duration timeout) {
+        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId());
+    }
+
+    private static String newRunId() {
+        byte[] bytes = new byte[8];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
+    }
+
+    /**
+     * A shell line that sends SIGNAL to every process of this run, found by the VPS_RUN_ID its
+     * environment carries: this reaches children that left the process group, and works where
+     * sshd refuses "signal" requests (OpenSSH does for root sessions).
+     */
+    String killLine(String signal) {
+        String loop = "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null | grep -qx 'VPS_RUN_ID=" + runId
+                + "' && kill -" + signal + " \"${d#/proc/}\" 2>/dev/null; done; exit 0";
+        return (sudo ? "sudo -n " : "") + "sh -c " + ShellQuote.quote(loop);
+    }
 
     /** Seconds timeout(1) waits after TERM before it sends KILL. */
     static final int KILL_GRACE_SECONDS = 5;
@@ -67,6 +89,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         StringBuilder envPart = new StringBuilder("env");
         new java.util.TreeMap<>(NON_INTERACTIVE).forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
         env.forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
+        envPart.append(" VPS_RUN_ID=").append(runId);
 
         String prefix = "exec " + (sudo ? "sudo -n -- " : "") + envPart + " ";
         if (timeout == null) {

@@ -1,4 +1,5 @@
 import com.jcraft.jsch.ChannelExec;
+import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.KeyPair;
@@ -70,6 +71,14 @@ final class VpsConnection implements AutoCloseable {
             ChannelExec channel = (ChannelExec) session.openChannel("exec");
             channel.setCommand(command);
             return channel;
+        } catch (JSchException e) {
+            throw lost(e);
+        }
+    }
+
+    ChannelSftp openSftp() {
+        try {
+            return (ChannelSftp) session.openChannel("sftp");
         } catch (JSchException e) {
             throw lost(e);
         }

@@ -236,6 +236,35 @@ class ExecCommandTest {
         assertEquals(100_000_000L + 1 + 12, Files.size(full));
     }
 
+    @Test
+    void killingTheClientStopsTheRemoteCommand() throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "ExecCommand"));
+        cmd.addAll(vps.target("root"));
+        cmd.addAll(List.of("--", "echo started; sleep 3004"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
+        pb.environment().put("VPS_TOOLKIT_HOME", Files.createTempDirectory("vps-int").toString());
+        Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+        assertEquals("started", out.readLine());
+        assertTrue(!vps.exec("pgrep -f 'sleep [3]004' || true").isBlank(), "running before the client dies");
+        p.destroy();   // SIGTERM, as a closing terminal or an agent's tool timeout sends
+        assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!vps.exec("pgrep -f 'sleep [3]004' || true").isBlank() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals("", vps.exec("pgrep -f 'sleep [3]004' || true").trim(), "the remote command was stopped");
+    }
+
+    @Test
+    void verboseLogsTheProtocolToStderrOnly() {
+        Runs.Result r = exec("-v", "--", "echo quiet");
+        assertEquals("quiet\n", r.stdout());
+        assertTrue(r.stderr().contains("debug: Remote version string: SSH-2.0-OpenSSH"), r.stderr());
+    }
+
     private static String readQuietly(Path file) {
         try {
             return Files.readString(file);

@@ -84,6 +84,21 @@ class SandboxTest {
     }
 
     @Test
+    void servesSftp() throws Exception {
+        TestSupport.freshEnvironment(env);
+        Sandbox sandbox = new Sandbox(dir).ensureRunning();
+        try (VpsConnection c = VpsConnection.open(sandbox.target(java.time.Duration.ofSeconds(10)), null)) {
+            com.jcraft.jsch.ChannelSftp sftp = c.openSftp();
+            sftp.connect(10_000);
+            byte[] data = "sftp works\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            sftp.put(new java.io.ByteArrayInputStream(data), dir.resolve("home/via-sftp.txt").toString());
+            sftp.disconnect();
+        }
+        assertEquals("sftp works\n", Files.readString(dir.resolve("home/via-sftp.txt")));
+        assertEquals("sftp works\n", Runs.exec(List.of("--sandbox", "--", "cat via-sftp.txt")).stdout());
+    }
+
+    @Test
     void neverChosenImplicitly() {
         TestSupport.freshEnvironment(env);
         Runs.Result r = Runs.exec(List.of("--", "true"));
