@@ -124,7 +124,7 @@ final class VpsConnection implements AutoCloseable {
                     throw new VpsException(VpsException.Kind.AUTH, "key " + key + " is encrypted and no passphrase was given",
                             "set VPS_KEY_PASSPHRASE in the environment or in .env (never on the command line)");
                 }
-                if (!pair.decrypt(passphrase)) {
+                if (!pair.decrypt(passphrase.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
                     throw new VpsException(VpsException.Kind.AUTH, "the passphrase in VPS_KEY_PASSPHRASE does not open key " + key,
                             "fix VPS_KEY_PASSPHRASE, or check with: ssh-keygen -y -f " + key);
                 }
@@ -233,6 +233,12 @@ final class VpsConnection implements AutoCloseable {
         @Override
         public void log(int level, String message) {
             out.println("debug: " + message);
+        }
+
+        /** One line per event: a stack trace only says that the socket closed, which we report ourselves. */
+        @Override
+        public void log(int level, String message, Throwable cause) {
+            out.println("debug: " + message + (cause == null ? "" : " (" + cause + ")"));
         }
     }
 }
