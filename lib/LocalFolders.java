@@ -10,7 +10,22 @@ final class LocalFolders {
 
     static Path root() {
         String override = Environment.get("VPS_TOOLKIT_HOME");
-        return override != null ? Path.of(override) : TargetOptions.home().resolve(".vps-toolkit");
+        return override != null ? Path.of(override) : home().resolve(".vps-toolkit");
+    }
+
+    static Path home() {
+        return Path.of(System.getProperty("user.home"));
+    }
+
+    /** A leading ~ means the home folder, as in a shell. */
+    static Path expandHome(String path) {
+        if (path.equals("~")) {
+            return home();
+        }
+        if (path.startsWith("~/")) {
+            return home().resolve(path.substring(2));
+        }
+        return Path.of(path);
     }
 
     static Path outputs() {

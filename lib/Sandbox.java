@@ -125,8 +125,10 @@ final class Sandbox {
         for (String field : List.of("host", "port", "user", "identity", "knownHosts")) {
             origins.put(field, "sandbox " + dir);
         }
-        return new Target("sandbox", "127.0.0.1", s.port(), s.user(), List.of(dir.resolve("client_key")),
-                dir.resolve("known_hosts"), null, false, connectTimeout, null, origins);
+        return new Target("sandbox", "127.0.0.1", s.port(), s.user(),
+                new Target.Credentials(List.of(dir.resolve("client_key")), null, false, null, false, null),
+                new Target.HostKeyPolicy(dir.resolve("known_hosts"), null, false, null),
+                connectTimeout, Target.DEFAULT_ALIVE_INTERVAL, Target.DEFAULT_ALIVE_COUNT_MAX, Map.of(), List.of(), origins, List.of());
     }
 
     /** The VPS_* variables that point any script at the sandbox. */

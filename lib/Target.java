@@ -5,23 +5,77 @@ import java.util.Map;
 
 /**
  * Where and how to connect, fully resolved. {@code origins} says where each value came from
- * (option, environment, .env, ssh config, default, sandbox) for messages and diagnose-auth.
+ * (option, environment, .env, ssh config file:line, default, sandbox) for messages and
+ * diagnose-auth; {@code notes} lists what was read but is not applied (shown under -v).
  */
 record Target(
         String alias,
         String host,
         int port,
         String user,
-        List<Path> identities,
-        Path knownHosts,
-        String pinnedHostKey,
-        boolean acceptNew,
+        Credentials credentials,
+        HostKeyPolicy hostKeys,
         Duration connectTimeout,
-        String keyPassphrase,
-        Map<String, String> origins) {
+        Duration aliveInterval,
+        int aliveCountMax,
+        Map<String, String> algorithms,
+        List<Target> jumps,
+        Map<String, String> origins,
+        List<String> notes) {
 
-    /** host, or [host]:port as known_hosts writes it. */
+    /** How to prove who we are. Secrets stay out of toString. */
+    record Credentials(List<Path> identities, String keyPassphrase, boolean useAgent, Path agentSocket,
+                       boolean passwordAuth, String password) {
+        @Override
+        public String toString() {
+            return "Credentials[identities=" + identities + ", agent=" + useAgent + " " + agentSocket
+                    + ", passwordAuth=" + passwordAuth + "]";
+        }
+    }
+
+    /** How to check the server's host key. {@code alias} replaces the host name in known_hosts (HostKeyAlias). */
+    record HostKeyPolicy(Path knownHosts, String pinned, boolean acceptNew, String alias) {}
+
+    static final Duration DEFAULT_ALIVE_INTERVAL = Duration.ofSeconds(15);
+    static final int DEFAULT_ALIVE_COUNT_MAX = 3;
+
+    List<Path> identities() {
+        return credentials.identities();
+    }
+
+    String keyPassphrase() {
+        return credentials.keyPassphrase();
+    }
+
+    boolean useAgent() {
+        return credentials.useAgent();
+    }
+
+    Path agentSocket() {
+        return credentials.agentSocket();
+    }
+
+    boolean passwordAuth() {
+        return credentials.passwordAuth();
+    }
+
+    Path knownHosts() {
+        return hostKeys.knownHosts();
+    }
+
+    String pinnedHostKey() {
+        return hostKeys.pinned();
+    }
+
+    boolean acceptNew() {
+        return hostKeys.acceptNew();
+    }
+
+    /** host, or [host]:port as known_hosts writes it (or the HostKeyAlias). */
     String hostKeyName() {
+        if (hostKeys.alias() != null) {
+            return hostKeys.alias();
+        }
         return port == 22 ? host : "[" + host + "]:" + port;
     }
 

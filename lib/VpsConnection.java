@@ -2,16 +2,15 @@ import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
-import com.jcraft.jsch.KeyPair;
 import com.jcraft.jsch.Logger;
 import com.jcraft.jsch.Session;
+import com.jcraft.jsch.UIKeyboardInteractive;
+import com.jcraft.jsch.UserInfo;
 import java.io.PrintStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,18 +24,37 @@ final class VpsConnection implements AutoCloseable {
 
     final Target target;
     private final Session session;
+    private final List<Session> jumpSessions;
 
-    private VpsConnection(Target target, Session session) {
+    private VpsConnection(Target target, Session session, List<Session> jumpSessions) {
         this.target = target;
         this.session = session;
+        this.jumpSessions = jumpSessions;
     }
 
+    /** Connects through every ProxyJump hop in order, each with its own host-key check, then to the target. */
     static VpsConnection open(Target target, PrintStream verboseLog) {
+        List<Session> hops = new ArrayList<>();
+        try {
+            Session previous = null;
+            for (Target jump : target.jumps()) {
+                previous = login(jump, previous, verboseLog);
+                hops.add(previous);
+            }
+            return new VpsConnection(target, login(target, previous, verboseLog), hops);
+        } catch (RuntimeException e) {
+            hops.forEach(Session::disconnect);
+            throw e;
+        }
+    }
+
+    private static Session login(Target target, Session via, PrintStream verboseLog) {
         JSch jsch = new JSch();
         if (verboseLog != null) {
             jsch.setInstanceLogger(new StderrLogger(verboseLog));
+            target.notes().forEach(n -> verboseLog.println("debug: " + n));
         }
-        List<String> offered = loadIdentities(jsch, target);
+        List<String> offered = Identities.load(jsch, target, verboseLog);
         HostKeyVerifier verifier;
         Session session;
         try {
@@ -48,22 +66,33 @@ final class VpsConnection implements AutoCloseable {
                     "check the known_hosts file and the target values", false, e);
         }
         session.setConfig("StrictHostKeyChecking", "yes");
-        session.setConfig("PreferredAuthentications", "publickey");
+        session.setConfig("PreferredAuthentications", target.passwordAuth() ? "publickey,keyboard-interactive,password" : "publickey");
+        target.algorithms().forEach(session::setConfig);
+        if (target.hostKeys().alias() != null) {
+            session.setHostKeyAlias(target.hostKeys().alias());
+        }
+        if (target.passwordAuth() && target.credentials().password() != null) {
+            session.setPassword(target.credentials().password().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            session.setUserInfo(new PasswordAnswers(target.credentials().password()));
+        }
+        if (via != null) {
+            session.setProxy(new JumpProxy(via));
+        }
         int timeoutMs = (int) Math.max(1, target.connectTimeout().toMillis());
 
         // JSch bounds each socket read by the timeout, not the whole login; the watchdog bounds the whole.
         Watchdog watchdog = new Watchdog(session, timeoutMs);
         try {
             session.connect(timeoutMs);
-            session.setServerAliveInterval(KEEPALIVE_INTERVAL_MS);
-            session.setServerAliveCountMax(KEEPALIVE_COUNT_MAX);
+            session.setServerAliveInterval((int) target.aliveInterval().toMillis());
+            session.setServerAliveCountMax(target.aliveCountMax());
         } catch (JSchException e) {
             session.disconnect();
             throw translate(e, target, verifier, offered, watchdog.fired());
         } finally {
             watchdog.cancel();
         }
-        return new VpsConnection(target, session);
+        return session;
     }
 
     ChannelExec openExec(String command) {
@@ -98,51 +127,9 @@ final class VpsConnection implements AutoCloseable {
     @Override
     public void close() {
         session.disconnect();
-    }
-
-    private static List<String> loadIdentities(JSch jsch, Target target) {
-        List<String> offered = new ArrayList<>();
-        boolean explicit = target.origins().getOrDefault("identity", "default").startsWith("default") == false;
-        for (Path key : target.identities()) {
-            if (!Files.isRegularFile(key)) {
-                if (explicit) {
-                    throw VpsException.config("key file " + key + " does not exist",
-                            "fix the path given by " + target.origins().get("identity"));
-                }
-                continue;
-            }
-            KeyPair pair;
-            try {
-                pair = KeyPair.load(jsch, key.toString());
-            } catch (JSchException e) {
-                throw new VpsException(VpsException.Kind.AUTH, "cannot read key " + key + ": " + e.getMessage(),
-                        "give an OpenSSH, PEM or PuTTY private key (the file without .pub)", false, e);
-            }
-            String passphrase = target.keyPassphrase();
-            if (pair.isEncrypted()) {
-                if (passphrase == null) {
-                    throw new VpsException(VpsException.Kind.AUTH, "key " + key + " is encrypted and no passphrase was given",
-                            "set VPS_KEY_PASSPHRASE in the environment or in .env (never on the command line)");
-                }
-                if (!pair.decrypt(passphrase.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
-                    throw new VpsException(VpsException.Kind.AUTH, "the passphrase in VPS_KEY_PASSPHRASE does not open key " + key,
-                            "fix VPS_KEY_PASSPHRASE, or check with: ssh-keygen -y -f " + key);
-                }
-            }
-            offered.add(key + " (" + Fingerprints.sha256(pair.getPublicKeyBlob()) + ")");
-            pair.dispose();
-            try {
-                jsch.addIdentity(key.toString(), passphrase == null ? null : passphrase.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            } catch (JSchException e) {
-                throw new VpsException(VpsException.Kind.AUTH, "cannot use key " + key + ": " + e.getMessage(),
-                        "check the key file and its passphrase", false, e);
-            }
+        for (int i = jumpSessions.size() - 1; i >= 0; i--) {
+            jumpSessions.get(i).disconnect();
         }
-        if (offered.isEmpty()) {
-            throw new VpsException(VpsException.Kind.AUTH, "no private key to log in with as " + target.user(),
-                    "pass -i KEY or set VPS_KEY (looked for ~/.ssh/id_ed25519, id_ecdsa and id_rsa)");
-        }
-        return offered;
     }
 
     private static VpsException translate(JSchException e, Target t, HostKeyVerifier verifier, List<String> offered, boolean timedOut) {
@@ -171,8 +158,9 @@ final class VpsConnection implements AutoCloseable {
                     "the host may be down, a firewall may drop the packets, or the port may not be SSH; raise --connect-timeout on a slow link", true, e);
         }
         if (msg.startsWith("Auth fail") || msg.startsWith("Auth cancel") || msg.contains("USERAUTH fail")) {
+            String tried = String.join(", ", offered) + (t.passwordAuth() ? (offered.isEmpty() ? "" : ", ") + "a password" : "");
             return new VpsException(VpsException.Kind.AUTH,
-                    "the server refused every key offered for user '" + t.user() + "': " + String.join(", ", offered),
+                    "the server refused every key offered for user '" + t.user() + "' on " + where + ": " + tried,
                     "add the matching public key to ~" + t.user() + "/.ssh/authorized_keys on the server (ssh-copy-id -i KEY.pub -p " + t.port() + " "
                             + t.user() + "@" + t.host() + " from a machine that can log in), or check the user name (-u)", false, e);
         }
@@ -190,6 +178,53 @@ final class VpsConnection implements AutoCloseable {
         }
         return new VpsException(VpsException.Kind.PROTOCOL, "SSH handshake with " + where + " failed: " + msg,
                 "rerun with -v to see the protocol log", false, e);
+    }
+
+    /** Answers password and keyboard-interactive prompts with the emergency password; never asks a person. */
+    private record PasswordAnswers(String password) implements UserInfo, UIKeyboardInteractive {
+        @Override
+        public String[] promptKeyboardInteractive(String destination, String name, String instruction, String[] prompt, boolean[] echo) {
+            String[] answers = new String[prompt.length];
+            for (int i = 0; i < prompt.length; i++) {
+                answers[i] = echo[i] ? "" : password;
+            }
+            return answers;
+        }
+
+        @Override
+        public String getPassphrase() {
+            return null;
+        }
+
+        @Override
+        public String getPassword() {
+            return password;
+        }
+
+        @Override
+        public boolean promptPassword(String message) {
+            return true;
+        }
+
+        @Override
+        public boolean promptPassphrase(String message) {
+            return false;
+        }
+
+        @Override
+        public boolean promptYesNo(String message) {
+            return false;
+        }
+
+        @Override
+        public void showMessage(String message) {
+            // banners are not shown: nothing of ours before the command's output
+        }
+
+        @Override
+        public String toString() {
+            return "PasswordAnswers[***]";
+        }
     }
 
     /** Disconnects a session that is still logging in after the deadline. */

@@ -5,7 +5,8 @@
 //SOURCES ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/LocalFolders.java
 //SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
 //SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java
-//SOURCES ../lib/OutputCapture.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/OutputCapture.java ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/TargetResolver.java
+//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -2,7 +2,7 @@
 //MAIN SandboxCommand
 //DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
-//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/LocalFolders.java
+//SOURCES ../lib/Json.java ../lib/Target.java ../lib/LocalFolders.java
 //SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java
 
 import java.io.PrintStream;

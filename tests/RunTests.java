@@ -9,7 +9,7 @@
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES VpsServer.java Runs.java TestSupport.java TcpProxy.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
-//SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java
+//SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -28,10 +28,12 @@ import org.junit.platform.engine.DiscoverySelector;
 
 public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
-            SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, EndToEndTest.class);
+            SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
+            EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
+        TestSupport.isolateHome();
         List<DiscoverySelector> selectors = new ArrayList<>();
         for (Class<?> c : ALL) {
             if (args.length == 0 || List.of(args).contains(c.getSimpleName())) {

@@ -23,6 +23,11 @@ final class TestSupport {
         System.setProperty("jdk.net.hosts.file", hosts.toString());
     }
 
+    /** In-process runs must not find the real ~/.ssh (keys, config, known_hosts) of whoever runs the tests. */
+    static void isolateHome() throws IOException {
+        System.setProperty("user.home", Files.createTempDirectory("vps-test-home").toString());
+    }
+
     /** A fresh, private environment for in-process runs; returns the toolkit home used. */
     static Path freshEnvironment(Map<String, String> extra) {
         try {

@@ -20,7 +20,7 @@ import org.testcontainers.utility.DockerImageName;
  * bob's sudo wants a password. One container is shared by the whole run and stopped at its end.
  */
 final class VpsServer implements AutoCloseable {
-    static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm");
+    static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-2");
     private static VpsServer shared;
 
     final GenericContainer<?> container;
@@ -44,8 +44,13 @@ final class VpsServer implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings("resource")
     VpsServer() {
+        this("-o LogLevel=VERBOSE");
+    }
+
+    /** @param sshdOptions extra sshd command-line options, e.g. "-o LogLevel=DEBUG1" */
+    @SuppressWarnings("resource")
+    VpsServer(String sshdOptions) {
         try {
             dir = Files.createTempDirectory("vps-server");
             port = freePort();
@@ -56,7 +61,7 @@ final class VpsServer implements AutoCloseable {
                     .withCopyToContainer(Transferable.of(publicKey), "/tmp/client.pub")
                     .withCopyToContainer(Transferable.of(SETUP, 0755), "/tmp/setup.sh")
                     .withCommand("/bin/sh", "-c", "/tmp/setup.sh && exec /usr/sbin/sshd -D -e -p " + port
-                            + " -o ListenAddress=127.0.0.1 -o MaxStartups=100 -o LogLevel=VERBOSE")
+                            + " -o ListenAddress=127.0.0.1 -o MaxStartups=100 " + sshdOptions)
                     .waitingFor(Wait.forLogMessage(".*Server listening on 127\\.0\\.0\\.1.*", 1));
             container.start();
             String hostKey = exec("cat /etc/ssh/ssh_host_ed25519_key.pub").trim();
@@ -86,6 +91,42 @@ final class VpsServer implements AutoCloseable {
               chown -R $(stat -c %u:%g $home) $home/.ssh
             done
             """;
+
+    /**
+     * Starts one more sshd in this container with OPTIONS (e.g. a restricted cipher list) and
+     * returns its port; it stops with the container.
+     */
+    int extraSshd(String... options) {
+        try {
+            int extraPort = freePort();
+            List<String> cmd = new ArrayList<>(List.of("/usr/sbin/sshd", "-D", "-e", "-p", Integer.toString(extraPort),
+                    "-o", "ListenAddress=127.0.0.1"));
+            for (String o : options) {
+                cmd.add("-o");
+                cmd.add(o);
+            }
+            container.getDockerClient().execStartCmd(container.getDockerClient()
+                    .execCreateCmd(container.getContainerId()).withCmd(cmd.toArray(String[]::new)).exec().getId())
+                    .exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<>());
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", extraPort)) {
+                    return extraPort;
+                } catch (IOException notYet) {
+                    Thread.sleep(50);
+                }
+            }
+            throw new IllegalStateException("extra sshd did not start: " + cmd);
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A known_hosts line for this server's ed25519 key at PORT. */
+    String knownHostsLine(int atPort) {
+        String[] parts = exec("cat /etc/ssh/ssh_host_ed25519_key.pub").trim().split(" ");
+        return "[127.0.0.1]:" + atPort + " " + parts[0] + " " + parts[1];
+    }
 
     /** Runs a shell command in the container (as root), bypassing SSH; returns stdout. */
     String exec(String shell) {
