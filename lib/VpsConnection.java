@@ -180,10 +180,25 @@ final class VpsConnection implements AutoCloseable {
                 "rerun with -v to see the protocol log", false, e);
     }
 
-    /** Answers password and keyboard-interactive prompts with the emergency password; never asks a person. */
-    private record PasswordAnswers(String password) implements UserInfo, UIKeyboardInteractive {
+    /**
+     * Answers password and keyboard-interactive prompts with the emergency password, once each:
+     * a wrong password must fail at once, not be retried into the server's growing delays.
+     */
+    private static final class PasswordAnswers implements UserInfo, UIKeyboardInteractive {
+        private final String password;
+        private boolean passwordGiven;
+        private boolean promptsAnswered;
+
+        PasswordAnswers(String password) {
+            this.password = password;
+        }
+
         @Override
         public String[] promptKeyboardInteractive(String destination, String name, String instruction, String[] prompt, boolean[] echo) {
+            if (promptsAnswered) {
+                return null;
+            }
+            promptsAnswered = true;
             String[] answers = new String[prompt.length];
             for (int i = 0; i < prompt.length; i++) {
                 answers[i] = echo[i] ? "" : password;
@@ -203,7 +218,9 @@ final class VpsConnection implements AutoCloseable {
 
         @Override
         public boolean promptPassword(String message) {
-            return true;
+            boolean first = !passwordGiven;
+            passwordGiven = true;
+            return first;
         }
 
         @Override

@@ -107,7 +107,7 @@ class ExecCommand implements Callable<Integer> {
         try {
             Map<String, String> extraEnv = RemoteCommand.parseEnv(env);
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
-            Target t = target.resolve();
+            Target t = target.resolve(err);
             host = t.host();
             try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null)) {
                 boolean viaSudo = sudo && !"root".equals(t.user());
