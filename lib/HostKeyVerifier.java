@@ -18,7 +18,7 @@ import java.util.List;
  * so the error can name both fingerprints and the known_hosts line.
  */
 final class HostKeyVerifier implements HostKeyRepository {
-    enum Verdict { UNCHECKED, KNOWN, PINNED, ACCEPTED_NEW, UNKNOWN, CHANGED, PIN_MISMATCH }
+    enum Verdict { UNCHECKED, KNOWN, PINNED, ACCEPTED_NEW, UNKNOWN, CHANGED, PIN_MISMATCH, REVOKED }
 
     private final HostKeyRepository knownHosts;
     private final Path knownHostsFile;
@@ -54,6 +54,10 @@ final class HostKeyVerifier implements HostKeyRepository {
             return NOT_INCLUDED;
         }
         offeredType = offered.getType();
+        if (revoked(offered.getKey())) {
+            verdict = Verdict.REVOKED;
+            return NOT_INCLUDED;
+        }
         int known = knownHosts.check(host, key);
         if (known == CHANGED) {
             // A changed key is refused in every mode, pinned or not: that is the attack case.
@@ -105,6 +109,29 @@ final class HostKeyVerifier implements HostKeyRepository {
         return all.length == 0 || all[all.length - 1] == '\n';
     }
 
+    /**
+     * A key on an @revoked line is refused whatever else says (JSch does not apply such lines to
+     * plain keys). The line's host patterns are not consulted: a revoked key is revoked everywhere.
+     */
+    private boolean revoked(String base64Key) {
+        if (!Files.isRegularFile(knownHostsFile)) {
+            return false;
+        }
+        try {
+            List<String> lines = Files.readAllLines(knownHostsFile, StandardCharsets.UTF_8);
+            for (int i = 0; i < lines.size(); i++) {
+                String[] f = lines.get(i).trim().split("\\s+");
+                if (f.length >= 4 && f[0].equals("@revoked") && f[3].equals(base64Key)) {
+                    knownLine = knownHostsFile + ":" + (i + 1);
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
     private void rememberKnownKey(String host, String type) {
         HostKey[] keys = knownHosts.getHostKey(host, type);
         if (keys == null || keys.length == 0) {
@@ -147,6 +174,10 @@ final class HostKeyVerifier implements HostKeyRepository {
                             + "; this can be an attack, so the connection was refused",
                     "if the server was reinstalled or its keys rotated, confirm the new fingerprint with its owner, then remove the old entry: ssh-keygen -R '"
                             + name + "' -f " + knownHostsFile);
+            case REVOKED -> new VpsException(VpsException.Kind.HOSTKEY,
+                    "the host key of " + name + " (" + offeredType + " " + offeredFingerprint + ") is marked @revoked at " + knownLine
+                            + "; a stolen key may be impersonating the server",
+                    "do not connect; ask the server's owner for its new host key");
             case PIN_MISMATCH -> new VpsException(VpsException.Kind.HOSTKEY,
                     "the host key of " + name + " is " + offeredType + " " + offeredFingerprint
                             + ", not the pinned " + pin,

@@ -2,6 +2,7 @@ import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.JSchRevokedHostKeyException;
 import com.jcraft.jsch.Logger;
 import com.jcraft.jsch.Session;
 import com.jcraft.jsch.UIKeyboardInteractive;
@@ -136,6 +137,13 @@ final class VpsConnection implements AutoCloseable {
         VpsException hostKey = verifier.failure();
         if (hostKey != null) {
             return hostKey;
+        }
+        if (e instanceof JSchRevokedHostKeyException) {
+            return new VpsException(VpsException.Kind.HOSTKEY,
+                    "the host key (or host certificate key) of " + t.hostKeyName() + " is marked @revoked in " + t.knownHosts()
+                            + (verifier.offeredFingerprint == null ? "" : " (" + verifier.offeredFingerprint + ")")
+                            + "; a stolen key may be impersonating the server",
+                    "do not connect; ask the server's owner for its new host key", false, e);
         }
         String where = t.host() + ":" + t.port();
         Throwable cause = e.getCause();

@@ -104,6 +104,38 @@ class HostKeyTest {
     }
 
     @Test
+    void revokedKeyIsRefusedEvenWhenListedAsKnown(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("known_hosts");
+        String key = vps.knownHostsLine(vps.port).split(" ", 2)[1];
+        Files.writeString(file, vps.knownHostsLine(vps.port) + "\n@revoked * " + key + "\n");
+        Runs.Result r = run(file, "--", "echo should-not-run");
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: HOSTKEY: ") && r.stderr().contains("@revoked"), r.stderr());
+        assertTrue(!r.stdout().contains("should-not-run"));
+    }
+
+    @Test
+    void hostCertificateSignedByAKnownCertAuthority(@TempDir Path dir) throws Exception {
+        vps.exec("rm -f /tmp/ca /tmp/ca.pub /tmp/host-cert.pub; ssh-keygen -q -t ed25519 -N '' -f /tmp/ca"
+                + " && cp /etc/ssh/ssh_host_ed25519_key.pub /tmp/host.pub"
+                + " && ssh-keygen -q -s /tmp/ca -I vps-test -h -n 127.0.0.1 -V -5m:+1h /tmp/host.pub");
+        int port = vps.extraSshd("HostKey=/etc/ssh/ssh_host_ed25519_key", "HostCertificate=/tmp/host-cert.pub");
+        String ca = vps.exec("cat /tmp/ca.pub").trim();
+        Path file = dir.resolve("known_hosts");
+        Files.writeString(file, "@cert-authority [127.0.0.1]:" + port + " " + ca + "\n");
+        List<String> args = List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", file.toString(), "--", "echo certified");
+        TestSupport.freshEnvironment();
+        Runs.Result r = Runs.exec(args);
+        assertEquals("certified\n", r.stdout(), r.toString());
+
+        Files.writeString(file, "@cert-authority [127.0.0.1]:" + port + " " + OTHER_KEY + "\n");
+        Runs.Result otherCa = Runs.exec(args);
+        assertEquals(255, otherCa.exit(), otherCa.toString());
+        assertTrue(otherCa.stderr().startsWith("vps: HOSTKEY: "), otherCa.stderr());
+    }
+
+    @Test
     void pinnedFingerprintIsEnoughAndAWrongPinIsRefused(@TempDir Path dir) {
         Path empty = dir.resolve("known_hosts");
         assertEquals("pinned\n", run(empty, "--host-key", vps.hostKeyFingerprint, "--", "echo pinned").stdout());
