@@ -29,12 +29,16 @@ final class Identities {
 
     static List<String> load(JSch jsch, Target target, PrintStream verbose) {
         List<String> offered = new ArrayList<>();
-        boolean explicit = !target.origins().getOrDefault("identity", "default").startsWith("default");
+        // As with ssh: a key named by -i or VPS_KEY must exist; ssh config's and the default ones may not.
+        String origin = target.origins().getOrDefault("identity", "default");
+        boolean explicit = !origin.startsWith("default") && !origin.startsWith("ssh config");
         for (Path key : target.identities()) {
             if (!Files.isRegularFile(key)) {
                 if (explicit) {
-                    throw VpsException.config("key file " + key + " does not exist",
-                            "fix the path given by " + target.origins().get("identity"));
+                    throw VpsException.config("key file " + key + " does not exist", "fix the path given by " + origin);
+                }
+                if (verbose != null && origin.startsWith("ssh config")) {
+                    verbose.println("debug: no such identity file " + key + " (" + origin + "), skipped");
                 }
                 continue;
             }

@@ -1,6 +1,7 @@
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
+import com.jcraft.jsch.JSchAlgoNegoFailException;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.JSchRevokedHostKeyException;
 import com.jcraft.jsch.Logger;
@@ -14,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One authenticated SSH session to a target: bounded connect, strict host-key checking,
@@ -172,9 +174,8 @@ final class VpsConnection implements AutoCloseable {
                     "add the matching public key to ~" + t.user() + "/.ssh/authorized_keys on the server (ssh-copy-id -i KEY.pub -p " + t.port() + " "
                             + t.user() + "@" + t.host() + " from a machine that can log in), or check the user name (-u)", false, e);
         }
-        if (msg.contains("Algorithm negotiation fail")) {
-            return new VpsException(VpsException.Kind.PROTOCOL, "no common algorithm with " + where + ": " + msg,
-                    "the server's SSH is very old or very restricted; check its KexAlgorithms, Ciphers and HostKeyAlgorithms", false, e);
+        if (e instanceof JSchAlgoNegoFailException nego) {
+            return noCommonAlgorithm(nego, where);
         }
         if (msg.contains("invalid server's version string") || msg.contains("ssh_exchange_identification")) {
             return new VpsException(VpsException.Kind.PROTOCOL, where + " did not answer as an SSH server",
@@ -186,6 +187,29 @@ final class VpsConnection implements AutoCloseable {
         }
         return new VpsException(VpsException.Kind.PROTOCOL, "SSH handshake with " + where + " failed: " + msg,
                 "rerun with -v to see the protocol log", false, e);
+    }
+
+    private static final Map<String, String> ALGORITHM_KINDS = Map.of(
+            "kex", "key exchange", "server_host_key", "host key", "cipher.c2s", "cipher", "cipher.s2c", "cipher",
+            "mac.c2s", "MAC", "mac.s2c", "MAC");
+
+    private static VpsException noCommonAlgorithm(JSchAlgoNegoFailException e, String where) {
+        String kind = ALGORITHM_KINDS.getOrDefault(e.getAlgorithmName(), e.getAlgorithmName());
+        String server = e.getServerProposal();
+        boolean onlySha1Rsa = e.getAlgorithmName().equals("server_host_key") && List.of(server.split(",")).contains("ssh-rsa")
+                && !server.contains("rsa-sha2");
+        String keyword = switch (kind) {
+            case "key exchange" -> "KexAlgorithms";
+            case "host key" -> "HostKeyAlgorithms";
+            case "cipher" -> "Ciphers";
+            default -> "MACs";
+        };
+        String hint = onlySha1Rsa
+                ? "the server only offers the SHA-1 ssh-rsa host key; upgrade its OpenSSH, or pass --legacy-ssh-rsa if you must connect now"
+                : "the server's SSH is very old or restricted: allow a modern algorithm in its sshd_config, or widen ours in ~/.ssh/config ("
+                        + keyword + " +ALGORITHM)";
+        return new VpsException(VpsException.Kind.PROTOCOL, "no common " + kind + " algorithm with " + where
+                + ": the server offers " + server + "; we offer " + e.getJSchProposal(), hint, false, e);
     }
 
     /**

@@ -79,6 +79,79 @@ class LoginTest {
     }
 
     @Test
+    void legacySshRsaHostKeyNamedInTheError() throws Exception {
+        int port = vps.extraSshd("HostKeyAlgorithms=ssh-rsa", "HostKey=/etc/ssh/ssh_host_rsa_key");
+        String[] rsa = vps.exec("cat /etc/ssh/ssh_host_rsa_key.pub").trim().split(" ");
+        Path known = Files.writeString(Files.createTempFile(dir, "kh", ""), "[127.0.0.1]:" + port + " " + rsa[0] + " " + rsa[1] + "\n");
+        List<String> args = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", known.toString()));
+        Runs.Result refused = run(concat(args, "--", "true"));
+        assertEquals(255, refused.exit(), refused.toString());
+        assertTrue(refused.stderr().startsWith("vps: PROTOCOL: no common host key algorithm with 127.0.0.1:" + port + ": the server offers ssh-rsa"),
+                refused.stderr());
+        assertTrue(refused.stderr().contains("--legacy-ssh-rsa"), refused.stderr());
+        Runs.Result allowed = run(concat(args, "--legacy-ssh-rsa", "--", "echo old-server"));
+        assertEquals("old-server\n", allowed.stdout(), allowed.toString());
+    }
+
+    @Test
+    void algorithmListsFromSshConfig(@TempDir Path tmp) throws Exception {
+        Path config = Files.writeString(tmp.resolve("config"), """
+                Host tuned
+                  HostName 127.0.0.1
+                  Port %d
+                  User root
+                  Ciphers ^chacha20-poly1305@openssh.com
+                  KexAlgorithms -curve25519*,mlkem*,sntrup*
+                  MACs +hmac-sha1
+                """.formatted(vps.port));
+        Runs.Result r = run(List.of("-H", "tuned", "--ssh-config", config.toString(), "-i", vps.key.toString(),
+                "--known-hosts", vps.knownHosts.toString(), "-v", "--", "echo tuned"));
+        assertEquals("tuned\n", r.stdout(), r.toString());
+        assertTrue(r.stderr().contains("kex: server->client cipher: chacha20-poly1305@openssh.com"), r.stderr());
+        assertTrue(r.stderr().contains("kex: algorithm: ecdh-sha2-nistp256"), r.stderr());
+    }
+
+    @Test
+    void identitiesOnlyKeepsAgentKeysOut(@TempDir Path tmp) throws Exception {
+        Path socket = tmp.resolve("agent.sock");
+        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
+        try {
+            waitFor(socket);
+            ProcessBuilder addPb = new ProcessBuilder("ssh-add", rsaKey.toString()).redirectErrorStream(true);
+            addPb.environment().put("SSH_AUTH_SOCK", socket.toString());
+            assertEquals(0, addPb.start().waitFor());
+            Path config = Files.writeString(tmp.resolve("config"), """
+                    Host strict
+                      HostName 127.0.0.1
+                      Port %d
+                      User root
+                      IdentitiesOnly yes
+                      IdentityFile %s
+                    """.formatted(vps.port, tmp.resolve("no-such-key")));
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+            Runs.Result r = Runs.exec(List.of("-H", "strict", "--ssh-config", config.toString(), "--known-hosts", vps.knownHosts.toString(),
+                    "--", "true"));
+            assertEquals(255, r.exit(), r.toString());
+            assertTrue(r.stderr().startsWith("vps: AUTH: no private key to log in with"), "the agent's key was not used: " + r.stderr());
+            Files.writeString(config, Files.readString(config).replace("IdentitiesOnly yes", "IdentitiesOnly no"));
+            Runs.Result withAgent = Runs.exec(List.of("-H", "strict", "--ssh-config", config.toString(), "--known-hosts", vps.knownHosts.toString(),
+                    "--", "echo agent-used"));
+            assertEquals("agent-used\n", withAgent.stdout(), withAgent.toString());
+        } finally {
+            agent.destroy();
+            agent.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void waitFor(Path socket) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!Files.exists(socket) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
     void sshConfigAliasWithInclude(@TempDir Path home) throws Exception {
         Path sshDir = Files.createDirectories(home.resolve(".ssh"));
         Path config = Files.writeString(sshDir.resolve("config"), "Include conf.d/*.conf\nHost *\n  User nobody\n");
