@@ -211,6 +211,22 @@ class LoginTest {
     }
 
     @Test
+    void hostKeyAliasNamesTheKnownHostsEntry(@TempDir Path tmp) throws Exception {
+        String key = vps.knownHostsLine(vps.port).split(" ", 2)[1];
+        Path known = Files.writeString(tmp.resolve("known_hosts"), "my-vps-alias " + key + "\n");
+        Path config = Files.writeString(tmp.resolve("config"), """
+                Host aliased
+                  HostName 127.0.0.1
+                  Port %d
+                  User root
+                  HostKeyAlias my-vps-alias
+                  UserKnownHostsFile %s
+                """.formatted(vps.port, known));
+        Runs.Result r = run(List.of("-H", "aliased", "--ssh-config", config.toString(), "-i", vps.key.toString(), "--", "echo alias"));
+        assertEquals("alias\n", r.stdout(), r.toString());
+    }
+
+    @Test
     void changedKeyIsRefusedOnEveryPath() throws Exception {
         Path known = Files.createTempFile(dir, "known_hosts", "");
         Files.writeString(known, "[127.0.0.1]:" + vps.port + " " + HostKeyTest.OTHER_KEY + "\n");
