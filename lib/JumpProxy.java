@@ -33,8 +33,15 @@ final class JumpProxy implements Proxy {
         } catch (IOException e) {
             throw new JSchException("jump channel: " + e.getMessage(), e);
         }
-        channel.connect(timeout);
+        try {
+            channel.connect(timeout);
+        } catch (JSchException e) {
+            throw new JSchException(FAILURE + via.getHost() + ":" + via.getPort() + " could not open a connection to "
+                    + host + ":" + port + " (" + e.getMessage() + ")", e);
+        }
     }
+
+    static final String FAILURE = "jump host ";
 
     @Override
     public InputStream getInputStream() {

@@ -174,6 +174,10 @@ final class VpsConnection implements AutoCloseable {
                     "add the matching public key to ~" + t.user() + "/.ssh/authorized_keys on the server (ssh-copy-id -i KEY.pub -p " + t.port() + " "
                             + t.user() + "@" + t.host() + " from a machine that can log in), or check the user name (-u)", false, e);
         }
+        if (msg.startsWith(JumpProxy.FAILURE)) {
+            return new VpsException(VpsException.Kind.NETWORK, msg,
+                    "check that the jump host allows forwarding (AllowTcpForwarding in its sshd_config) and can reach " + where, true, e);
+        }
         if (e instanceof JSchAlgoNegoFailException nego) {
             return noCommonAlgorithm(nego, where);
         }

@@ -227,6 +227,24 @@ class LoginTest {
     }
 
     @Test
+    void severalJumpHostsInOrderAndAHopThatRefusesToForward(@TempDir Path tmp) throws Exception {
+        int first = vps.extraSshd();
+        int noForwarding = vps.extraSshd("AllowTcpForwarding=no");
+        int second = vps.extraSshd();
+        Path known = Files.writeString(tmp.resolve("known_hosts"), String.join("\n", vps.knownHostsLine(vps.port),
+                vps.knownHostsLine(first), vps.knownHostsLine(noForwarding), vps.knownHostsLine(second)) + "\n");
+        List<String> base = List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", known.toString());
+        Runs.Result r = run(concat(base, "-J", "root@127.0.0.1:" + first + ",root@127.0.0.1:" + second, "--", "echo two-hops"));
+        assertEquals("two-hops\n", r.stdout(), r.toString());
+        Runs.Result refused = run(concat(base, "-J", "root@127.0.0.1:" + first + ",root@127.0.0.1:" + noForwarding, "--", "true"));
+        assertEquals(255, refused.exit(), refused.toString());
+        assertTrue(refused.stderr().startsWith("vps: NETWORK: jump host 127.0.0.1:" + noForwarding + " could not open a connection to 127.0.0.1:"
+                + vps.port), refused.stderr());
+        assertTrue(refused.stderr().contains("AllowTcpForwarding"), refused.stderr());
+    }
+
+    @Test
     void changedKeyIsRefusedOnEveryPath() throws Exception {
         Path known = Files.createTempFile(dir, "known_hosts", "");
         Files.writeString(known, "[127.0.0.1]:" + vps.port + " " + HostKeyTest.OTHER_KEY + "\n");
