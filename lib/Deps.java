@@ -11,6 +11,7 @@
 // and JNA for Pageant on Windows; its POM declares neither.
 //DEPS org.bouncycastle:bcprov-jdk18on:1.83
 //DEPS net.java.dev.jna:jna-platform:5.18.1
+//DEPS me.tongfei:progressbar:0.10.1
 //DEPS org.slf4j:slf4j-api:2.0.20
 //DEPS org.slf4j:slf4j-nop:2.0.20
 // A short-lived CLI starts faster with C1 only and the serial collector.

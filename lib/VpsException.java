@@ -27,8 +27,13 @@ final class VpsException extends RuntimeException {
         return new VpsException(Kind.CONFIG, message, hint);
     }
 
+    /** 124 for a timeout, 1 for a failure on the server's side (a file, a disk), else 255 as ssh. */
     int exitCode() {
-        return kind == Kind.TIMEOUT ? EXIT_TIMEOUT : EXIT_CONNECT;
+        return switch (kind) {
+            case TIMEOUT -> EXIT_TIMEOUT;
+            case REMOTE -> 1;
+            default -> EXIT_CONNECT;
+        };
     }
 
     String describe() {

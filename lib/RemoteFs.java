@@ -1,0 +1,176 @@
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.SftpATTRS;
+import com.jcraft.jsch.SftpException;
+import com.jcraft.jsch.SftpStatVFS;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The server's files through one SFTP channel, plus the few things SFTP cannot do (SHA-256)
+ * through exec. Paths never pass through a shell unquoted; SFTP paths never pass through one at all.
+ */
+final class RemoteFs implements AutoCloseable {
+    /** Keeps one batched hashing command well under the kernel's argument limits. */
+    private static final int HASH_BATCH_CHARS = 64 * 1024;
+
+    final VpsConnection connection;
+    final ChannelSftp sftp;
+    private Boolean hasSha256sum;
+
+    private RemoteFs(VpsConnection connection, ChannelSftp sftp) {
+        this.connection = connection;
+        this.sftp = sftp;
+    }
+
+    static RemoteFs open(VpsConnection connection) {
+        ChannelSftp sftp = connection.openSftp();
+        try {
+            sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        } catch (JSchException e) {
+            throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
+                    "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
+        }
+        return new RemoteFs(connection, sftp);
+    }
+
+    /** stat, following links; null when the path does not exist. */
+    SftpATTRS stat(String path) {
+        try {
+            return sftp.stat(path);
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return null;
+            }
+            throw failure("cannot read", path, e);
+        }
+    }
+
+    SftpATTRS lstat(String path) {
+        try {
+            return sftp.lstat(path);
+        } catch (SftpException e) {
+            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
+                return null;
+            }
+            throw failure("cannot read", path, e);
+        }
+    }
+
+    boolean isDirectory(String path) {
+        SftpATTRS a = stat(path);
+        return a != null && a.isDir();
+    }
+
+    void mkdirs(String dir) {
+        if (dir.isEmpty() || isDirectory(dir)) {
+            return;
+        }
+        String parent = RemotePaths.parent(dir);
+        if (!parent.equals(dir)) {
+            mkdirs(parent);
+        }
+        try {
+            sftp.mkdir(dir);
+        } catch (SftpException e) {
+            if (!isDirectory(dir)) {
+                throw failure("cannot create folder", dir, e);
+            }
+        }
+    }
+
+    /** Renames over an existing file atomically (posix-rename@openssh.com where the server has it). */
+    void replace(String from, String to) {
+        try {
+            sftp.rename(from, to);
+        } catch (SftpException e) {
+            throw failure("cannot rename into place", to, e);
+        }
+    }
+
+    void removeQuietly(String path) {
+        try {
+            sftp.rm(path);
+        } catch (SftpException ignored) {
+            // already gone, or never created
+        }
+    }
+
+    /** SHA-256 of each path in order (null for a path that could not be read); null when the server has no sha256sum. */
+    List<String> sha256(List<String> paths) {
+        if (Boolean.FALSE.equals(hasSha256sum)) {
+            return null;
+        }
+        List<String> hashes = new ArrayList<>();
+        int i = 0;
+        while (i < paths.size()) {
+            StringBuilder cmd = new StringBuilder("command -v sha256sum >/dev/null 2>&1 || exit 127; for f in");
+            int start = i;
+            while (i < paths.size() && (i == start || cmd.length() < HASH_BATCH_CHARS)) {
+                cmd.append(' ').append(ShellQuote.quote(paths.get(i++)));
+            }
+            // One line per file, in order, whatever the names contain: hash stdin, not the name.
+            cmd.append("; do sha256sum < \"$f\" 2>/dev/null || echo -; done");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd.toString()), out, new ByteArrayOutputStream(), null);
+            if (o.exitCode() != null && o.exitCode() == 127) {
+                hasSha256sum = false;
+                return null;
+            }
+            hasSha256sum = true;
+            for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
+                if (!line.isEmpty()) {
+                    hashes.add(line.startsWith("-") ? null : line.substring(0, 64));
+                }
+            }
+        }
+        return hashes;
+    }
+
+    /** SHA-256 of the first BYTES of PATH, or null when the server cannot tell. */
+    String sha256OfPrefix(String path, long bytes) {
+        String cmd = "command -v sha256sum >/dev/null 2>&1 || exit 127; head -c " + bytes + " < " + ShellQuote.quote(path) + " | sha256sum";
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+        String text = out.toString(StandardCharsets.US_ASCII);
+        return o.exitCode() != null && o.exitCode() == 0 && text.length() >= 64 ? text.substring(0, 64) : null;
+    }
+
+    /** The REMOTE error for a failed SFTP call; a write failure on a full disk says so. */
+    VpsException failure(String action, String path, SftpException e) {
+        String what = action + " " + path + " on " + connection.target.host();
+        return switch (e.id) {
+            case ChannelSftp.SSH_FX_NO_SUCH_FILE -> remote(what + ": no such file or folder", "check the path (remote paths are relative to the login folder)", e);
+            case ChannelSftp.SSH_FX_PERMISSION_DENIED -> remote(what + ": permission denied for " + connection.target.user(),
+                    "pick a folder that user can write, or log in as a user who may (e.g. -u root)", e);
+            default -> {
+                String free = freeSpace(RemotePaths.parent(path));
+                yield free != null && free.startsWith("0 ")
+                        ? remote(what + ": no space left on the server (" + free + ")", "free some space there (df -h, du -sh) and retry", e)
+                        : remote(what + ": the server said '" + e.getMessage() + "'" + (free == null ? "" : " (" + free + ")"),
+                        "check the server's disk (df -h) and the path", e);
+            }
+        };
+    }
+
+    private String freeSpace(String dir) {
+        try {
+            SftpStatVFS vfs = sftp.statVFS(dir.isEmpty() ? "." : dir);
+            long free = vfs.getAvailForNonRoot() * 1024;
+            return free / 1024 + " KiB free";
+        } catch (SftpException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static VpsException remote(String message, String hint, Exception cause) {
+        return new VpsException(VpsException.Kind.REMOTE, message, hint, false, cause);
+    }
+
+    @Override
+    public void close() {
+        sftp.disconnect();
+    }
+}

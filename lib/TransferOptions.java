@@ -1,0 +1,87 @@
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** The options sftp-put and sftp-get share, and the report both print. */
+final class TransferOptions {
+    @Option(names = "--no-clobber", description = "Refuse to replace an existing file (it is reported as 'exists'; exit 1).")
+    boolean noClobber;
+
+    @Option(names = "--mkdir", description = "Create missing parent folders of the destination.")
+    boolean mkdir;
+
+    @Option(names = "--preserve", description = "Keep the source's mode and modification time.")
+    boolean preserve;
+
+    @Option(names = "--no-verify", description = "Skip the SHA-256 comparison after the transfer (size is still checked by SFTP).")
+    boolean noVerify;
+
+    @Option(names = "--symlinks", paramLabel = "keep|follow|skip", defaultValue = "keep",
+            description = "Symlinks inside folders: recreate them (default), copy what they point to, or leave them out.")
+    String symlinks;
+
+    @Option(names = "--json", description = "Print one JSON object: files, bytes, sha256, durationMs, rate.")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    boolean quiet;
+
+    Uploader.Options toOptions() {
+        if (!List.of("keep", "follow", "skip").contains(symlinks)) {
+            throw VpsException.config("--symlinks must be keep, follow or skip, not '" + symlinks + "'", "pick one of the three");
+        }
+        return new Uploader.Options(noClobber, mkdir, preserve, !noVerify, symlinks);
+    }
+
+    /** Prints the result (JSON, or a line per file on stderr) and returns the exit code. */
+    int report(String command, String host, List<TransferResult> results, long durationMs, PrintStream out, PrintStream err) {
+        long sent = results.stream().mapToLong(TransferResult::sent).sum();
+        long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
+        List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
+        VpsException problem = refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
+                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()
+                        + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
+        if (json) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("host", host);
+            r.put("command", command);
+            r.put("status", problem == null ? "exited" : "failed");
+            r.put("exitCode", problem == null ? 0 : 1);
+            r.put("signal", null);
+            r.put("stdout", "");
+            r.put("stderr", "");
+            r.put("truncated", false);
+            r.put("durationMs", durationMs);
+            r.put("job", null);
+            r.put("error", problem == null ? null : Json.error(problem));
+            r.put("files", results.stream().map(TransferResult::toJson).toList());
+            r.put("bytes", bytes);
+            r.put("sent", sent);
+            r.put("sha256", results.size() == 1 ? results.get(0).sha256() : null);
+            r.put("rateBytesPerSec", durationMs == 0 ? null : sent * 1000 / durationMs);
+            out.println(Json.write(r));
+        } else if (!quiet) {
+            for (TransferResult t : results) {
+                String route = command.startsWith("sftp-get") ? t.remote() + " -> " + t.local() : t.local() + " -> " + t.remote();
+                err.println(t.status() + ": " + route + (t.sha256() == null ? "" : " (" + TransferProgress.mib(t.bytes())
+                        + (t.resumedFrom() > 0 ? ", resumed at " + TransferProgress.mib(t.resumedFrom()) : "") + ", sha256 " + t.sha256() + ")"));
+            }
+        }
+        if (problem != null) {
+            err.println(problem.describe());
+            return problem.exitCode();
+        }
+        return 0;
+    }
+
+    int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {
+        if (json) {
+            Map<String, Object> r = Json.failure(host, command, e, durationMs);
+            r.put("files", List.of());
+            out.println(Json.write(r));
+        }
+        return Cli.fail(e, err);
+    }
+}

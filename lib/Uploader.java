@@ -1,0 +1,323 @@
+import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.SftpATTRS;
+import com.jcraft.jsch.SftpException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * sftp-put: each file goes to a hidden partial name beside its target, is verified (size and
+ * SHA-256), gets its mode, and is renamed into place; an interrupted file stays partial and a
+ * rerun resumes it from the part whose hash still matches.
+ */
+final class Uploader {
+    record Options(boolean noClobber, boolean mkdir, boolean preserve, boolean verify, String symlinks) {}
+
+    /** Below this a rerun simply starts over: hashing a prefix costs more than sending it again. */
+    static final long RESUME_MIN_BYTES = 1 << 20;
+    private static final int BATCH = 200;
+
+    private record Item(Path local, String remote, long size, boolean stdin) {}
+
+    private record Pending(Item item, String partial, String sha256, long sent, long resumedFrom) {}
+
+    private final RemoteFs fs;
+    private final Options options;
+    private final PrintStream err;
+    private TransferProgress progress;
+
+    Uploader(RemoteFs fs, Options options, PrintStream err) {
+        this.fs = fs;
+        this.options = options;
+        this.err = err;
+    }
+
+    /** Checks the local side before anything is sent: every source must exist. */
+    static void checkSources(List<String> sources) {
+        for (String s : sources) {
+            if (!s.equals("-") && !Files.exists(Path.of(s))) {
+                throw new VpsException(VpsException.Kind.CONFIG, "local file " + s + " does not exist", "check the path; nothing was sent", false, null);
+            }
+        }
+        if (sources.contains("-") && sources.size() > 1) {
+            throw VpsException.config("'-' (stdin) must be the only source", "send stdin and files in separate calls");
+        }
+    }
+
+    List<TransferResult> upload(List<String> sources, String remote, InputStream stdin, boolean quiet) {
+        List<Item> items = new ArrayList<>();
+        List<TransferResult> results = new ArrayList<>();
+        plan(sources, remote, items, results);
+        long total = items.stream().mapToLong(i -> Math.max(0, i.size())).sum();
+        try (TransferProgress p = new TransferProgress("put", items.stream().anyMatch(Item::stdin) ? -1 : total, err, quiet)) {
+            progress = p;
+            for (int i = 0; i < items.size(); i += BATCH) {
+                List<Pending> batch = new ArrayList<>();
+                for (Item item : items.subList(i, Math.min(items.size(), i + BATCH))) {
+                    if (options.noClobber() && fs.lstat(item.remote()) != null) {
+                        results.add(new TransferResult(local(item), item.remote(), item.size(), 0, 0, null, "exists"));
+                        continue;
+                    }
+                    batch.add(send(item, stdin));
+                }
+                finish(batch, results);
+            }
+        }
+        return results;
+    }
+
+    private void plan(List<String> sources, String remote, List<Item> items, List<TransferResult> results) {
+        boolean single = sources.size() == 1;
+        boolean remoteIsDir = remote.endsWith("/") || fs.isDirectory(remote);
+        if (!single && !remoteIsDir) {
+            if (!options.mkdir()) {
+                throw remoteError("remote folder " + remote + " does not exist (several sources need a folder)",
+                        "create it first, or pass --mkdir");
+            }
+            remoteIsDir = true;
+        }
+        String parent = remoteIsDir ? remote : RemotePaths.parent(remote);
+        if (!parent.isEmpty() && !fs.isDirectory(parent)) {
+            if (!options.mkdir()) {
+                throw remoteError("remote folder " + parent + " does not exist", "create it first, or pass --mkdir");
+            }
+            fs.mkdirs(parent);
+        }
+        for (String source : sources) {
+            if (source.equals("-")) {
+                if (remoteIsDir) {
+                    throw VpsException.config("stdin has no name: give the remote file name, not a folder", "e.g. sftp-put - /etc/app/config.yml");
+                }
+                items.add(new Item(null, remote, -1, true));
+                continue;
+            }
+            Path local = Path.of(source);
+            String target = remoteIsDir ? RemotePaths.join(remote, local.getFileName().toString()) : remote;
+            if (Files.isDirectory(local)) {
+                walk(local, target, items, results);
+            } else {
+                items.add(new Item(local, target, size(local), false));
+            }
+        }
+    }
+
+    /** A tree: folders are created, files queued; symlinks inside are kept, followed or skipped as asked. */
+    private void walk(Path root, String remoteRoot, List<Item> items, List<TransferResult> results) {
+        try {
+            Files.walkFileTree(root, Set.of(), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    fs.mkdirs(remoteFor(dir));
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    String target = remoteFor(file);
+                    if (attrs.isSymbolicLink()) {
+                        switch (options.symlinks()) {
+                            case "skip" -> results.add(new TransferResult(file.toString(), target, 0, 0, 0, null, "skipped-symlink"));
+                            case "follow" -> {
+                                if (Files.isDirectory(file)) {
+                                    walk(file, target, items, results);
+                                } else if (Files.exists(file)) {
+                                    items.add(new Item(file, target, size(file), false));
+                                }
+                            }
+                            default -> {
+                                fs.removeQuietly(target);
+                                try {
+                                    fs.sftp.symlink(Files.readSymbolicLink(file).toString(), target);
+                                } catch (SftpException e) {
+                                    throw fs.failure("cannot create symlink", target, e);
+                                }
+                                results.add(new TransferResult(file.toString(), target, 0, 0, 0, null, "symlink"));
+                            }
+                        }
+                    } else if (attrs.isRegularFile()) {
+                        items.add(new Item(file, target, attrs.size(), false));
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                private String remoteFor(Path p) {
+                    String rel = root.relativize(p).toString().replace('\\', '/');
+                    return rel.isEmpty() ? remoteRoot : RemotePaths.join(remoteRoot, rel);
+                }
+            });
+        } catch (IOException e) {
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + root + ": " + e.getMessage(),
+                    "check its permissions", false, e);
+        }
+    }
+
+    /** Sends one file to its partial name, resuming a verified prefix when there is one. */
+    private Pending send(Item item, InputStream stdin) {
+        String partial = RemotePaths.partial(item.remote());
+        long offset = item.stdin() ? 0 : resumableOffset(item, partial);
+        MessageDigest digest = Sha256.digest();
+        long sent = 0;
+        try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local())) {
+            if (offset > 0) {
+                Sha256.feed(digest, in, offset);
+            }
+            OutputStream out;
+            try {
+                out = fs.sftp.put(partial, (com.jcraft.jsch.SftpProgressMonitor) null, offset > 0 ? ChannelSftp.APPEND : ChannelSftp.OVERWRITE);
+                if (offset == 0) {
+                    fs.sftp.chmod(0600, partial);   // private until complete: it may be a secret
+                }
+            } catch (SftpException e) {
+                throw fs.failure("cannot write", partial, e);
+            }
+            byte[] buf = new byte[256 * 1024];
+            int n;
+            try (out) {
+                while ((n = in.read(buf)) >= 0) {
+                    digest.update(buf, 0, n);
+                    out.write(buf, 0, n);
+                    sent += n;
+                    progress.add(n);
+                }
+            } catch (IOException e) {
+                throw writeFailure(item, partial, e);
+            }
+        } catch (IOException e) {
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
+        }
+        return new Pending(item, partial, Sha256.hex(digest), sent, offset);
+    }
+
+    private long resumableOffset(Item item, String partial) {
+        SftpATTRS existing = fs.lstat(partial);
+        if (existing == null || !existing.isReg() || existing.getSize() == 0 || existing.getSize() > item.size()
+                || item.size() < RESUME_MIN_BYTES) {
+            return 0;
+        }
+        long have = existing.getSize();
+        String remoteHash = fs.sha256OfPrefix(partial, have);
+        if (remoteHash == null) {
+            return 0;
+        }
+        try (InputStream in = Files.newInputStream(item.local())) {
+            MessageDigest d = Sha256.digest();
+            Sha256.feed(d, in, have);
+            return Sha256.hex(d).equals(remoteHash) ? have : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** A write that failed: a full disk gets the partial removed (it frees space); a cut link keeps it for the rerun. */
+    private VpsException writeFailure(Item item, String partial, IOException e) {
+        if (!fs.connection.isConnected() || !fs.sftp.isConnected()) {
+            return new VpsException(VpsException.Kind.NETWORK, "the connection was lost while sending " + local(item) + " to " + item.remote(),
+                    "rerun the same command: it resumes from the part already sent (" + partial + "); the target was not touched", true, e);
+        }
+        SftpException cause = e.getCause() instanceof SftpException s ? s : new SftpException(ChannelSftp.SSH_FX_FAILURE, e.getMessage());
+        VpsException failure = fs.failure("cannot write", item.remote(), cause);
+        fs.removeQuietly(partial);
+        return failure;
+    }
+
+    /** Verifies a batch with one hashing command, then sets modes and renames each file into place. */
+    private void finish(List<Pending> batch, List<TransferResult> results) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(Pending::partial).toList()) : null;
+        for (int i = 0; i < batch.size(); i++) {
+            Pending p = batch.get(i);
+            if (options.verify()) {
+                String remoteHash = hashes != null ? hashes.get(i) : readBack(p.partial());
+                if (!p.sha256().equals(remoteHash)) {
+                    fs.removeQuietly(p.partial());
+                    throw remoteError("verification failed for " + p.item().remote() + ": sent SHA-256 " + p.sha256()
+                            + " but the server has " + remoteHash + "; the target was not touched", "retry; if it repeats, check the server's disk");
+                }
+            }
+            setAttributes(p);
+            fs.replace(p.partial(), p.item().remote());
+            long size = p.item().stdin() ? p.sent() : p.item().size();
+            results.add(new TransferResult(local(p.item()), p.item().remote(), size, p.sent(), p.resumedFrom(), p.sha256(), "done"));
+        }
+    }
+
+    /** Where the server has no sha256sum: read the partial back and hash it here. */
+    private String readBack(String partial) {
+        try (InputStream in = fs.sftp.get(partial)) {
+            MessageDigest d = Sha256.digest();
+            Sha256.feed(d, in, -1);
+            return Sha256.hex(d);
+        } catch (SftpException e) {
+            throw fs.failure("cannot read back", partial, e);
+        } catch (IOException e) {
+            throw fs.connection.lost(e);
+        }
+    }
+
+    /** Replacing keeps the target's mode and owner (a 0600 secret stays 0600); a new file takes the local mode. */
+    private void setAttributes(Pending p) {
+        SftpATTRS existing = fs.stat(p.item().remote());
+        try {
+            if (existing != null && !options.preserve()) {
+                fs.sftp.chmod(existing.getPermissions() & 07777, p.partial());
+                try {
+                    fs.sftp.chown(existing.getUId(), p.partial());
+                    fs.sftp.chgrp(existing.getGId(), p.partial());
+                } catch (SftpException notRoot) {
+                    // only root may give a file away; the mode is what protects it
+                }
+            } else {
+                fs.sftp.chmod(p.item().stdin() ? 0644 : localMode(p.item().local()), p.partial());
+            }
+            if (options.preserve() && !p.item().stdin()) {
+                fs.sftp.setMtime(p.partial(), (int) (Files.getLastModifiedTime(p.item().local()).toMillis() / 1000));
+            }
+        } catch (SftpException e) {
+            throw fs.failure("cannot set the mode of", p.partial(), e);
+        } catch (IOException e) {
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + p.item().local(), "check the local file", false, e);
+        }
+    }
+
+    static int localMode(Path file) {
+        try {
+            int mode = 0;
+            for (PosixFilePermission perm : Files.getPosixFilePermissions(file)) {
+                mode |= 1 << (8 - perm.ordinal());
+            }
+            return mode;
+        } catch (IOException | UnsupportedOperationException e) {
+            return Files.isExecutable(file) ? 0755 : 0644;
+        }
+    }
+
+    private static long size(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + p + ": " + e.getMessage(), "check the local file", false, e);
+        }
+    }
+
+    private static String local(Item item) {
+        return item.stdin() ? "-" : item.local().toString();
+    }
+
+    private static VpsException remoteError(String message, String hint) {
+        return new VpsException(VpsException.Kind.REMOTE, message, hint, false, null);
+    }
+
+}

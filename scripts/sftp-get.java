@@ -1,0 +1,76 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN SftpGet
+//DESCRIPTION Download files and folders over SFTP: atomic, resumable, SHA-256 verified; remote globs.
+//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
+//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
+//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
+//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java
+//SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java ../lib/TransferProgress.java
+//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/Downloader.java
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "sftp-get", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
+        description = {"Download files and folders over SFTP: atomic, resumable, SHA-256 verified; remote globs.",
+                "Each file is written under a hidden .NAME.vps-partial name beside the target and renamed into place",
+                "only when complete and verified; a rerun after an interruption resumes it. Folders are copied",
+                "recursively. Exit 0: done; 1: a file problem on either side; 255: could not connect."},
+        footer = {"", "Examples:", "  sftp-get --sandbox /etc/hostname ./hostname", "  sftp-get -H vps '/var/log/nginx/*.log' ./logs/", "  sftp-get -H vps /etc/nginx/nginx.conf -   # to stdout"})
+class SftpGet implements Callable<Integer> {
+    @Mixin
+    TargetOptions target;
+
+    @Mixin
+    TransferOptions transfer;
+
+    @Parameters(arity = "2..*", paramLabel = "REMOTE... LOCAL", description = "Sources, then the destination; '-' is stdout (one file).")
+    List<String> paths = new ArrayList<>();
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final InputStream in;
+
+    SftpGet() {
+        this(System.out, System.err, System.in);
+    }
+
+    SftpGet(PrintStream out, PrintStream err, InputStream in) {
+        this.out = out;
+        this.err = err;
+        this.in = in;
+    }
+
+    public static void main(String... args) {
+        Cli.main(new SftpGet(), args);
+    }
+
+    @Override
+    public Integer call() {
+        long start = System.nanoTime();
+        List<String> sources = paths.subList(0, paths.size() - 1);
+        String destination = paths.get(paths.size() - 1);
+        String command = "sftp-get " + String.join(" ", paths);
+        String host = null;
+        try {
+            Uploader.Options options = transfer.toOptions();
+            Target t = target.resolve(err);
+            host = t.host();
+            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null);
+                 RemoteFs fs = RemoteFs.open(connection)) {
+                List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
+                return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);
+            }
+        } catch (VpsException e) {
+            return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
+        }
+    }
+}
