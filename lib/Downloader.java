@@ -121,7 +121,7 @@ final class Downloader {
         createDirectories(localDir);
         List<ChannelSftp.LsEntry> entries;
         try {
-            entries = new ArrayList<>(fs.sftp.ls(remoteDir));
+            entries = new ArrayList<>(fs.sftp.ls(RemotePaths.literal(remoteDir)));
         } catch (SftpException e) {
             throw fs.failure("cannot list", remoteDir, e);
         }
@@ -148,7 +148,7 @@ final class Downloader {
                     default -> {
                         try {
                             Files.deleteIfExists(local);
-                            Files.createSymbolicLink(local, Path.of(fs.sftp.readlink(remote)));
+                            Files.createSymbolicLink(local, Path.of(fs.sftp.readlink(RemotePaths.literal(remote))));
                         } catch (SftpException ex) {
                             throw fs.failure("cannot read symlink", remote, ex);
                         } catch (IOException ex) {
@@ -184,7 +184,7 @@ final class Downloader {
             }
             InputStream in;
             try {
-                in = fs.sftp.get(item.remote(), null, offset);
+                in = fs.sftp.get(RemotePaths.literal(item.remote()), null, offset);
             } catch (SftpException e) {
                 throw fs.failure("cannot read", item.remote(), e);
             }
@@ -294,7 +294,7 @@ final class Downloader {
     }
 
     private String readAgain(String remote) {
-        try (InputStream in = fs.sftp.get(remote)) {
+        try (InputStream in = fs.sftp.get(RemotePaths.literal(remote))) {
             MessageDigest d = Sha256.digest();
             Sha256.feed(d, in, -1);
             return Sha256.hex(d);

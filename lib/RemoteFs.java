@@ -2,7 +2,6 @@ import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSchException;
 import com.jcraft.jsch.SftpATTRS;
 import com.jcraft.jsch.SftpException;
-import com.jcraft.jsch.SftpStatVFS;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ final class RemoteFs implements AutoCloseable {
     /** stat, following links; null when the path does not exist. */
     SftpATTRS stat(String path) {
         try {
-            return sftp.stat(path);
+            return sftp.stat(RemotePaths.literal(path));
         } catch (SftpException e) {
             if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
                 return null;
@@ -50,7 +49,7 @@ final class RemoteFs implements AutoCloseable {
 
     SftpATTRS lstat(String path) {
         try {
-            return sftp.lstat(path);
+            return sftp.lstat(RemotePaths.literal(path));
         } catch (SftpException e) {
             if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
                 return null;
@@ -73,7 +72,7 @@ final class RemoteFs implements AutoCloseable {
             mkdirs(parent);
         }
         try {
-            sftp.mkdir(dir);
+            sftp.mkdir(RemotePaths.literal(dir));
         } catch (SftpException e) {
             if (!isDirectory(dir)) {
                 throw failure("cannot create folder", dir, e);
@@ -84,7 +83,7 @@ final class RemoteFs implements AutoCloseable {
     /** Renames over an existing file atomically (posix-rename@openssh.com where the server has it). */
     void replace(String from, String to) {
         try {
-            sftp.rename(from, to);
+            sftp.rename(RemotePaths.literal(from), RemotePaths.literal(to));
         } catch (SftpException e) {
             throw failure("cannot rename into place", to, e);
         }
@@ -92,7 +91,7 @@ final class RemoteFs implements AutoCloseable {
 
     void removeQuietly(String path) {
         try {
-            sftp.rm(path);
+            sftp.rm(RemotePaths.literal(path));
         } catch (SftpException ignored) {
             // already gone, or never created
         }
@@ -155,12 +154,15 @@ final class RemoteFs implements AutoCloseable {
         };
     }
 
+    /** Free space by df over exec: after a failed write the SFTP channel may be unusable. */
     private String freeSpace(String dir) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
-            SftpStatVFS vfs = sftp.statVFS(dir.isEmpty() ? "." : dir);
-            long free = vfs.getAvailForNonRoot() * 1024;
-            return free / 1024 + " KiB free";
-        } catch (SftpException | RuntimeException e) {
+            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("df -Pk -- " + ShellQuote.quote(dir.isEmpty() ? "." : dir) + " | tail -n 1"),
+                    out, new ByteArrayOutputStream(), null);
+            String[] f = out.toString(StandardCharsets.UTF_8).trim().split("\\s+");
+            return o.exitCode() != null && o.exitCode() == 0 && f.length >= 4 ? Long.parseLong(f[3]) + " KiB free" : null;
+        } catch (RuntimeException e) {
             return null;
         }
     }

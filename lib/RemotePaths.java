@@ -28,6 +28,11 @@ final class RemotePaths {
         return join(parent(path), "." + name(path) + ".vps-partial");
     }
 
+    /** JSch treats * and ? in SFTP paths as patterns (\\ escapes them): this makes any name literal. */
+    static String literal(String path) {
+        return path.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?");
+    }
+
     static boolean hasGlob(String path) {
         String name = name(path);
         return name.contains("*") || name.contains("?") || name.contains("[");

@@ -138,7 +138,7 @@ final class Uploader {
                             default -> {
                                 fs.removeQuietly(target);
                                 try {
-                                    fs.sftp.symlink(Files.readSymbolicLink(file).toString(), target);
+                                    fs.sftp.symlink(Files.readSymbolicLink(file).toString(), RemotePaths.literal(target));
                                 } catch (SftpException e) {
                                     throw fs.failure("cannot create symlink", target, e);
                                 }
@@ -151,9 +151,15 @@ final class Uploader {
                     return FileVisitResult.CONTINUE;
                 }
 
+                /** Joined name by name: a backslash is part of a Unix file name, not a separator. */
                 private String remoteFor(Path p) {
-                    String rel = root.relativize(p).toString().replace('\\', '/');
-                    return rel.isEmpty() ? remoteRoot : RemotePaths.join(remoteRoot, rel);
+                    String remotePath = remoteRoot;
+                    for (Path part : root.relativize(p)) {
+                        if (!part.toString().isEmpty()) {
+                            remotePath = RemotePaths.join(remotePath, part.toString());
+                        }
+                    }
+                    return remotePath;
                 }
             });
         } catch (IOException e) {
@@ -174,9 +180,9 @@ final class Uploader {
             }
             OutputStream out;
             try {
-                out = fs.sftp.put(partial, (com.jcraft.jsch.SftpProgressMonitor) null, offset > 0 ? ChannelSftp.APPEND : ChannelSftp.OVERWRITE);
+                out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, offset > 0 ? ChannelSftp.APPEND : ChannelSftp.OVERWRITE);
                 if (offset == 0) {
-                    fs.sftp.chmod(0600, partial);   // private until complete: it may be a secret
+                    fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
                 }
             } catch (SftpException e) {
                 throw fs.failure("cannot write", partial, e);
@@ -256,7 +262,7 @@ final class Uploader {
 
     /** Where the server has no sha256sum: read the partial back and hash it here. */
     private String readBack(String partial) {
-        try (InputStream in = fs.sftp.get(partial)) {
+        try (InputStream in = fs.sftp.get(RemotePaths.literal(partial))) {
             MessageDigest d = Sha256.digest();
             Sha256.feed(d, in, -1);
             return Sha256.hex(d);
@@ -272,18 +278,18 @@ final class Uploader {
         SftpATTRS existing = fs.stat(p.item().remote());
         try {
             if (existing != null && !options.preserve()) {
-                fs.sftp.chmod(existing.getPermissions() & 07777, p.partial());
+                fs.sftp.chmod(existing.getPermissions() & 07777, RemotePaths.literal(p.partial()));
                 try {
-                    fs.sftp.chown(existing.getUId(), p.partial());
-                    fs.sftp.chgrp(existing.getGId(), p.partial());
+                    fs.sftp.chown(existing.getUId(), RemotePaths.literal(p.partial()));
+                    fs.sftp.chgrp(existing.getGId(), RemotePaths.literal(p.partial()));
                 } catch (SftpException notRoot) {
                     // only root may give a file away; the mode is what protects it
                 }
             } else {
-                fs.sftp.chmod(p.item().stdin() ? 0644 : localMode(p.item().local()), p.partial());
+                fs.sftp.chmod(p.item().stdin() ? 0644 : localMode(p.item().local()), RemotePaths.literal(p.partial()));
             }
             if (options.preserve() && !p.item().stdin()) {
-                fs.sftp.setMtime(p.partial(), (int) (Files.getLastModifiedTime(p.item().local()).toMillis() / 1000));
+                fs.sftp.setMtime(RemotePaths.literal(p.partial()), (int) (Files.getLastModifiedTime(p.item().local()).toMillis() / 1000));
             }
         } catch (SftpException e) {
             throw fs.failure("cannot set the mode of", p.partial(), e);

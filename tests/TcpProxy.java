@@ -13,6 +13,8 @@ final class TcpProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean silent;
+    /** Bytes per second per direction, 0 for no limit: makes a loopback transfer slow enough to interrupt. */
+    volatile long bytesPerSecond;
 
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -56,10 +58,20 @@ final class TcpProxy implements AutoCloseable {
             byte[] buf = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
+                long start = System.nanoTime();
+                long total = 0;
                 while ((n = in.read(buf)) >= 0) {
                     out.write(buf, 0, n);
+                    total += n;
+                    long limit = bytesPerSecond;
+                    if (limit > 0) {
+                        long dueNanos = total * 1_000_000_000L / limit - (System.nanoTime() - start);
+                        if (dueNanos > 0) {
+                            Thread.sleep(dueNanos / 1_000_000, (int) (dueNanos % 1_000_000));
+                        }
+                    }
                 }
-            } catch (IOException ignored) {
+            } catch (IOException | InterruptedException ignored) {
                 // cut: the other pipe notices on its own
             } finally {
                 closeQuietly(from);

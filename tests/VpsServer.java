@@ -58,6 +58,7 @@ final class VpsServer implements AutoCloseable {
             String publicKey = writeKeyPair(key);
             container = new GenericContainer<>(DockerImageName.parse(IMAGE))
                     .withNetworkMode("host")
+                    .withTmpFs(java.util.Map.of("/mnt/tiny", "rw,size=1m,mode=1777"))
                     .withCopyToContainer(Transferable.of(publicKey), "/tmp/client.pub")
                     .withCopyToContainer(Transferable.of(SETUP, 0755), "/tmp/setup.sh")
                     .withCommand("/bin/sh", "-c", "/tmp/setup.sh && exec /usr/sbin/sshd -D -e -p " + port

@@ -1,0 +1,292 @@
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** sftp-put and sftp-get against a real OpenSSH server: exact, atomic, resumable, verified. */
+class TransferTest {
+    static VpsServer vps;
+
+    @BeforeAll
+    static void server() {
+        vps = VpsServer.shared();
+    }
+
+    @BeforeEach
+    void env() {
+        TestSupport.freshEnvironment();
+    }
+
+    static Runs.Result put(List<String> target, String... args) {
+        return Runs.run(TestSupport.args(target, args), new byte[0], SftpPut::new);
+    }
+
+    static Runs.Result putStdin(byte[] stdin, String... args) {
+        return Runs.run(TestSupport.args(vps.target("root"), args), stdin, SftpPut::new);
+    }
+
+    static Runs.Result get(List<String> target, String... args) {
+        return Runs.run(TestSupport.args(target, args), new byte[0], SftpGet::new);
+    }
+
+    static Runs.Result put(String... args) {
+        return put(vps.target("root"), args);
+    }
+
+    static Runs.Result get(String... args) {
+        return get(vps.target("root"), args);
+    }
+
+    static byte[] random(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 64 << 20})
+    void roundTripIsByteExact(int size, @TempDir Path dir) throws Exception {
+        byte[] data = random(size, size);
+        Path src = Files.write(dir.resolve("src.bin"), data);
+        String remote = "/tmp/rt-" + size + ".bin";
+        Runs.Result up = put("--json", src.toString(), remote);
+        assertEquals(0, up.exit(), up.toString());
+        Map<?, ?> j = up.json();
+        assertEquals(Sha256.hex(digestOf(data)), j.get("sha256"));
+        assertEquals((double) size, j.get("bytes"));
+        assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < " + remote).substring(0, 64));
+        Path back = dir.resolve("back.bin");
+        Runs.Result down = get(remote, back.toString());
+        assertEquals(0, down.exit(), down.toString());
+        assertArrayEquals(data, Files.readAllBytes(back));
+        assertEquals("", vps.exec("ls -A /tmp | grep vps-partial || true").trim(), "no partial file left behind");
+    }
+
+    private static java.security.MessageDigest digestOf(byte[] data) {
+        java.security.MessageDigest d = Sha256.digest();
+        d.update(data);
+        return d;
+    }
+
+    @Test
+    void aTreeOfAThousandFilesRoundTrips(@TempDir Path dir) throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        for (int i = 0; i < 1000; i++) {
+            Path sub = Files.createDirectories(tree.resolve("d" + (i % 10)));
+            Files.write(sub.resolve("f" + i + ".txt"), ("file " + i + "\n").repeat(i % 7).getBytes(StandardCharsets.UTF_8));
+        }
+        Files.createSymbolicLink(tree.resolve("link"), Path.of("d1/f1.txt"));
+        vps.exec("rm -rf /tmp/tree-up");
+        Runs.Result up = put("--json", tree.toString(), "/tmp/tree-up");
+        assertEquals(0, up.exit(), up.toString());
+        assertEquals("1000", vps.exec("find /tmp/tree-up -type f | wc -l").trim());
+        assertEquals("d1/f1.txt", vps.exec("readlink /tmp/tree-up/link").trim(), "symlinks are recreated by default");
+        Path back = dir.resolve("back");
+        Runs.Result down = get("/tmp/tree-up", back.toString());
+        assertEquals(0, down.exit(), down.toString());
+        try (Stream<Path> files = Files.walk(tree)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertArrayEquals(Files.readAllBytes(f), Files.readAllBytes(back.resolve(tree.relativize(f))), f.toString());
+            }
+        }
+        assertTrue(Files.isSymbolicLink(back.resolve("link")));
+    }
+
+    @Test
+    void awkwardNamesRoundTripExactly(@TempDir Path dir) throws Exception {
+        List<String> names = List.of("with space", "quote'single", "double\"quote", "new\nline", "$(touch pwned)", "-leading-dash",
+                "ünïcödé 日本", "back\\slash", "star*", "semi;colon");
+        Path src = Files.createDirectories(dir.resolve("awkward"));
+        for (String n : names) {
+            Files.writeString(src.resolve(n), "content of " + n);
+        }
+        vps.exec("rm -rf /tmp/awk");
+        Runs.Result up = put("--mkdir", src.toString(), "/tmp/awk/");
+        assertEquals(0, up.exit(), up.toString());
+        Path back = dir.resolve("back");
+        Runs.Result down = get("/tmp/awk/awkward", back.toString());
+        assertEquals(0, down.exit(), down.toString());
+        for (String n : names) {
+            assertEquals("content of " + n, Files.readString(back.resolve(n)), n);
+        }
+        assertEquals("", vps.exec("ls /root/pwned /tmp/pwned 2>/dev/null || true").trim(), "nothing was interpreted by a shell");
+        Runs.Result single = put(src.resolve("-leading-dash").toString(), "/tmp/awk/$(touch pwned) 'x'");
+        assertEquals(0, single.exit(), single.toString());
+        assertEquals("content of -leading-dash", vps.exec("cat \"/tmp/awk/\\$(touch pwned) 'x'\""));
+    }
+
+    @Test
+    void stdinToARemoteFileAndBackToStdout() {
+        byte[] config = "key: value\nother: 'quoted'\n".getBytes(StandardCharsets.UTF_8);
+        Runs.Result up = putStdin(config, "-", "/tmp/from-stdin.yml");
+        assertEquals(0, up.exit(), up.toString());
+        Runs.Result down = get("/tmp/from-stdin.yml", "-");
+        assertArrayEquals(config, down.stdoutBytes());
+    }
+
+    @Test
+    void replacingKeepsTheTargetsModeAndNoClobberRefuses(@TempDir Path dir) throws Exception {
+        vps.exec("printf old > /tmp/secret.conf; chmod 600 /tmp/secret.conf");
+        Path src = Files.writeString(dir.resolve("secret.conf"), "new");
+        Files.setPosixFilePermissions(src, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Runs.Result refused = put("--no-clobber", "--json", src.toString(), "/tmp/secret.conf");
+        assertEquals(1, refused.exit(), refused.toString());
+        assertEquals("exists", ((Map<?, ?>) ((List<?>) refused.json().get("files")).get(0)).get("status"));
+        assertEquals("old", vps.exec("cat /tmp/secret.conf"));
+        assertEquals(0, put(src.toString(), "/tmp/secret.conf").exit());
+        assertEquals("new", vps.exec("cat /tmp/secret.conf"));
+        assertEquals("600", vps.exec("stat -c %a /tmp/secret.conf").trim(), "a 0600 file stays 0600");
+    }
+
+    @Test
+    void preserveKeepsModeAndTime(@TempDir Path dir) throws Exception {
+        Path src = Files.writeString(dir.resolve("tool.sh"), "#!/bin/sh\necho hi\n");
+        Files.setPosixFilePermissions(src, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        Files.setLastModifiedTime(src, java.nio.file.attribute.FileTime.fromMillis(1_600_000_000_000L));
+        assertEquals(0, put("--preserve", src.toString(), "/tmp/tool.sh").exit());
+        assertEquals("750 1600000000", vps.exec("stat -c '%a %Y' /tmp/tool.sh").trim());
+    }
+
+    @Test
+    void remoteGlobs(@TempDir Path dir) {
+        vps.exec("rm -rf /tmp/logs; mkdir /tmp/logs; for i in 1 2 3; do echo $i > /tmp/logs/app$i.log; done; echo x > /tmp/logs/other.txt");
+        Runs.Result r = get("/tmp/logs/*.log", dir.toString() + "/");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(Files.exists(dir.resolve("app1.log")) && Files.exists(dir.resolve("app3.log")));
+        assertFalse(Files.exists(dir.resolve("other.txt")));
+    }
+
+    @Test
+    void badPathsFailClearlyAndChangeNothing(@TempDir Path dir) throws Exception {
+        Runs.Result missing = put(dir.resolve("nope").toString(), "/tmp/x");
+        assertEquals(255, missing.exit());
+        assertTrue(missing.stderr().startsWith("vps: CONFIG: local file " + dir.resolve("nope") + " does not exist"), missing.stderr());
+        Path src = Files.writeString(dir.resolve("f"), "x");
+        Runs.Result denied = put(vps.target("alice"), src.toString(), "/root/forbidden.txt");
+        assertEquals(1, denied.exit(), denied.toString());
+        assertTrue(denied.stderr().startsWith("vps: REMOTE: ") && denied.stderr().contains("/root/forbidden.txt on 127.0.0.1: permission denied for alice"),
+                denied.stderr());
+        Runs.Result noDir = put(src.toString(), "/tmp/no/such/dir/f");
+        assertEquals(1, noDir.exit());
+        assertTrue(noDir.stderr().contains("--mkdir"), noDir.stderr());
+        assertEquals(0, put("--mkdir", src.toString(), "/tmp/made/by/mkdir/f").exit());
+        Runs.Result remoteMissing = get("/tmp/does-not-exist", dir.resolve("out").toString());
+        assertEquals(1, remoteMissing.exit());
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    @Test
+    void fullRemoteDiskIsARemoteErrorAndLeavesNoPartialFile(@TempDir Path dir) throws Exception {
+        vps.exec("rm -rf /mnt/tiny/*  /mnt/tiny/.[!.]*; printf keep > /mnt/tiny/existing.txt");
+        Path big = Files.write(dir.resolve("big.bin"), random(3 << 20, 7));
+        Runs.Result r = put("--json", big.toString(), "/mnt/tiny/existing.txt");
+        assertEquals(1, r.exit(), r.toString());
+        Map<?, ?> error = (Map<?, ?>) r.json().get("error");
+        assertEquals("REMOTE", error.get("kind"));
+        assertTrue(((String) error.get("message")).contains("no space left"), error.toString());
+        assertEquals("keep", vps.exec("cat /mnt/tiny/existing.txt"), "the existing target is intact");
+        assertEquals("existing.txt", vps.exec("ls -A /mnt/tiny").trim(), "no partial file left behind");
+    }
+
+    @Test
+    void cutConnectionLeavesTheTargetAndTheRerunResumes(@TempDir Path dir) throws Exception {
+        byte[] data = random(48 << 20, 11);
+        Path src = Files.write(dir.resolve("big.bin"), data);
+        vps.exec("rm -f /tmp/.resume.bin.vps-partial; printf old > /tmp/resume.bin");
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            proxy.bytesPerSecond = 8 << 20;
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            Thread cutter = cutWhenPartialReaches("/tmp/.resume.bin.vps-partial", 8 << 20, proxy::cutAll);
+            Runs.Result cut = put(viaProxy, src.toString(), "/tmp/resume.bin");
+            cutter.join(30_000);
+            assertEquals(255, cut.exit(), cut.toString());
+            assertTrue(cut.stderr().startsWith("vps: NETWORK: the connection was lost while sending"), cut.stderr());
+            assertTrue(cut.stderr().contains("resumes"), cut.stderr());
+        }
+        assertEquals("old", vps.exec("cat /tmp/resume.bin"), "the target is untouched after the cut");
+        long partial = Long.parseLong(vps.exec("stat -c %s /tmp/.resume.bin.vps-partial").trim());
+        assertTrue(partial > 0 && partial < data.length, "a partial file remains: " + partial);
+        Runs.Result rerun = put("--json", src.toString(), "/tmp/resume.bin");
+        assertEquals(0, rerun.exit(), rerun.toString());
+        Map<?, ?> file = (Map<?, ?>) ((List<?>) rerun.json().get("files")).get(0);
+        assertTrue(((Number) file.get("resumedFrom")).longValue() > 0, "resumed: " + file);
+        assertTrue(((Number) file.get("sent")).longValue() < data.length, "sent less than the whole file: " + file);
+        assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < /tmp/resume.bin").substring(0, 64));
+    }
+
+    @Test
+    void killedServerMidDownloadLeavesTheTargetAndTheRerunResumes(@TempDir Path dir) throws Exception {
+        vps.exec("head -c 48000000 /dev/urandom > /tmp/dl.bin");
+        String remoteHash = vps.exec("sha256sum < /tmp/dl.bin").substring(0, 64);
+        int port = vps.extraSshd();
+        Path target = Files.writeString(dir.resolve("dl.bin"), "old");
+        Path partial = dir.resolve(".dl.bin.vps-partial");
+        try (TcpProxy proxy = new TcpProxy(port)) {
+            proxy.bytesPerSecond = 8 << 20;
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            Thread killer = new Thread(() -> {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                try {
+                    while (System.nanoTime() < deadline && (!Files.exists(partial) || Files.size(partial) < (8 << 20))) {
+                        Thread.sleep(50);
+                    }
+                } catch (IOException | InterruptedException e) {
+                    return;
+                }
+                // the listener and its per-connection children (privilege-separation monitors)
+                vps.exec("l=$(pgrep -f '[s]shd -D -e -p " + port + " '); pkill -KILL -P $l; kill -KILL $l");
+            });
+            killer.start();
+            Runs.Result killed = get(viaProxy, "/tmp/dl.bin", target.toString());
+            killer.join(30_000);
+            assertEquals(255, killed.exit(), killed.toString());
+        }
+        assertEquals("old", Files.readString(target), "the local target is untouched");
+        assertTrue(Files.size(partial) > 0);
+        Runs.Result rerun = get("--json", "/tmp/dl.bin", target.toString());
+        assertEquals(0, rerun.exit(), rerun.toString());
+        Map<?, ?> file = (Map<?, ?>) ((List<?>) rerun.json().get("files")).get(0);
+        assertTrue(((Number) file.get("resumedFrom")).longValue() > 0, "resumed: " + file);
+        assertEquals(remoteHash, file.get("sha256"));
+        assertFalse(Files.exists(partial));
+    }
+
+    private static Thread cutWhenPartialReaches(String remotePartial, long bytes, Runnable cut) {
+        Thread t = new Thread(() -> {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                String size = vps.exec("stat -c %s " + remotePartial + " 2>/dev/null || echo 0").trim();
+                if (Long.parseLong(size) >= bytes) {
+                    break;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            cut.run();
+        });
+        t.start();
+        return t;
+    }
+
+}
