@@ -239,7 +239,7 @@ final class Downloader {
     }
 
     private VpsException readFailure(Item item, Path partial, IOException e) {
-        if (!fs.connection.isConnected() || !fs.sftp.isConnected()) {
+        if (!fs.alive()) {
             return new VpsException(VpsException.Kind.NETWORK, "the connection was lost while receiving " + item.remote(),
                     item.stdout() ? "rerun the command; stdout got a partial copy" :
                             "rerun the same command: it resumes from the part already received (" + partial + "); the target was not touched", true, e);

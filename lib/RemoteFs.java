@@ -16,7 +16,7 @@ final class RemoteFs implements AutoCloseable {
     private static final int HASH_BATCH_CHARS = 64 * 1024;
 
     final VpsConnection connection;
-    final ChannelSftp sftp;
+    ChannelSftp sftp;
     private Boolean hasSha256sum;
 
     private RemoteFs(VpsConnection connection, ChannelSftp sftp) {
@@ -86,6 +86,33 @@ final class RemoteFs implements AutoCloseable {
             sftp.rename(RemotePaths.literal(from), RemotePaths.literal(to));
         } catch (SftpException e) {
             throw failure("cannot rename into place", to, e);
+        }
+    }
+
+    /**
+     * Whether the link still works, asked with a round trip on a new channel: right after a cut JSch
+     * may not have noticed yet, and after a failed write the SFTP channel itself is out of step.
+     */
+    boolean alive() {
+        if (!connection.isConnected()) {
+            return false;
+        }
+        try {
+            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("true"), new ByteArrayOutputStream(), new ByteArrayOutputStream(), null);
+            return o.exitCode() != null;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** A fresh SFTP channel, for cleaning up after a failed transfer left the old one out of step. */
+    void reopen() {
+        sftp.disconnect();
+        sftp = connection.openSftp();
+        try {
+            sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        } catch (JSchException e) {
+            throw connection.lost(e);
         }
     }
 

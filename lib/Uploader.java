@@ -227,12 +227,13 @@ final class Uploader {
 
     /** A write that failed: a full disk gets the partial removed (it frees space); a cut link keeps it for the rerun. */
     private VpsException writeFailure(Item item, String partial, IOException e) {
-        if (!fs.connection.isConnected() || !fs.sftp.isConnected()) {
+        if (!fs.alive()) {
             return new VpsException(VpsException.Kind.NETWORK, "the connection was lost while sending " + local(item) + " to " + item.remote(),
                     "rerun the same command: it resumes from the part already sent (" + partial + "); the target was not touched", true, e);
         }
         SftpException cause = e.getCause() instanceof SftpException s ? s : new SftpException(ChannelSftp.SSH_FX_FAILURE, e.getMessage());
         VpsException failure = fs.failure("cannot write", item.remote(), cause);
+        fs.reopen();
         fs.removeQuietly(partial);
         return failure;
     }
