@@ -14,8 +14,8 @@
 //DEPS me.tongfei:progressbar:0.10.1
 //DEPS org.slf4j:slf4j-api:2.0.20
 //DEPS org.slf4j:slf4j-nop:2.0.20
-// A short-lived CLI starts faster with C1 only and the serial collector.
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+// JVM options are per script: a short call starts faster with C1 only and the serial collector,
+// while a transfer needs C2 for AES-GCM and SHA-256 at full speed.
 final class Deps {
     private Deps() {}
 }

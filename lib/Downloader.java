@@ -48,15 +48,20 @@ final class Downloader {
         try (TransferProgress p = new TransferProgress("get", total, err, quiet)) {
             progress = p;
             for (int i = 0; i < items.size(); i += BATCH) {
+                List<Item> slice = items.subList(i, Math.min(items.size(), i + BATCH));
+                // The server hashes its files while they travel: verification then costs no extra wall time.
+                java.util.concurrent.CompletableFuture<List<String>> remoteHashes = options.verify()
+                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList()))
+                        : java.util.concurrent.CompletableFuture.completedFuture(null);
                 List<Pending> batch = new ArrayList<>();
-                for (Item item : items.subList(i, Math.min(items.size(), i + BATCH))) {
+                for (Item item : slice) {
                     if (!item.stdout() && options.noClobber() && Files.exists(item.local())) {
                         results.add(new TransferResult(item.local().toString(), item.remote(), item.size(), 0, 0, null, "exists"));
                         continue;
                     }
                     batch.add(receive(item, stdout));
                 }
-                finish(batch, results);
+                finish(batch, slice, remoteHashes.join(), results);
             }
         }
         return results;
@@ -168,12 +173,15 @@ final class Downloader {
     private Pending receive(Item item, OutputStream stdout) {
         Path partial = item.stdout() ? null : item.local().resolveSibling("." + item.local().getFileName() + ".vps-partial");
         long offset = item.stdout() ? 0 : resumableOffset(item, partial);
-        MessageDigest digest = Sha256.digest();
         long received = 0;
-        try {
+        byte[] buf = new byte[256 * 1024];
+        try (BackgroundDigest digest = new BackgroundDigest()) {
             if (offset > 0) {
                 try (InputStream have = Files.newInputStream(partial)) {
-                    Sha256.feed(digest, have, offset);
+                    int n;
+                    while ((n = have.read(buf)) >= 0) {
+                        digest.update(buf, 0, n);
+                    }
                 }
             }
             OutputStream out = item.stdout() ? stdout : Files.newOutputStream(partial,
@@ -188,7 +196,6 @@ final class Downloader {
             } catch (SftpException e) {
                 throw fs.failure("cannot read", item.remote(), e);
             }
-            byte[] buf = new byte[256 * 1024];
             try (in) {
                 int n;
                 while (true) {
@@ -212,10 +219,10 @@ final class Downloader {
                     out.close();
                 }
             }
+            return new Pending(item, partial, digest.hex(), received, offset);
         } catch (IOException e) {
             throw localError("cannot write " + (item.stdout() ? "stdout" : partial.toString()), e);
         }
-        return new Pending(item, partial, Sha256.hex(digest), received, offset);
     }
 
     private long resumableOffset(Item item, Path partial) {
@@ -247,15 +254,10 @@ final class Downloader {
         return fs.failure("cannot read", item.remote(), new SftpException(ChannelSftp.SSH_FX_FAILURE, e.getMessage()));
     }
 
-    private void finish(List<Pending> batch, List<TransferResult> results) {
-        if (batch.isEmpty()) {
-            return;
-        }
-        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(p -> p.item().remote()).toList()) : null;
-        for (int i = 0; i < batch.size(); i++) {
-            Pending p = batch.get(i);
+    private void finish(List<Pending> batch, List<Item> slice, List<String> hashes, List<TransferResult> results) {
+        for (Pending p : batch) {
             if (options.verify()) {
-                String remoteHash = hashes != null ? hashes.get(i) : readAgain(p.item().remote());
+                String remoteHash = hashes != null ? hashes.get(slice.indexOf(p.item())) : readAgain(p.item().remote());
                 if (!p.sha256().equals(remoteHash)) {
                     if (p.partial() != null) {
                         deleteQuietly(p.partial());

@@ -14,6 +14,8 @@ import java.util.List;
 final class RemoteFs implements AutoCloseable {
     /** Keeps one batched hashing command well under the kernel's argument limits. */
     private static final int HASH_BATCH_CHARS = 64 * 1024;
+    /** Requests in flight: 64 x 32 KiB fills a 2 MiB window, as OpenSSH's sftp does; JSch's 16 starve a slow link. */
+    private static final int BULK_REQUESTS = 64;
 
     final VpsConnection connection;
     ChannelSftp sftp;
@@ -28,6 +30,7 @@ final class RemoteFs implements AutoCloseable {
         ChannelSftp sftp = connection.openSftp();
         try {
             sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+            sftp.setBulkRequests(BULK_REQUESTS);
         } catch (JSchException e) {
             throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
                     "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
@@ -111,6 +114,7 @@ final class RemoteFs implements AutoCloseable {
         sftp = connection.openSftp();
         try {
             sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+            sftp.setBulkRequests(BULK_REQUESTS);
         } catch (JSchException e) {
             throw connection.lost(e);
         }

@@ -172,11 +172,14 @@ final class Uploader {
     private Pending send(Item item, InputStream stdin) {
         String partial = RemotePaths.partial(item.remote());
         long offset = item.stdin() ? 0 : resumableOffset(item, partial);
-        MessageDigest digest = Sha256.digest();
         long sent = 0;
-        try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local())) {
-            if (offset > 0) {
-                Sha256.feed(digest, in, offset);
+        try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local());
+             BackgroundDigest digest = new BackgroundDigest()) {
+            byte[] buf = new byte[256 * 1024];
+            int n;
+            for (long skipped = 0; skipped < offset; skipped += n) {
+                n = in.read(buf, 0, (int) Math.min(buf.length, offset - skipped));
+                digest.update(buf, 0, n);
             }
             OutputStream out;
             try {
@@ -187,8 +190,6 @@ final class Uploader {
             } catch (SftpException e) {
                 throw fs.failure("cannot write", partial, e);
             }
-            byte[] buf = new byte[256 * 1024];
-            int n;
             try (out) {
                 while ((n = in.read(buf)) >= 0) {
                     digest.update(buf, 0, n);
@@ -199,10 +200,10 @@ final class Uploader {
             } catch (IOException e) {
                 throw writeFailure(item, partial, e);
             }
+            return new Pending(item, partial, digest.hex(), sent, offset);
         } catch (IOException e) {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
         }
-        return new Pending(item, partial, Sha256.hex(digest), sent, offset);
     }
 
     private long resumableOffset(Item item, String partial) {

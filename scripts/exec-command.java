@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //MAIN ExecCommand
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION Run commands on a VPS over SSH: streamed output, exact exit codes, --json, never a prompt.
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/LocalFolders.java

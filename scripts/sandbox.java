@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //MAIN SandboxCommand
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/LocalFolders.java
