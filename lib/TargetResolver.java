@@ -29,6 +29,10 @@ final class TargetResolver {
             "macs", List.of("mac.c2s", "mac.s2c"),
             "pubkeyacceptedalgorithms", List.of("PubkeyAcceptedAlgorithms"));
 
+    private static final Map<String, String> DISPLAY_NAMES = Map.of(
+            "kexalgorithms", "KexAlgorithms", "hostkeyalgorithms", "HostKeyAlgorithms", "ciphers", "Ciphers",
+            "macs", "MACs", "pubkeyacceptedalgorithms", "PubkeyAcceptedAlgorithms");
+
     private final TargetOptions o;
     private final PrintStream warnings;
     private final Map<String, String> origins = new LinkedHashMap<>();
@@ -184,13 +188,36 @@ final class TargetResolver {
                 if (spec != null) {
                     for (String k : jschKeys) {
                         String base = out.getOrDefault(k, JSch.getConfig(k));
-                        out.put(k, SshConfig.applyAlgorithmSpec(base, spec));
+                        out.put(k, supportedOnly(SshConfig.applyAlgorithmSpec(base, spec), keyword, ssh.origin(keyword)));
                     }
                     origins.put(keyword, "ssh config " + ssh.origin(keyword));
                 }
             });
         }
         return out;
+    }
+
+    /** Drops algorithms JSch does not implement (JSch fails on them), naming them under -v; none left is an error. */
+    private String supportedOnly(String list, String keyword, String origin) {
+        List<String> kept = new ArrayList<>();
+        for (String name : list.split(",")) {
+            if (name.isEmpty()) {
+                continue;
+            }
+            if (JSch.getConfig(name) != null || keyword.equals("pubkeyacceptedalgorithms") || keyword.equals("hostkeyalgorithms")) {
+                kept.add(name);
+            } else {
+                String note = "ssh config " + origin + ": " + DISPLAY_NAMES.get(keyword) + " " + name + " is not implemented here, ignored";
+                if (!notes.contains(note)) {
+                    notes.add(note);
+                }
+            }
+        }
+        if (kept.isEmpty()) {
+            throw VpsException.config("ssh config " + origin + ": none of the " + DISPLAY_NAMES.get(keyword) + " listed is implemented here (" + list + ")",
+                    "add a common one with the + form, e.g. " + DISPLAY_NAMES.get(keyword) + " +" + JSch.getConfig(ALGORITHM_KEYS.get(keyword).get(0)).split(",")[0]);
+        }
+        return String.join(",", kept);
     }
 
     /** ProxyJump / -J: each hop is "[user@]host[:port]", itself looked up in ssh config like any host. */

@@ -103,13 +103,14 @@ class LoginTest {
                   User root
                   Ciphers ^chacha20-poly1305@openssh.com
                   KexAlgorithms -curve25519*,mlkem*,sntrup*
-                  MACs +hmac-sha1
+                  MACs umac-64-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha1
                 """.formatted(vps.port));
         Runs.Result r = run(List.of("-H", "tuned", "--ssh-config", config.toString(), "-i", vps.key.toString(),
                 "--known-hosts", vps.knownHosts.toString(), "-v", "--", "echo tuned"));
         assertEquals("tuned\n", r.stdout(), r.toString());
         assertTrue(r.stderr().contains("kex: server->client cipher: chacha20-poly1305@openssh.com"), r.stderr());
         assertTrue(r.stderr().contains("kex: algorithm: ecdh-sha2-nistp256"), r.stderr());
+        assertTrue(r.stderr().contains("MACs umac-64-etm@openssh.com is not implemented here, ignored"), r.stderr());
     }
 
     @Test
