@@ -26,20 +26,25 @@ final class Json {
         return error;
     }
 
-    /** A failure before or instead of a result: status "failed" and the error object. */
-    static Map<String, Object> failure(String host, String command, VpsException e, long durationMs) {
+    /** The envelope's common fields, in DESIGN §5 order; scripts add their own after them. */
+    static Map<String, Object> envelope(String host, String command, String status, Integer exitCode, long durationMs, VpsException error) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("host", host);
         r.put("command", command);
-        r.put("status", e.kind == VpsException.Kind.TIMEOUT ? "timed_out" : "failed");
-        r.put("exitCode", null);
+        r.put("status", status);
+        r.put("exitCode", exitCode);
         r.put("signal", null);
         r.put("stdout", "");
         r.put("stderr", "");
         r.put("truncated", false);
         r.put("durationMs", durationMs);
         r.put("job", null);
-        r.put("error", error(e));
+        r.put("error", error == null ? null : error(error));
         return r;
+    }
+
+    /** A failure before or instead of a result: status "failed" (or "timed_out") and the error object. */
+    static Map<String, Object> failure(String host, String command, VpsException e, long durationMs) {
+        return envelope(host, command, e.kind == VpsException.Kind.TIMEOUT ? "timed_out" : "failed", null, durationMs, e);
     }
 }

@@ -1,5 +1,4 @@
 import java.io.PrintStream;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -44,18 +43,7 @@ final class TransferOptions {
                 refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()
                         + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
         if (json) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("host", host);
-            r.put("command", command);
-            r.put("status", problem == null ? "exited" : "failed");
-            r.put("exitCode", problem == null ? 0 : 1);
-            r.put("signal", null);
-            r.put("stdout", "");
-            r.put("stderr", "");
-            r.put("truncated", false);
-            r.put("durationMs", durationMs);
-            r.put("job", null);
-            r.put("error", problem == null ? null : Json.error(problem));
+            Map<String, Object> r = Json.envelope(host, command, problem == null ? "exited" : "failed", problem == null ? 0 : 1, durationMs, problem);
             r.put("files", results.stream().map(TransferResult::toJson).toList());
             r.put("bytes", bytes);
             r.put("sent", sent);

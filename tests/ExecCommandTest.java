@@ -8,27 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** exec-command against a real OpenSSH server in a Debian container. */
-class ExecCommandTest {
-    static VpsServer vps;
-
-    @BeforeAll
-    static void server() {
-        vps = VpsServer.shared();
-    }
-
-    @BeforeEach
-    void env() {
-        TestSupport.freshEnvironment();
-    }
-
+class ExecCommandTest extends VpsTestBase {
     private static Runs.Result exec(String... more) {
         return Runs.exec(TestSupport.args(vps.target("root"), more));
     }

@@ -5,25 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Every way a connection can fail ends within its bound, with the right KIND, a hint and exit 255. */
-class FailurePathsTest {
-    static VpsServer vps;
-
-    @BeforeAll
-    static void server() {
-        vps = VpsServer.shared();
-    }
-
-    @BeforeEach
-    void env() {
-        TestSupport.freshEnvironment();
-    }
-
+class FailurePathsTest extends VpsTestBase {
     private static void assertFailure(Runs.Result r, String kind, String messagePart) {
         assertEquals(255, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: " + kind + ": "), r.toString());

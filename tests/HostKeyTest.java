@@ -8,25 +8,12 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Host keys are always verified: known, unknown, trust on first use, pinned, and changed. */
-class HostKeyTest {
-    static VpsServer vps;
+class HostKeyTest extends VpsTestBase {
     static final String OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHmQ7p4e9c9W5pSjyM0+DPjUMNlszRscJNVVcYdv/end";
-
-    @BeforeAll
-    static void server() {
-        vps = VpsServer.shared();
-    }
-
-    @BeforeEach
-    void env() {
-        TestSupport.freshEnvironment();
-    }
 
     private static Runs.Result run(Path knownHosts, String... more) {
         List<String> args = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",

@@ -12,27 +12,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** sftp-put and sftp-get against a real OpenSSH server: exact, atomic, resumable, verified. */
-class TransferTest {
-    static VpsServer vps;
-
-    @BeforeAll
-    static void server() {
-        vps = VpsServer.shared();
-    }
-
-    @BeforeEach
-    void env() {
-        TestSupport.freshEnvironment();
-    }
-
+class TransferTest extends VpsTestBase {
     static Runs.Result put(List<String> target, String... args) {
         return Runs.run(TestSupport.args(target, args), new byte[0], SftpPut::new);
     }
