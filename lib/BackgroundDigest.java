@@ -1,5 +1,4 @@
 import java.security.MessageDigest;
-import java.util.Arrays;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -16,16 +15,39 @@ final class BackgroundDigest implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** Chunks are gathered to 1 MiB before they are handed over: a task per 32 KiB packet costs more than it saves. */
+    private static final int BATCH = 1 << 20;
+    private byte[] pending = new byte[BATCH];
+    private int pendingLength;
     private Future<?> last;
 
     void update(byte[] buf, int off, int len) {
-        byte[] copy = Arrays.copyOfRange(buf, off, off + len);
-        last = thread.submit(() -> digest.update(copy));
+        while (len > 0) {
+            int n = Math.min(len, BATCH - pendingLength);
+            System.arraycopy(buf, off, pending, pendingLength, n);
+            pendingLength += n;
+            off += n;
+            len -= n;
+            if (pendingLength == BATCH) {
+                handOver();
+            }
+        }
+    }
+
+    private void handOver() {
+        byte[] full = pending;
+        int length = pendingLength;
+        last = thread.submit(() -> digest.update(full, 0, length));
+        pending = new byte[BATCH];
+        pendingLength = 0;
     }
 
     /** Waits for every queued chunk and returns the hex digest. */
     String hex() {
         try {
+            if (pendingLength > 0) {
+                handOver();
+            }
             if (last != null) {
                 last.get();
             }
