@@ -14,8 +14,9 @@ import java.util.List;
 final class RemoteFs implements AutoCloseable {
     /** Keeps one batched hashing command well under the kernel's argument limits. */
     private static final int HASH_BATCH_CHARS = 64 * 1024;
-    /** Requests in flight: 64 x 32 KiB fills a 2 MiB window, as OpenSSH's sftp does; JSch's 16 starve a slow link. */
-    private static final int BULK_REQUESTS = 64;
+    /** Requests in flight and the receive window behind them: JSch's 16 requests and 2 MiB starve a slow link. */
+    private static final int BULK_REQUESTS = 128;
+    private static final int WINDOW = 16 << 20;
 
     final VpsConnection connection;
     ChannelSftp sftp;
@@ -29,6 +30,7 @@ final class RemoteFs implements AutoCloseable {
     static RemoteFs open(VpsConnection connection) {
         ChannelSftp sftp = connection.openSftp();
         try {
+            sftp.setLocalWindowSizeMax(WINDOW);
             sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
             sftp.setBulkRequests(BULK_REQUESTS);
         } catch (JSchException e) {
@@ -113,6 +115,7 @@ final class RemoteFs implements AutoCloseable {
         sftp.disconnect();
         sftp = connection.openSftp();
         try {
+            sftp.setLocalWindowSizeMax(WINDOW);
             sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
             sftp.setBulkRequests(BULK_REQUESTS);
         } catch (JSchException e) {
