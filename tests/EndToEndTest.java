@@ -73,6 +73,18 @@ class EndToEndTest {
     }
 
     @Test
+    void filesThroughTheLauncherToTheSandbox() throws Exception {
+        Path file = Files.writeString(elsewhere.resolve("config.yml"), "key: 'value'\n");
+        Path remote = sandboxDir.resolve("home/uploaded.yml");
+        Proc put = run(Map.of(), ROOT.resolve("jbang").toString(), "sftp-put", "--sandbox", "--json", file.toString(), remote.toString());
+        assertEquals(0, put.exit(), put.toString());
+        assertTrue(put.stdout().contains("\"status\":\"done\""), put.stdout());
+        Proc get = run(Map.of(), ROOT.resolve("jbang").toString(), "sftp-get", "--sandbox", "-q", remote.toString(), "-");
+        assertEquals(0, get.exit(), get.toString());
+        assertEquals("key: 'value'\n", get.stdout());
+    }
+
+    @Test
     void versionAndHelp() throws Exception {
         Proc v = run(Map.of(), ROOT.resolve("jbang").toString(), "exec-command", "--version");
         assertEquals(0, v.exit(), v.toString());
