@@ -1,0 +1,78 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN DiagnoseAuth
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+//DESCRIPTION Explain why SSH login fails and exactly what to change: bounded checks, then one verdict.
+//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
+//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
+//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
+//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java
+//SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/ServerProbe.java ../lib/AuthDiagnosis.java
+
+import java.io.PrintStream;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "diagnose-auth", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
+        description = {"Finds out why login to a server fails: target, DNS and TCP, banner, algorithms, host key,",
+                "key files, agent, then each key against the server, and says what to change.",
+                "Never prompts; a password is only tried with --password-auth.",
+                "Exit 0: login works; 1: it does not (the verdict says why); 255: the host cannot be reached."},
+        footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json"})
+class DiagnoseAuth implements Callable<Integer> {
+    @Mixin
+    TargetOptions target;
+
+    @Option(names = "--json", description = "Print one JSON object with every check and the verdict.")
+    boolean json;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    DiagnoseAuth() {
+        this(System.out, System.err);
+    }
+
+    DiagnoseAuth(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String... args) {
+        Cli.main(new DiagnoseAuth(), args);
+    }
+
+    @Override
+    public Integer call() {
+        long start = System.nanoTime();
+        Target t;
+        try {
+            t = target.resolve(err);
+        } catch (VpsException e) {
+            if (json) {
+                Map<String, Object> r = Json.failure(null, "diagnose-auth", e, 0);
+                r.put("checks", java.util.List.of());
+                r.put("verdict", null);
+                out.println(Json.write(r));
+            }
+            return Cli.fail(e, err);
+        }
+        AuthDiagnosis d = new AuthDiagnosis(t, json ? null : out).run();
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        if (json) {
+            Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), ms, null);
+            r.put("checks", d.checks.stream().map(AuthDiagnosis.Check::toJson).toList());
+            r.put("verdict", d.verdict.toJson());
+            out.println(Json.write(r));
+        } else {
+            out.println();
+            out.println("verdict:  " + d.verdict.cause());
+            out.println("evidence: " + d.verdict.evidence());
+            out.println("fix:      " + d.verdict.fix());
+        }
+        return d.exitCode();
+    }
+}
