@@ -71,7 +71,8 @@ final class AuthDiagnosis {
     }
 
     AuthDiagnosis run() {
-        check("target", "PASS", t.display() + " (host: " + t.origins().get("host") + "; user: " + t.origins().get("user")
+        check("target", "PASS", t.display() + " (host: " + t.origins().get("host") + "; port: " + t.origins().get("port")
+                + "; user: " + t.origins().get("user")
                 + "; keys: " + t.origins().get("identity") + "; known_hosts: " + t.knownHosts() + ")");
         InetAddress address = resolve();
         if (address == null || !tcp(address) || !serverSpeaksSsh(address)) {
@@ -224,6 +225,7 @@ final class AuthDiagnosis {
     private List<String> methods = List.of();
     private List<String> serverSigAlgs;
     private String outsideSettings;
+    private int agentKeys;
     private String keyProblem;
     private String keyProblemFix;
 
@@ -289,7 +291,7 @@ final class AuthDiagnosis {
             } else {
                 notes.add("not encrypted");
             }
-            notes.add(pair.getKeyTypeString() + " " + Fingerprints.sha256(pair.getPublicKeyBlob()));
+            notes.add(pair.getKeyTypeString() + " " + pair.getKeySize() + " bits " + Fingerprints.sha256(pair.getPublicKeyBlob()));
             String status = "PASS";
             if (perms != null) {
                 notes.add("mode " + perms + ": OpenSSH would refuse a key others can read (chmod 600 " + key + ")");
@@ -365,9 +367,12 @@ final class AuthDiagnosis {
         try {
             com.jcraft.jsch.AgentIdentityRepository repo = new com.jcraft.jsch.AgentIdentityRepository(
                     new com.jcraft.jsch.SSHAgentConnector(new com.jcraft.jsch.UnixDomainSocketFactory(), t.agentSocket()));
-            int count = repo.getIdentities().size();
-            check("agent", count > 5 ? "WARN" : "PASS", t.agentSocket() + " holds " + count + " key(s)"
-                    + (count > 5 ? ": more than the server's default MaxAuthTries (6) allows with your key files; use IdentitiesOnly yes" : ""));
+            List<String> held = repo.getIdentities().stream()
+                    .map(id -> id.getAlgName() + " " + Fingerprints.sha256(id.getPublicKeyBlob()) + " " + id.getName()).toList();
+            agentKeys = held.size();
+            check("agent", held.size() > 5 ? "WARN" : "PASS", t.agentSocket() + " holds " + held.size() + " key(s)"
+                    + (held.isEmpty() ? "" : ": " + String.join(", ", held))
+                    + (held.size() > 5 ? "; more than the server's default MaxAuthTries (6) allows: use IdentitiesOnly yes" : ""));
         } catch (Exception e) {
             check("agent", "WARN", "SSH_AUTH_SOCK=" + t.agentSocket() + " is not reachable (" + e.getMessage() + ")");
         }
@@ -403,6 +408,15 @@ final class AuthDiagnosis {
                     c.close();
                 }
                 break;
+            }
+        }
+        if (agentKeys > 0) {
+            VpsConnection c = tryAgent();
+            (c != null ? accepted : rejected).add("the agent's keys");
+            if (working == null) {
+                working = c;
+            } else if (c != null) {
+                c.close();
             }
         }
         if (t.passwordAuth()) {
@@ -458,7 +472,8 @@ final class AuthDiagnosis {
             return;
         }
         if (usable.isEmpty()) {
-            verdict = new Verdict("login fails", "there is no usable key", "no key file could be offered",
+            verdict = new Verdict("login fails", agentKeys > 0 ? "the server refused the agent's keys" : "there is no usable key",
+                    agentKeys > 0 ? "rejected: " + String.join(", ", rejected) : "no key file could be offered",
                     "create one with ssh-keygen -t ed25519 and pass it with -i, or set VPS_KEY");
             return;
         }
@@ -483,6 +498,16 @@ final class AuthDiagnosis {
                 t.hostKeys(), t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), algorithms, t.jumps(), Map.of("identity", "option -i"), List.of());
         try {
             return VpsConnection.open(one, null);
+        } catch (VpsException e) {
+            return null;
+        }
+    }
+
+    private VpsConnection tryAgent() {
+        Target agentOnly = new Target(t.alias(), t.host(), t.port(), t.user(), new Target.Credentials(List.of(), null, true, t.agentSocket(),
+                false, null), t.hostKeys(), t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), t.algorithms(), t.jumps(), Map.of(), List.of());
+        try {
+            return VpsConnection.open(agentOnly, null);
         } catch (VpsException e) {
             return null;
         }
