@@ -1,0 +1,192 @@
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Detached jobs on the server: each job is a private folder ~/.vps-toolkit/jobs/ID holding the
+ * command, start time, boot id, pid (= its process group, from setsid), stdout, stderr, and the
+ * exit status written atomically (write then mv) when it ends. mkdir makes starting idempotent:
+ * of two clients racing with the same id, exactly one creates the folder and runs the command.
+ */
+final class Jobs {
+    static final String DIR = "\"$HOME/.vps-toolkit/jobs\"";
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    record Status(String id, String status, Integer exitCode, long startedEpoch, long stdoutBytes, long stderrBytes, String command) {
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("job", id);
+            m.put("status", status);
+            m.put("exitCode", exitCode);
+            m.put("started", startedEpoch);
+            m.put("stdoutBytes", stdoutBytes);
+            m.put("stderrBytes", stderrBytes);
+            m.put("command", command);
+            return m;
+        }
+    }
+
+    private final VpsConnection connection;
+
+    Jobs(VpsConnection connection) {
+        this.connection = connection;
+    }
+
+    static String checkId(String id) {
+        if (!ID.matcher(id).matches()) {
+            throw VpsException.config("job id '" + id + "' is not valid", "use letters, digits, '.', '_' and '-' (up to 64), starting with a letter or digit");
+        }
+        return id;
+    }
+
+    static String newId() {
+        return "j" + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                + "-" + Integer.toHexString(new java.security.SecureRandom().nextInt(0x10000) | 0x10000).substring(1);
+    }
+
+    /** Starts COMMAND as job ID unless that job exists; returns true when this call created it. */
+    boolean start(String id, String command) {
+        String j = DIR + "/" + checkId(id);
+        String script = "umask 077; mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + " || exit 3\n"
+                + "if ! mkdir " + j + " 2>/dev/null; then echo exists; exit 0; fi\n"
+                + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
+                + "date +%s > " + j + "/started\n"
+                + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
+                // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
+                // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
+                // job kill reaches the command and the runner still records its exit status.
+                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$(cat \"$1/command\")\" ) <"
+                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\"; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
+                + j + " </dev/null >/dev/null 2>&1 &\n"
+                + "echo $! > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n"
+                + "echo created\n";
+        String out = run(script);
+        if (out.startsWith("created")) {
+            return true;
+        }
+        if (out.startsWith("exists")) {
+            return false;
+        }
+        throw remote("cannot create the job folder under ~/.vps-toolkit/jobs (" + out.trim() + ")", "check the home folder's permissions and free space");
+    }
+
+    /** One job's state; "lost" when the server rebooted under it or its runner died without an exit status. */
+    Status status(String id) {
+        List<Status> all = statuses(List.of(checkId(id)));
+        if (all.isEmpty()) {
+            throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
+        }
+        return all.get(0);
+    }
+
+    List<Status> list() {
+        return statuses(null);
+    }
+
+    private List<Status> statuses(List<String> ids) {
+        String which = ids == null ? DIR + "/*/" : DIR + "/" + ids.get(0) + "/";
+        String script = "boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo none)\n"
+                + "for j in " + which + "; do [ -f \"$j/started\" ] || continue\n"
+                + "  id=$(basename \"$j\"); st=running; code=\n"
+                + "  if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
+                + "  elif [ \"$(cat \"$j/boot\")\" != \"$boot\" ]; then st=lost\n"
+                + "  elif [ -f \"$j/pid\" ] && ! kill -0 \"$(cat \"$j/pid\")\" 2>/dev/null; then sleep 0.2\n"
+                + "    if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
+                + "    elif [ -f \"$j/killed\" ]; then st=killed; else st=lost; fi\n"
+                + "  fi\n"
+                + "  out=$(wc -c < \"$j/stdout\" 2>/dev/null || echo 0); err=$(wc -c < \"$j/stderr\" 2>/dev/null || echo 0)\n"
+                + "  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t' \"$id\" \"$st\" \"$code\" \"$(cat \"$j/started\")\" $out $err\n"
+                + "  head -c 200 \"$j/command\" | tr '\\n\\t' '  '; echo\n"
+                + "done\n";
+        List<Status> result = new ArrayList<>();
+        for (String line : run(script).split("\n")) {
+            String[] f = line.split("\t", 7);
+            if (f.length < 7) {
+                continue;
+            }
+            result.add(new Status(f[0], f[1], f[2].isEmpty() ? null : Integer.valueOf(f[2].trim()), Long.parseLong(f[3].trim()),
+                    Long.parseLong(f[4].trim()), Long.parseLong(f[5].trim()), f[6]));
+        }
+        return result;
+    }
+
+    /** Copies the job's log from byte FROM into OUT; returns the number of bytes copied. */
+    long logs(String id, boolean stderr, long from, OutputStream out) {
+        String file = DIR + "/" + checkId(id) + "/" + (stderr ? "stderr" : "stdout");
+        CountingStream counting = new CountingStream(out);
+        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("[ -f " + file + " ] || exit 3; tail -c +" + (from + 1) + " " + file),
+                counting, new ByteArrayOutputStream(), null);
+        if (o.exitCode() != null && o.exitCode() == 3) {
+            throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
+        }
+        return counting.count;
+    }
+
+    /** Signals the job's whole process group and marks it as killed. */
+    void kill(String id, String signal) {
+        if (!signal.matches("[A-Z0-9]+")) {
+            throw VpsException.config("signal '" + signal + "' is not a signal name", "use e.g. TERM, KILL, INT, HUP");
+        }
+        String j = DIR + "/" + checkId(id);
+        String out = run("[ -f " + j + "/pid ] || { echo missing; exit 0; }; [ -f " + j + "/exit ] && { echo done; exit 0; }; touch " + j
+                + "/killed; kill -" + signal + " -- -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
+        if (out.startsWith("missing")) {
+            throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
+        }
+    }
+
+    /** Removes finished or lost jobs that started more than SECONDS ago; returns their ids. */
+    List<String> gc(long seconds) {
+        List<String> removed = new ArrayList<>();
+        long now = System.currentTimeMillis() / 1000;
+        for (Status s : list()) {
+            if (!s.status().equals("running") && now - s.startedEpoch() >= seconds) {
+                run("rm -rf -- " + DIR + "/" + checkId(s.id()));
+                removed.add(s.id());
+            }
+        }
+        return removed;
+    }
+
+    private String run(String script) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(script), out, err, null);
+        if (o.exitCode() == null || o.exitCode() != 0) {
+            throw remote("the job helper failed on " + connection.target.host() + ": " + err.toString(StandardCharsets.UTF_8).trim(),
+                    "check that the server has a POSIX shell with setsid (util-linux)");
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static VpsException remote(String message, String hint) {
+        return new VpsException(VpsException.Kind.REMOTE, message, hint, false, null);
+    }
+
+    private static final class CountingStream extends OutputStream {
+        private final OutputStream out;
+        long count;
+
+        CountingStream(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            out.write(b, off, len);
+            out.flush();
+            count += len;
+        }
+    }
+}

@@ -1,0 +1,293 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN JobCommand
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+//DESCRIPTION Detached jobs that survive disconnects and agent timeouts: start, status, logs, wait, kill, list, gc.
+//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
+//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
+//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
+//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java
+//SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/Jobs.java
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "job", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
+        description = {"Runs long commands detached on the server (own session, stdin from /dev/null), so they survive",
+                "a dropped connection, a killed client and an agent's tool timeout. State lives on the server in",
+                "~/.vps-toolkit/jobs/ID (0700). Exit codes: the job's own for wait, 75 still running, 1 no such job."},
+        subcommands = {JobCommand.Start.class, JobCommand.Status.class, JobCommand.Logs.class, JobCommand.Wait.class,
+                JobCommand.Kill.class, JobCommand.ListJobs.class, JobCommand.Gc.class},
+        footer = {"", "Examples:", "  job -H vps start --id upgrade -- 'apt-get update && apt-get -y upgrade'",
+                "  job -H vps wait upgrade --max 50s     # exit 75 while it still runs", "  job -H vps logs upgrade --from 0"})
+class JobCommand implements Callable<Integer> {
+    static final int STILL_RUNNING = 75;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    final PrintStream out;
+    final PrintStream err;
+
+    JobCommand() {
+        this(System.out, System.err);
+    }
+
+    JobCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String... args) {
+        Cli.main(new JobCommand(), args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(out);
+        return 2;
+    }
+
+    /** What every subcommand shares: the target, --json, one connection, the error report. */
+    abstract static class Sub implements Callable<Integer> {
+        @Mixin
+        TargetOptions target;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @CommandLine.ParentCommand
+        JobCommand parent;
+
+        abstract int run(Jobs jobs, Map<String, Object> result);
+
+        String name() {
+            return getClass().getAnnotation(Command.class).name();
+        }
+
+        @Override
+        public Integer call() {
+            long start = System.nanoTime();
+            String host = null;
+            try {
+                Target t = target.resolve(parent.err);
+                host = t.host();
+                try (VpsConnection c = VpsConnection.open(t, target.verbose ? parent.err : null)) {
+                    Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
+                    int code = run(new Jobs(c), r);
+                    r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
+                    if (json) {
+                        parent.out.println(Json.write(r));
+                    }
+                    return code;
+                }
+            } catch (VpsException e) {
+                if (json) {
+                    parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
+                }
+                return Cli.fail(e, parent.err);
+            }
+        }
+
+        void putStatus(Map<String, Object> r, Jobs.Status s) {
+            r.put("status", s.status());
+            r.put("exitCode", s.exitCode());
+            r.put("job", s.id());
+            r.put("started", s.startedEpoch());
+            r.put("stdoutBytes", s.stdoutBytes());
+            r.put("stderrBytes", s.stderrBytes());
+        }
+
+        String line(Jobs.Status s) {
+            return s.id() + "  " + s.status() + (s.exitCode() == null ? "" : " (exit " + s.exitCode() + ")") + "  started "
+                    + java.time.Instant.ofEpochSecond(s.startedEpoch()) + "  " + s.command();
+        }
+    }
+
+    @Command(name = "start", description = "Start CMD detached and print its id at once. --id makes it idempotent: the same id never runs twice.")
+    static final class Start extends Sub {
+        @Option(names = "--id", paramLabel = "KEY", description = "The job id (an idempotency key): starting it again returns the existing job.")
+        String id;
+
+        @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
+        List<String> words = new ArrayList<>();
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            String jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
+            boolean created = jobs.start(jobId, String.join(" ", words));
+            Jobs.Status s = jobs.status(jobId);
+            putStatus(r, s);
+            r.put("created", created);
+            if (!json) {
+                parent.out.println(jobId);
+                if (!created) {
+                    parent.err.println("job " + jobId + " already exists (" + s.status() + "); it was not started again");
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "status", description = "Say whether the job is running, exited, killed or lost (its server rebooted or its runner died).")
+    static final class Status extends Sub {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            Jobs.Status s = jobs.status(id);
+            putStatus(r, s);
+            if (!json) {
+                parent.out.println(line(s));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "logs", description = "Print the job's output from byte --from (default 0); --follow keeps printing until it ends.")
+    static final class Logs extends Sub {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = "--from", paramLabel = "BYTE", description = "Start at this byte offset (the 'next' value of the previous call).")
+        long from;
+
+        @Option(names = "--stderr", description = "The job's stderr instead of its stdout.")
+        boolean stderr;
+
+        @Option(names = "--follow", description = "Keep printing new output until the job ends.")
+        boolean follow;
+
+        @Option(names = "--max", paramLabel = "DUR", converter = Durations.class, description = "With --follow: stop after DUR (exit 75 if still running).")
+        Duration max;
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+            java.io.OutputStream sink = json ? captured : parent.out;
+            long offset = from;
+            long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
+            Jobs.Status s;
+            while (true) {
+                s = jobs.status(id);
+                offset += jobs.logs(id, stderr, offset, sink);
+                if (!follow || !s.status().equals("running")) {
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    break;
+                }
+                sleep(1000);
+            }
+            putStatus(r, s);
+            r.put("stdout", json ? captured.toString(java.nio.charset.StandardCharsets.UTF_8) : "");
+            r.put("next", offset);
+            if (!json) {
+                parent.err.println("next: --from " + offset + " (" + s.status() + ")");
+            }
+            return follow && s.status().equals("running") ? STILL_RUNNING : 0;
+        }
+    }
+
+    @Command(name = "wait", description = "Wait for the job to end and exit with its status; exit 75 when --max elapses first.")
+    static final class Wait extends Sub {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = "--max", paramLabel = "DUR", converter = Durations.class, defaultValue = "50s",
+                description = "Wait at most DUR (default 50s, under an agent's tool-call limit); then exit 75.")
+        Duration max;
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            long deadline = System.nanoTime() + max.toNanos();
+            Jobs.Status s = jobs.status(id);
+            while (s.status().equals("running") && System.nanoTime() < deadline) {
+                sleep(Math.min(1000, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+                s = jobs.status(id);
+            }
+            putStatus(r, s);
+            if (!json) {
+                parent.err.println(line(s));
+            }
+            return switch (s.status()) {
+                case "running" -> STILL_RUNNING;
+                case "lost" -> 1;
+                default -> s.exitCode() == null ? 1 : s.exitCode();
+            };
+        }
+    }
+
+    @Command(name = "kill", description = "Send a signal (default TERM) to the job's whole process group.")
+    static final class Kill extends Sub {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = "--signal", paramLabel = "SIG", defaultValue = "TERM", description = "TERM (default), KILL, INT, HUP, ...")
+        String signal;
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            jobs.kill(id, signal.toUpperCase().replaceFirst("^SIG", ""));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            Jobs.Status s = jobs.status(id);
+            while (s.status().equals("running") && System.nanoTime() < deadline) {
+                sleep(200);
+                s = jobs.status(id);
+            }
+            putStatus(r, s);
+            if (!json) {
+                parent.err.println(line(s));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", description = "List the jobs on the server.")
+    static final class ListJobs extends Sub {
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            List<Jobs.Status> all = jobs.list();
+            r.put("jobs", all.stream().map(Jobs.Status::toJson).toList());
+            if (!json) {
+                all.forEach(s -> parent.out.println(line(s)));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "gc", description = "Remove finished and lost jobs older than --older-than (default 168h).")
+    static final class Gc extends Sub {
+        @Option(names = "--older-than", paramLabel = "DUR", converter = Durations.class, defaultValue = "168h",
+                description = "Only jobs started longer ago than DUR (default 168h); running jobs are never removed.")
+        Duration olderThan;
+
+        @Override
+        int run(Jobs jobs, Map<String, Object> r) {
+            List<String> removed = jobs.gc(olderThan.toSeconds());
+            r.put("removed", removed);
+            if (!json) {
+                parent.out.println("removed " + removed.size() + " job(s)" + (removed.isEmpty() ? "" : ": " + String.join(", ", removed)));
+            }
+            return 0;
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Detached jobs on a real OpenSSH server: they survive the client, run once per id, and report exactly. */
+class JobTest extends VpsTestBase {
+    static Runs.Result job(List<String> target, String... args) {
+        List<String> all = new ArrayList<>();
+        all.add(args[0]);
+        all.addAll(target);
+        all.addAll(List.of(args).subList(1, args.length));
+        return Runs.run(all, new byte[0], (out, err, in) -> new JobCommand(out, err));
+    }
+
+    static Runs.Result job(String... args) {
+        return job(vps.target("root"), args);
+    }
+
+    @Test
+    void startWaitAndReadTheCompleteLogs() {
+        Runs.Result start = job("start", "--id", "basic", "--", "echo one; sleep 1; echo two >&2; exit 3");
+        assertEquals(0, start.exit(), start.toString());
+        assertEquals("basic\n", start.stdout());
+        Runs.Result wait = job("wait", "basic", "--max", "20s");
+        assertEquals(3, wait.exit(), wait.toString());
+        assertEquals("one\n", job("logs", "basic").stdout());
+        assertEquals("two\n", job("logs", "basic", "--stderr").stdout());
+        Map<?, ?> status = job("status", "basic", "--json").json();
+        assertEquals("exited", status.get("status"));
+        assertEquals("basic", status.get("job"));
+        assertEquals(3.0, status.get("exitCode"));
+    }
+
+    @Test
+    void theSameIdFromRacingClientsRunsOnce() throws Exception {
+        vps.exec("rm -f /root/race-count");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<Runs.Result>> starts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            starts.add(pool.submit(() -> job("start", "--id", "race", "--json", "--", "echo run >> /root/race-count")));
+        }
+        int created = 0;
+        for (Future<Runs.Result> f : starts) {
+            Runs.Result r = f.get(60, TimeUnit.SECONDS);
+            assertEquals(0, r.exit(), r.toString());
+            created += Boolean.TRUE.equals(r.json().get("created")) ? 1 : 0;
+        }
+        pool.shutdown();
+        assertEquals(0, job("wait", "race").exit());
+        assertEquals(1, created, "exactly one client created the job");
+        assertEquals("run\n", vps.exec("cat /root/race-count"), "the command ran once");
+        job("start", "--id", "race", "--", "echo run >> /root/race-count");
+        assertEquals("run\n", vps.exec("cat /root/race-count"), "a later start with the same id does not run it again");
+    }
+
+    @Test
+    void survivesACutConnectionAndAKilledClient(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            assertEquals(0, job(viaProxy, "start", "--id", "survivor", "--", "for i in 1 2 3; do echo line $i; sleep 1; done").exit());
+            proxy.cutAll();
+        }
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "JobCommand", "logs"));
+        cmd.addAll(vps.target("root"));
+        cmd.addAll(List.of("survivor", "--follow"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
+        Process client = pb.redirectErrorStream(true).start();
+        Thread.sleep(1500);
+        client.destroyForcibly();   // kill -9 of the local client
+        client.waitFor(10, TimeUnit.SECONDS);
+        assertEquals(0, job("wait", "survivor", "--max", "20s").exit());
+        assertEquals("line 1\nline 2\nline 3\n", job("logs", "survivor").stdout());
+    }
+
+    @Test
+    void killStopsEveryChildProcess() {
+        job("start", "--id", "victim", "--", "sleep 3101 & sleep 3102 & sleep 3103");
+        assertTrue(!vps.exec("pgrep -f 'sleep 310[123]' || true").isBlank());
+        Runs.Result kill = job("kill", "victim", "--json");
+        assertEquals(0, kill.exit(), kill.toString());
+        assertEquals("killed", kill.json().get("status"));
+        assertEquals("", vps.exec("pgrep -f 'sleep 310[123]' || true").trim(), "no child survived");
+    }
+
+    @Test
+    void waitWithMaxSaysStillRunning() {
+        job("start", "--id", "slow", "--", "sleep 30");
+        Runs.Result wait = job("wait", "slow", "--max", "1s", "--json");
+        assertEquals(75, wait.exit(), wait.toString());
+        assertEquals("running", wait.json().get("status"));
+        job("kill", "slow");
+    }
+
+    @Test
+    void logsFromOffsetsHaveNoGapAndNoDuplicate() {
+        job("start", "--id", "counter", "--", "for i in $(seq 1 40); do echo $i; sleep 0.05; done");
+        StringBuilder all = new StringBuilder();
+        long from = 0;
+        for (int round = 0; round < 60; round++) {
+            Map<?, ?> r = job("logs", "counter", "--from", Long.toString(from), "--json").json();
+            all.append((String) r.get("stdout"));
+            from = ((Number) r.get("next")).longValue();
+            if (!"running".equals(r.get("status"))) {
+                Map<?, ?> rest = job("logs", "counter", "--from", Long.toString(from), "--json").json();
+                all.append((String) rest.get("stdout"));
+                break;
+            }
+        }
+        StringBuilder expected = new StringBuilder();
+        for (int i = 1; i <= 40; i++) {
+            expected.append(i).append('\n');
+        }
+        assertEquals(expected.toString(), all.toString());
+    }
+
+    @Test
+    void awkwardCommandsRunExactly() {
+        String cmd = "printf '%s\\n' \"it's\" '\"quoted\"' '$(not run)' 'ünïcödé 日本'\necho second line";
+        job("start", "--id", "awkward", "--", cmd);
+        assertEquals(0, job("wait", "awkward").exit());
+        assertEquals("it's\n\"quoted\"\n$(not run)\nünïcödé 日本\nsecond line\n", job("logs", "awkward").stdout());
+    }
+
+    @Test
+    void listAndGc() {
+        job("start", "--id", "old-one", "--", "true");
+        job("wait", "old-one");
+        Map<?, ?> list = job("list", "--json").json();
+        assertTrue(((List<?>) list.get("jobs")).stream().anyMatch(j -> "old-one".equals(((Map<?, ?>) j).get("job"))));
+        Runs.Result gc = job("gc", "--older-than", "0s", "--json");
+        assertTrue(((List<?>) gc.json().get("removed")).contains("old-one"), gc.stdout());
+        assertEquals(1, job("status", "old-one").exit());
+    }
+
+    @Test
+    void aRestartedServerTurnsARunningJobIntoLost() {
+        try (VpsServer own = new VpsServer()) {
+            Runs.Result start = job(own.target("root"), "start", "--id", "doomed", "--", "sleep 600");
+            assertEquals(0, start.exit(), start.toString());
+            own.container.getDockerClient().restartContainerCmd(own.container.getContainerId()).withTimeout(5).exec();
+            Runs.Result status = null;
+            for (int i = 0; i < 50; i++) {
+                status = job(own.target("root"), "status", "doomed", "--json");
+                if (status.exit() == 0) {
+                    break;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            assertEquals("lost", status.json().get("status"), status.toString());
+        }
+    }
+
+    @Test
+    void unknownJobIsARemoteError() {
+        Runs.Result r = job("status", "no-such-job");
+        assertEquals(1, r.exit());
+        assertTrue(r.stderr().startsWith("vps: REMOTE: no job 'no-such-job'"), r.stderr());
+    }
+}
