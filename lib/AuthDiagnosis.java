@@ -181,7 +181,7 @@ final class AuthDiagnosis {
         jsch.setInstanceLogger(new Collector(log));
         HostKeyVerifier verifier;
         try {
-            verifier = new HostKeyVerifier(jsch, t.knownHosts(), t.pinnedHostKey(), false);
+            verifier = new HostKeyVerifier(jsch, t.knownHosts(), t.pinnedHostKey(), t.acceptNew());
             jsch.setHostKeyRepository(verifier);
             Session session = jsch.getSession(t.user(), t.host(), t.port());
             session.setConfig("StrictHostKeyChecking", "yes");
@@ -208,6 +208,12 @@ final class AuthDiagnosis {
                     ? "the server's host key is not known yet" : "the server's host key does not match what is recorded",
                     refused.getMessage(), refused.hint);
             return verifier.verdict;
+        }
+        if (verifier.verdict == HostKeyVerifier.Verdict.UNCHECKED) {
+            String reason = log.stream().filter(l -> l.contains("fail") || l.contains("Exception")).findFirst().orElse("the handshake ended early");
+            check("host key", "FAIL", "the handshake failed before the host key was checked: " + reason);
+            verdict = new Verdict("login fails", "the SSH handshake failed", reason, "rerun exec-command with -v to see the protocol log");
+            return null;
         }
         check("host key", "PASS", verifier.offeredType + " " + verifier.offeredFingerprint + " is "
                 + (verifier.verdict == HostKeyVerifier.Verdict.PINNED ? "the pinned key" : "known in " + t.knownHosts()));

@@ -61,7 +61,7 @@ final class Downloader {
                     }
                     batch.add(receive(item, stdout));
                 }
-                finish(batch, slice, remoteHashes.join(), results);
+                finish(batch, slice, joined(remoteHashes), results);
             }
         }
         return results;
@@ -167,6 +167,17 @@ final class Downloader {
             } else if (a.isReg()) {
                 items.add(new Item(remote, local, a.getSize(), a.getPermissions(), a.getMTime(), false));
             }
+        }
+    }
+
+    private static List<String> joined(java.util.concurrent.CompletableFuture<List<String>> hashes) {
+        try {
+            return hashes.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof VpsException v) {
+                throw v;
+            }
+            throw e;
         }
     }
 

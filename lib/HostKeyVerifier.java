@@ -59,6 +59,11 @@ final class HostKeyVerifier implements HostKeyRepository {
             return NOT_INCLUDED;
         }
         int known = knownHosts.check(host, key);
+        if (known == CHANGED && host.startsWith("[") && !hasEntryFor(host)) {
+            // JSch falls back from [host]:port to the plain host's entry: a different sshd on another
+            // port of the same machine is a new key, not a changed one (as OpenSSH sees it).
+            known = NOT_INCLUDED;
+        }
         if (known == CHANGED) {
             // A changed key is refused in every mode, pinned or not: that is the attack case.
             rememberKnownKey(host, offeredType);
@@ -107,6 +112,20 @@ final class HostKeyVerifier implements HostKeyRepository {
     private boolean endsWithNewline(long size) throws IOException {
         byte[] all = Files.readAllBytes(knownHostsFile);
         return all.length == 0 || all[all.length - 1] == '\n';
+    }
+
+    private boolean hasEntryFor(String host) {
+        HostKey[] entries = knownHosts.getHostKey(host, null);
+        if (entries == null) {
+            return false;
+        }
+        for (HostKey k : entries) {
+            if (k.getHost() != null && (k.getHost().equals(host) || k.getHost().contains(host + ",") || k.getHost().endsWith("," + host)
+                    || k.getHost().startsWith("|1|"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

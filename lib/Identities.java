@@ -42,7 +42,10 @@ final class Identities {
                 }
                 continue;
             }
-            offered.add(addKeyFile(jsch, key, target.keyPassphrase()));
+            String added = addKeyFile(jsch, key, target.keyPassphrase(), explicit || !target.useAgent(), verbose);
+            if (added != null) {
+                offered.add(added);
+            }
         }
         if (target.useAgent()) {
             IdentityRepository agent = agent(target, verbose);
@@ -64,7 +67,11 @@ final class Identities {
     }
 
     /** Reads the file ourselves so that Windows line ends or a BOM never make a good key "invalid". */
-    private static String addKeyFile(JSch jsch, Path key, String passphrase) {
+    /**
+     * @param mustUse false for a default key when an agent may hold it: an encrypted one without a
+     *                passphrase is then skipped (as ssh in batch mode does) instead of failing.
+     */
+    private static String addKeyFile(JSch jsch, Path key, String passphrase, boolean mustUse, PrintStream verbose) {
         byte[] priv = normalize(read(key));
         Path pubFile = Path.of(key + ".pub");
         byte[] pub = Files.isRegularFile(pubFile) ? normalize(read(pubFile)) : null;
@@ -77,6 +84,12 @@ final class Identities {
         }
         byte[] secret = passphrase == null ? null : passphrase.getBytes(StandardCharsets.UTF_8);
         if (pair.isEncrypted()) {
+            if (secret == null && !mustUse) {
+                if (verbose != null) {
+                    verbose.println("debug: " + key + " is encrypted and no passphrase was given: skipped, the agent may hold it");
+                }
+                return null;
+            }
             if (secret == null) {
                 throw new VpsException(VpsException.Kind.AUTH, "key " + key + " is encrypted and no passphrase was given",
                         "set VPS_KEY_PASSPHRASE in the environment or .env, or pass --passphrase-file FILE (never on the command line)");

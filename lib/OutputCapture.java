@@ -16,7 +16,9 @@ final class OutputCapture extends OutputStream {
     private final long limit;
     private final String name;
     private final int headCap;
-    private final byte[] tail;
+    private final int tailCap;
+    private byte[] tail = new byte[0];
+    private boolean finished;
 
     private byte[] head = new byte[1024];
     private int headLen;
@@ -33,7 +35,7 @@ final class OutputCapture extends OutputStream {
         this.live = live;
         this.limit = limit;
         this.headCap = (int) (limit / 2);
-        this.tail = new byte[(int) (limit - headCap)];
+        this.tailCap = (int) (limit - headCap);
     }
 
     @Override
@@ -65,6 +67,7 @@ final class OutputCapture extends OutputStream {
 
     /** Crossing the limit: the head keeps its first half; what lies beyond feeds the tail. */
     private void startSpill(byte[] b, int off, int len) throws IOException {
+        tail = new byte[tailCap];   // only now: a large --max-output costs nothing for short output
         Path dir = Files.createDirectories(LocalFolders.outputs());
         spillFile = Files.createTempFile(dir, "exec-", "." + name + ".log");
         spill = Files.newOutputStream(spillFile, StandardOpenOption.WRITE);
@@ -145,6 +148,10 @@ final class OutputCapture extends OutputStream {
 
     /** Ends the stream: closes the spill file and, when streaming live with a cut, prints the marker and the tail. */
     synchronized void finish() throws IOException {
+        if (finished) {
+            return;
+        }
+        finished = true;
         if (spill == null) {
             printLive(headLen);
             return;

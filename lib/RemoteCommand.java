@@ -82,8 +82,18 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         if (!forwardStdin) {
             line.append("exec </dev/null; ");
         }
-        String inner = cwd == null ? command : "cd -- " + ShellQuote.quote(cwd) + " || exit 1\n" + command;
+        if (cwd != null) {
+            // In the outer shell, so that a script's own interpreter (python, ...) never sees shell code.
+            line.append("cd -- ").append(ShellQuote.quote(cwd)).append(" || exit 1; ");
+        }
+        String inner = command;
         String shell = interpreter == null ? "\"${SHELL:-/bin/sh}\"" : quoteWords(interpreter);
+        if (interpreter != null && !isShell(interpreter)) {
+            // Interpreters disagree on how to take code (python -c, perl -e, node -e): give them a file.
+            inner = "f=$(mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; printf '%s' " + ShellQuote.quote(command) + " > \"$f\"; "
+                    + quoteWords(interpreter) + " \"$f\"";
+            shell = "\"${SHELL:-/bin/sh}\"";
+        }
         String run = shell + " -c " + ShellQuote.quote(inner);
 
         StringBuilder envPart = new StringBuilder("env");
@@ -103,6 +113,13 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
                     .append("; else ").append(prefix).append(run).append("; fi");
         }
         return line.toString();
+    }
+
+    private static boolean isShell(String interpreter) {
+        String[] words = interpreter.trim().split("\\s+");
+        String program = words[0].endsWith("/env") && words.length > 1 ? words[1] : words[0];
+        String name = program.substring(program.lastIndexOf('/') + 1);
+        return name.matches("(ba|da|z|k|a)?sh");
     }
 
     private static String quoteWords(String words) {

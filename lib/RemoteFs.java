@@ -145,7 +145,7 @@ final class RemoteFs implements AutoCloseable {
                 cmd.append(' ').append(ShellQuote.quote(paths.get(i++)));
             }
             // One line per file, in order, whatever the names contain: hash stdin, not the name.
-            cmd.append("; do sha256sum < \"$f\" 2>/dev/null || echo -; done");
+            cmd.append("; do h=$(sha256sum < \"$f\" 2>/dev/null) && printf 'H:%.64s\\n' \"$h\" || echo H:-; done");
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd.toString()), out, new ByteArrayOutputStream(), null);
             if (o.exitCode() != null && o.exitCode() == 127) {
@@ -153,22 +153,33 @@ final class RemoteFs implements AutoCloseable {
                 return null;
             }
             hasSha256sum = true;
+            // Only marked lines count: a login shell's rc file may print its own lines.
             for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
-                if (!line.isEmpty()) {
-                    hashes.add(line.startsWith("-") ? null : line.substring(0, 64));
+                if (line.startsWith("H:")) {
+                    String h = line.substring(2).trim();
+                    hashes.add(h.matches("[0-9a-f]{64}") ? h : null);
                 }
             }
+        }
+        if (hashes.size() != paths.size()) {
+            throw new VpsException(VpsException.Kind.REMOTE, "the server returned " + hashes.size() + " hashes for " + paths.size() + " files",
+                    "retry; check that the login shell's rc files do not swallow output", false, null);
         }
         return hashes;
     }
 
     /** SHA-256 of the first BYTES of PATH, or null when the server cannot tell. */
     String sha256OfPrefix(String path, long bytes) {
-        String cmd = "command -v sha256sum >/dev/null 2>&1 || exit 127; head -c " + bytes + " < " + ShellQuote.quote(path) + " | sha256sum";
+        String cmd = "command -v sha256sum >/dev/null 2>&1 || exit 127; h=$(head -c " + bytes + " < " + ShellQuote.quote(path)
+                + " | sha256sum) && printf 'H:%.64s\\n' \"$h\"";
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
-        String text = out.toString(StandardCharsets.US_ASCII);
-        return o.exitCode() != null && o.exitCode() == 0 && text.length() >= 64 ? text.substring(0, 64) : null;
+        for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
+            if (line.startsWith("H:") && line.substring(2).trim().matches("[0-9a-f]{64}") && o.exitCode() != null && o.exitCode() == 0) {
+                return line.substring(2).trim();
+            }
+        }
+        return null;
     }
 
     /** The REMOTE error for a failed SFTP call; a write failure on a full disk says so. */

@@ -35,7 +35,7 @@ final class ServerProbe {
             DataInputStream data = new DataInputStream(in);
             int length = data.readInt();
             int padding = data.readUnsignedByte();
-            if (length < 17 || length > 256 * 1024) {
+            if (length < 17 || length > 256 * 1024 || padding >= length - 17) {
                 throw new IOException("not an SSH packet (length " + length + ")");
             }
             byte[] payload = new byte[length - padding - 1];
@@ -74,6 +74,9 @@ final class ServerProbe {
 
     private static List<String> nameList(DataInputStream in) throws IOException {
         int n = in.readInt();
+        if (n < 0 || n > 64 * 1024) {
+            throw new IOException("bad name-list length " + n);
+        }
         byte[] b = new byte[n];
         in.readFully(b);
         List<String> names = new ArrayList<>();

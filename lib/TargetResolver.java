@@ -87,10 +87,11 @@ final class TargetResolver {
         Duration connectTimeout = o.connectTimeout != null ? o.connectTimeout
                 : ssh != null && ssh.get("connecttimeout") != null ? Duration.ofSeconds(sshInt(ssh, "connecttimeout", "connectTimeout", 10))
                 : TargetOptions.DEFAULT_CONNECT_TIMEOUT;
-        Duration alive = ssh != null && ssh.get("serveraliveinterval") != null
-                ? Duration.ofSeconds(sshInt(ssh, "serveraliveinterval", "aliveInterval", 15)) : Target.DEFAULT_ALIVE_INTERVAL;
-        int aliveMax = ssh != null && ssh.get("serveralivecountmax") != null
-                ? sshInt(ssh, "serveralivecountmax", "aliveCountMax", 3) : Target.DEFAULT_ALIVE_COUNT_MAX;
+        // 0 is OpenSSH's "off"; here it would also remove the socket timeout, so a dead link could hang: keep ours.
+        int aliveSeconds = ssh != null && ssh.get("serveraliveinterval") != null ? sshInt(ssh, "serveraliveinterval", "aliveInterval", 15) : 0;
+        Duration alive = aliveSeconds > 0 ? Duration.ofSeconds(aliveSeconds) : Target.DEFAULT_ALIVE_INTERVAL;
+        int aliveMax = Math.max(1, ssh != null && ssh.get("serveralivecountmax") != null
+                ? sshInt(ssh, "serveralivecountmax", "aliveCountMax", 3) : Target.DEFAULT_ALIVE_COUNT_MAX);
         Map<String, String> algorithms = algorithms(ssh);
         List<Target> jumps = jumps(ssh, connectTimeout);
         if (ssh != null) {
@@ -360,7 +361,9 @@ final class TargetResolver {
             }
             return values;
         } catch (RuntimeException e) {
-            throw VpsException.config("cannot read env file " + file + ": " + e.getMessage(), "fix the syntax of that file (KEY=value lines)");
+            // dotenv-java quotes the offending line, which may hold a secret: never show its message.
+            throw VpsException.config("cannot read env file " + file + ": a line is malformed (e.g. an unmatched quote)",
+                    "fix the syntax of that file (KEY=value lines)");
         }
     }
 

@@ -100,8 +100,10 @@ class ExecCommand implements Callable<Integer> {
         long start = System.nanoTime();
         List<String> toRun = commandTexts();
         long limit = maxOutput != null ? maxOutput : json ? JSON_DEFAULT_MAX_OUTPUT : 0;
-        if (limit < 0 || limit > (1L << 30)) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--max-output must be between 0 and 1g");
+        if (limit < 0 || limit > (1L << 30) || (json && limit == 0)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), json && limit == 0
+                    ? "--max-output 0 means unlimited, which --json cannot hold in memory: give a size such as 1m"
+                    : "--max-output must be between 0 and 1g");
         }
         List<Step> steps = new ArrayList<>();
         String host = null;

@@ -180,6 +180,19 @@ class ExecCommandTest extends VpsTestBase {
     }
 
     @Test
+    void cwdWorksWithAScriptsOwnInterpreter(@TempDir Path dir) throws Exception {
+        Path script = Files.writeString(dir.resolve("where.pl"), "#!/usr/bin/perl\nuse Cwd; print getcwd(), \"\\n\";\n");
+        Runs.Result r = exec("--cwd", "/tmp", "--script", script.toString());
+        assertEquals("/tmp\n", r.stdout(), r.toString());
+    }
+
+    @Test
+    void jsonWithUnlimitedOutputIsRefused() {
+        Runs.Result r = exec("--json", "--max-output", "0", "--", "true");
+        assertEquals(2, r.exit(), r.toString());
+    }
+
+    @Test
     void scriptFromStdin() {
         Runs.Result r = Runs.exec(TestSupport.args(vps.target("root"), "--script", "-"),
                 "echo from-stdin\nwhoami\n".getBytes(StandardCharsets.UTF_8));

@@ -137,6 +137,40 @@ class FailurePathsTest extends VpsTestBase {
     }
 
     @Test
+    void aMalformedEnvFileNeverEchoesItsSecret(@TempDir Path dir) throws Exception {
+        Path env = Files.writeString(dir.resolve(".env"), "VPS_HOST=127.0.0.1\nVPS_PASSWORD=s3cr3t-value oops\"\n");
+        Runs.Result r = Runs.exec(List.of("--env-file", env.toString(), "--json", "--", "true"));
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: CONFIG: cannot read env file"), r.stderr());
+        assertTrue(!r.stderr().contains("s3cr3t-value") && !r.stdout().contains("s3cr3t-value"), r.toString());
+    }
+
+    @Test
+    void anEncryptedDefaultKeyDoesNotBlockTheAgent(@TempDir Path dir) throws Exception {
+        Path sshDir = Files.createDirectories(Path.of(System.getProperty("user.home"), ".ssh"));
+        Path defaultKey = sshDir.resolve("id_ecdsa");
+        com.jcraft.jsch.KeyPair pair = com.jcraft.jsch.KeyPair.genKeyPair(new com.jcraft.jsch.JSch(), com.jcraft.jsch.KeyPair.ECDSA, 256);
+        pair.writePrivateKey(defaultKey.toString(), "phrase".getBytes());
+        Path socket = dir.resolve("agent.sock");
+        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 100 && !Files.exists(socket); i++) {
+                Thread.sleep(20);
+            }
+            ProcessBuilder add = new ProcessBuilder("ssh-add", vps.key.toString()).redirectErrorStream(true);
+            add.environment().put("SSH_AUTH_SOCK", socket.toString());
+            assertEquals(0, add.start().waitFor());
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+            Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
+                    "--known-hosts", vps.knownHosts.toString(), "--", "echo via-agent"));
+            assertEquals("via-agent\n", r.stdout(), r.toString());
+        } finally {
+            agent.destroy();
+            Files.deleteIfExists(defaultKey);
+        }
+    }
+
+    @Test
     void secretsNeverAppearInJsonOrMessages(@TempDir Path dir) throws Exception {
         Path env = Files.writeString(dir.resolve(".env"), "VPS_KEY_PASSPHRASE=top-secret-value\n");
         Runs.Result r = Runs.exec(TestSupport.args(vps.target("root"), "--env-file", env.toString(), "--json", "-v", "--", "echo ok"));

@@ -91,6 +91,15 @@ class HostKeyTest extends VpsTestBase {
     }
 
     @Test
+    void anotherPortOfAKnownHostIsNewNotChanged(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("known_hosts");
+        Files.writeString(file, "127.0.0.1 " + OTHER_KEY + "\n");
+        Runs.Result r = run(file, "--", "true");
+        assertTrue(r.stderr().startsWith("vps: HOSTKEY: the host key of [127.0.0.1]:" + vps.port + " is not known"), r.stderr());
+        assertEquals("ok\n", run(file, "--accept-new", "--", "echo ok").stdout());
+    }
+
+    @Test
     void revokedKeyIsRefusedEvenWhenListedAsKnown(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("known_hosts");
         String key = vps.knownHostsLine(vps.port).split(" ", 2)[1];
