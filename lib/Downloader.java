@@ -183,6 +183,26 @@ final class Downloader {
 
     private Pending receive(Item item, OutputStream stdout) {
         Path partial = item.stdout() ? null : item.local().resolveSibling("." + item.local().getFileName() + ".vps-partial");
+        if (partial == null) {
+            return receiveLocked(item, stdout, null);
+        }
+        // Two runs resuming the same partial would interleave their bytes: one at a time.
+        Path lockFile = partial.resolveSibling(partial.getFileName() + ".lock");
+        try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             java.nio.channels.FileLock held = lock.tryLock()) {
+            if (held == null) {
+                throw new VpsException(VpsException.Kind.CONFIG, "another transfer is writing " + item.local() + " right now",
+                        "wait for it to finish, then rerun if needed", true, null);
+            }
+            return receiveLocked(item, stdout, partial);
+        } catch (IOException e) {
+            throw localError("cannot lock " + lockFile, e);
+        } finally {
+            deleteQuietly(lockFile);
+        }
+    }
+
+    private Pending receiveLocked(Item item, OutputStream stdout, Path partial) {
         long offset = item.stdout() ? 0 : resumableOffset(item, partial);
         long received = 0;
         byte[] buf = new byte[256 * 1024];
