@@ -50,6 +50,9 @@ final class Uploader {
                 throw new VpsException(VpsException.Kind.CONFIG, "local file " + s + " does not exist", "check the path; nothing was sent", false, null);
             }
         }
+        if (sources.contains("-") && System.console() != null) {
+            throw VpsException.config("'-' reads stdin, which is your terminal here", "pipe the content in: ... | sftp-put - REMOTE");
+        }
         if (sources.contains("-") && sources.size() > 1) {
             throw VpsException.config("'-' (stdin) must be the only source", "send stdin and files in separate calls");
         }

@@ -232,6 +232,9 @@ class ExecCommand implements Callable<Integer> {
 
     private String readScript() {
         try {
+            if (script.equals("-") && in == System.in && System.console() != null) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--script - reads stdin, which is your terminal here: pipe the script in");
+            }
             byte[] bytes = script.equals("-") ? in.readNBytes((int) MAX_SCRIPT_BYTES + 1) : Files.readAllBytes(Path.of(script));
             if (bytes.length > MAX_SCRIPT_BYTES) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "script " + script + " is larger than "
