@@ -31,6 +31,10 @@ final class SandboxServer {
     private SandboxServer() {}
 
     public static void main(String[] args) throws Exception {
+        if (args.length != 1 || !Path.of(args[0]).isAbsolute()) {
+            System.err.println("usage: SandboxServer ABSOLUTE_STATE_FOLDER (it is started by the sandbox command, not by hand)");
+            System.exit(2);
+        }
         Path state = Path.of(args[0]);
         Path home = LocalFolders.privateDir(state.resolve("home"));
         String user = System.getProperty("user.name");
