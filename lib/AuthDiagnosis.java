@@ -499,32 +499,21 @@ final class AuthDiagnosis {
         if (!algorithm.isEmpty()) {
             algorithms.put("PubkeyAcceptedAlgorithms", algorithm);
         }
-        Target one = new Target(t.alias(), t.host(), t.port(), t.user(),
-                new Target.Credentials(List.of(key), t.keyPassphrase(), false, null, false, null),
-                t.hostKeys(), t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), algorithms, t.jumps(), Map.of("identity", "option -i"), List.of());
-        try {
-            return VpsConnection.open(one, null);
-        } catch (VpsException e) {
-            return null;
-        }
+        return tryWith(new Target.Credentials(List.of(key), t.keyPassphrase(), false, null, false, null), algorithms);
     }
 
     private VpsConnection tryAgent() {
-        Target agentOnly = new Target(t.alias(), t.host(), t.port(), t.user(), new Target.Credentials(List.of(), null, true, t.agentSocket(),
-                false, null), t.hostKeys(), t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), t.algorithms(), t.jumps(), Map.of(), List.of());
-        try {
-            return VpsConnection.open(agentOnly, null);
-        } catch (VpsException e) {
-            return null;
-        }
+        return tryWith(new Target.Credentials(List.of(), null, true, t.agentSocket(), false, null), t.algorithms());
     }
 
     private VpsConnection tryPassword() {
-        Target pw = new Target(t.alias(), t.host(), t.port(), t.user(), new Target.Credentials(List.of(), null, false, null, true,
-                t.credentials().password()), t.hostKeys(), t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), t.algorithms(), t.jumps(),
-                Map.of(), List.of());
+        return tryWith(new Target.Credentials(List.of(), null, false, null, true, t.credentials().password()), t.algorithms());
+    }
+
+    /** One login attempt with only these credentials; null when the server refuses it. */
+    private VpsConnection tryWith(Target.Credentials credentials, Map<String, String> algorithms) {
         try {
-            return VpsConnection.open(pw, null);
+            return VpsConnection.open(t.withCredentials(credentials, algorithms), null);
         } catch (VpsException e) {
             return null;
         }

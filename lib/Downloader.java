@@ -10,12 +10,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * sftp-get: each file is written to a hidden partial name beside its local target, verified
@@ -219,7 +216,7 @@ final class Downloader {
                     offset > 0 ? new StandardOpenOption[] {StandardOpenOption.APPEND} : new StandardOpenOption[] {
                         StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE});
             if (!item.stdout() && offset == 0) {
-                setPermissions(partial, 0600);   // private until complete
+                PosixModes.set(partial, 0600);   // private until complete
             }
             InputStream in;
             try {
@@ -288,7 +285,7 @@ final class Downloader {
     private void finish(List<Pending> batch, List<Item> slice, List<String> hashes, List<TransferResult> results) {
         for (Pending p : batch) {
             if (options.verify()) {
-                String remoteHash = hashes != null ? hashes.get(slice.indexOf(p.item())) : readAgain(p.item().remote());
+                String remoteHash = hashes != null ? hashes.get(slice.indexOf(p.item())) : fs.sha256ByReading(p.item().remote());
                 if (!p.sha256().equals(remoteHash)) {
                     if (p.partial() != null) {
                         deleteQuietly(p.partial());
@@ -313,7 +310,7 @@ final class Downloader {
             if (Files.exists(target) && !options.preserve()) {
                 Files.setPosixFilePermissions(p.partial(), Files.getPosixFilePermissions(target));
             } else {
-                setPermissions(p.partial(), p.item().mode() & 0777);
+                PosixModes.set(p.partial(), p.item().mode() & 0777);
             }
             if (options.preserve()) {
                 Files.setLastModifiedTime(p.partial(), FileTime.fromMillis(p.item().mtime() * 1000L));
@@ -326,18 +323,6 @@ final class Downloader {
         }
     }
 
-    private String readAgain(String remote) {
-        try (InputStream in = fs.sftp.get(RemotePaths.literal(remote))) {
-            MessageDigest d = Sha256.digest();
-            Sha256.feed(d, in, -1);
-            return Sha256.hex(d);
-        } catch (SftpException e) {
-            throw fs.failure("cannot read", remote, e);
-        } catch (IOException e) {
-            throw fs.connection.lost(e);
-        }
-    }
-
     private SftpATTRS requireFile(String remote) {
         SftpATTRS a = fs.stat(remote);
         if (a == null || a.isDir()) {
@@ -345,20 +330,6 @@ final class Downloader {
                     "name a single file for '-'", false, null);
         }
         return a;
-    }
-
-    private static void setPermissions(Path file, int mode) throws IOException {
-        try {
-            Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
-            for (PosixFilePermission perm : PosixFilePermission.values()) {
-                if ((mode & (1 << (8 - perm.ordinal()))) != 0) {
-                    perms.add(perm);
-                }
-            }
-            Files.setPosixFilePermissions(file, perms);
-        } catch (UnsupportedOperationException windows) {
-            // NTFS: permissions follow the folder
-        }
     }
 
     private static void moveQuietly(Path from, Path to) {

@@ -99,8 +99,7 @@ final class HostKeyVerifier implements HostKeyRepository {
             try (FileChannel ch = FileChannel.open(knownHostsFile, StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE, StandardOpenOption.APPEND);
                  FileLock ignored = ch.lock()) {
-                long size = ch.size();
-                String prefix = size > 0 && !endsWithNewline(size) ? "\n" : "";
+                String prefix = endsWithNewline(ch.size()) ? "" : "\n";
                 ch.write(java.nio.ByteBuffer.wrap((prefix + line).getBytes(StandardCharsets.UTF_8)));
             }
         } catch (IOException e) {
@@ -109,9 +108,16 @@ final class HostKeyVerifier implements HostKeyRepository {
         }
     }
 
+    /** Only the last byte is read: the file may be long, and we hold its lock. */
     private boolean endsWithNewline(long size) throws IOException {
-        byte[] all = Files.readAllBytes(knownHostsFile);
-        return all.length == 0 || all[all.length - 1] == '\n';
+        if (size == 0) {
+            return true;
+        }
+        try (FileChannel read = FileChannel.open(knownHostsFile, StandardOpenOption.READ)) {
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            read.read(last, size - 1);
+            return last.get(0) == '\n';
+        }
     }
 
     private boolean hasEntryFor(String host) {

@@ -28,16 +28,23 @@ final class RemoteFs implements AutoCloseable {
     }
 
     static RemoteFs open(VpsConnection connection) {
-        ChannelSftp sftp = connection.openSftp();
+        ChannelSftp sftp;
         try {
-            sftp.setLocalWindowSizeMax(WINDOW);
-            sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
-            sftp.setBulkRequests(BULK_REQUESTS);
+            sftp = connectSftp(connection);
         } catch (JSchException e) {
             throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
                     "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
         }
         return new RemoteFs(connection, sftp);
+    }
+
+    /** A connected SFTP channel with the window and the requests in flight that a slow link needs. */
+    private static ChannelSftp connectSftp(VpsConnection connection) throws JSchException {
+        ChannelSftp channel = connection.openSftp();
+        channel.setLocalWindowSizeMax(WINDOW);
+        channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        channel.setBulkRequests(BULK_REQUESTS);
+        return channel;
     }
 
     /** stat, following links; null when the path does not exist. */
@@ -113,11 +120,8 @@ final class RemoteFs implements AutoCloseable {
     /** A fresh SFTP channel, for cleaning up after a failed transfer left the old one out of step. */
     void reopen() {
         sftp.disconnect();
-        sftp = connection.openSftp();
         try {
-            sftp.setLocalWindowSizeMax(WINDOW);
-            sftp.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
-            sftp.setBulkRequests(BULK_REQUESTS);
+            sftp = connectSftp(connection);
         } catch (JSchException e) {
             throw connection.lost(e);
         }
@@ -166,6 +170,19 @@ final class RemoteFs implements AutoCloseable {
                     "retry; check that the login shell's rc files do not swallow output", false, null);
         }
         return hashes;
+    }
+
+    /** SHA-256 of a remote file read back over SFTP: verification where the server has no sha256sum. */
+    String sha256ByReading(String path) {
+        try (java.io.InputStream in = sftp.get(RemotePaths.literal(path))) {
+            java.security.MessageDigest d = Sha256.digest();
+            Sha256.feed(d, in, -1);
+            return Sha256.hex(d);
+        } catch (SftpException e) {
+            throw failure("cannot read back", path, e);
+        } catch (java.io.IOException e) {
+            throw connection.lost(e);
+        }
     }
 
     /** SHA-256 of the first BYTES of PATH, or null when the server cannot tell. */

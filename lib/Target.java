@@ -39,6 +39,13 @@ record Target(
     static final Duration DEFAULT_ALIVE_INTERVAL = Duration.ofSeconds(15);
     static final int DEFAULT_ALIVE_COUNT_MAX = 3;
 
+    /** The same target logging in with other credentials (diagnose-auth tries them one by one). */
+    Target withCredentials(Credentials other, Map<String, String> otherAlgorithms) {
+        Map<String, String> why = other.identities().isEmpty() ? Map.of() : Map.of("identity", "option -i");
+        return new Target(alias, host, port, user, other, hostKeys, connectTimeout, aliveInterval, aliveCountMax,
+                otherAlgorithms, jumps, why, List.of());
+    }
+
     List<Path> identities() {
         return credentials.identities();
     }

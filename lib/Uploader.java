@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
@@ -251,7 +250,7 @@ final class Uploader {
         for (int i = 0; i < batch.size(); i++) {
             Pending p = batch.get(i);
             if (options.verify()) {
-                String remoteHash = hashes != null ? hashes.get(i) : readBack(p.partial());
+                String remoteHash = hashes != null ? hashes.get(i) : fs.sha256ByReading(p.partial());
                 if (!p.sha256().equals(remoteHash)) {
                     fs.removeQuietly(p.partial());
                     throw remoteError("verification failed for " + p.item().remote() + ": sent SHA-256 " + p.sha256()
@@ -262,19 +261,6 @@ final class Uploader {
             fs.replace(p.partial(), p.item().remote());
             long size = p.item().stdin() ? p.sent() : p.item().size();
             results.add(new TransferResult(local(p.item()), p.item().remote(), size, p.sent(), p.resumedFrom(), p.sha256(), "done"));
-        }
-    }
-
-    /** Where the server has no sha256sum: read the partial back and hash it here. */
-    private String readBack(String partial) {
-        try (InputStream in = fs.sftp.get(RemotePaths.literal(partial))) {
-            MessageDigest d = Sha256.digest();
-            Sha256.feed(d, in, -1);
-            return Sha256.hex(d);
-        } catch (SftpException e) {
-            throw fs.failure("cannot read back", partial, e);
-        } catch (IOException e) {
-            throw fs.connection.lost(e);
         }
     }
 
@@ -291,7 +277,7 @@ final class Uploader {
                     // only root may give a file away; the mode is what protects it
                 }
             } else {
-                fs.sftp.chmod(p.item().stdin() ? 0644 : localMode(p.item().local()), RemotePaths.literal(p.partial()));
+                fs.sftp.chmod(p.item().stdin() ? 0644 : PosixModes.of(p.item().local()), RemotePaths.literal(p.partial()));
             }
             if (options.preserve() && !p.item().stdin()) {
                 fs.sftp.setMtime(RemotePaths.literal(p.partial()), (int) (Files.getLastModifiedTime(p.item().local()).toMillis() / 1000));
@@ -300,18 +286,6 @@ final class Uploader {
             throw fs.failure("cannot set the mode of", p.partial(), e);
         } catch (IOException e) {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + p.item().local(), "check the local file", false, e);
-        }
-    }
-
-    static int localMode(Path file) {
-        try {
-            int mode = 0;
-            for (PosixFilePermission perm : Files.getPosixFilePermissions(file)) {
-                mode |= 1 << (8 - perm.ordinal());
-            }
-            return mode;
-        } catch (IOException | UnsupportedOperationException e) {
-            return Files.isExecutable(file) ? 0755 : 0644;
         }
     }
 
