@@ -168,22 +168,12 @@ class DiagnoseAuthTest extends VpsTestBase {
 
     @Test
     void agentKeysAreListedAndTried(@TempDir Path dir) throws Exception {
-        Path socket = dir.resolve("agent.sock");
-        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
-        try {
-            for (int i = 0; i < 100 && !Files.exists(socket); i++) {
-                Thread.sleep(20);
-            }
-            ProcessBuilder add = new ProcessBuilder("ssh-add", vps.key.toString()).redirectErrorStream(true);
-            add.environment().put("SSH_AUTH_SOCK", socket.toString());
-            assertEquals(0, add.start().waitFor());
-            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+        try (SshAgent agent = new SshAgent(dir, vps.key)) {
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", agent.socket.toString()));
             Runs.Result r = diagnose(target(vps.port, "root", null, vps.knownHosts));
             assertEquals(0, r.exit(), r.toString());
             assertTrue(r.stdout().contains("holds 1 key(s): ecdsa-sha2-nistp256"), r.stdout());
             assertTrue(r.stdout().contains("accepted: the agent's keys"), r.stdout());
-        } finally {
-            agent.destroy();
         }
     }
 

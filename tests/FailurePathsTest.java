@@ -151,21 +151,12 @@ class FailurePathsTest extends VpsTestBase {
         Path defaultKey = sshDir.resolve("id_ecdsa");
         com.jcraft.jsch.KeyPair pair = com.jcraft.jsch.KeyPair.genKeyPair(new com.jcraft.jsch.JSch(), com.jcraft.jsch.KeyPair.ECDSA, 256);
         pair.writePrivateKey(defaultKey.toString(), "phrase".getBytes());
-        Path socket = dir.resolve("agent.sock");
-        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
-        try {
-            for (int i = 0; i < 100 && !Files.exists(socket); i++) {
-                Thread.sleep(20);
-            }
-            ProcessBuilder add = new ProcessBuilder("ssh-add", vps.key.toString()).redirectErrorStream(true);
-            add.environment().put("SSH_AUTH_SOCK", socket.toString());
-            assertEquals(0, add.start().waitFor());
-            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+        try (SshAgent agent = new SshAgent(dir, vps.key)) {
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", agent.socket.toString()));
             Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
                     "--known-hosts", vps.knownHosts.toString(), "--", "echo via-agent"));
             assertEquals("via-agent\n", r.stdout(), r.toString());
         } finally {
-            agent.destroy();
             Files.deleteIfExists(defaultKey);
         }
     }

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -115,13 +114,7 @@ class LoginTest {
 
     @Test
     void identitiesOnlyKeepsAgentKeysOut(@TempDir Path tmp) throws Exception {
-        Path socket = tmp.resolve("agent.sock");
-        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
-        try {
-            waitFor(socket);
-            ProcessBuilder addPb = new ProcessBuilder("ssh-add", rsaKey.toString()).redirectErrorStream(true);
-            addPb.environment().put("SSH_AUTH_SOCK", socket.toString());
-            assertEquals(0, addPb.start().waitFor());
+        try (SshAgent agent = new SshAgent(tmp, rsaKey)) {
             Path config = Files.writeString(tmp.resolve("config"), """
                     Host strict
                       HostName 127.0.0.1
@@ -130,7 +123,7 @@ class LoginTest {
                       IdentitiesOnly yes
                       IdentityFile %s
                     """.formatted(vps.port, tmp.resolve("no-such-key")));
-            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", agent.socket.toString()));
             Runs.Result r = Runs.exec(List.of("-H", "strict", "--ssh-config", config.toString(), "--known-hosts", vps.knownHosts.toString(),
                     "--", "true"));
             assertEquals(255, r.exit(), r.toString());
@@ -139,16 +132,6 @@ class LoginTest {
             Runs.Result withAgent = Runs.exec(List.of("-H", "strict", "--ssh-config", config.toString(), "--known-hosts", vps.knownHosts.toString(),
                     "--", "echo agent-used"));
             assertEquals("agent-used\n", withAgent.stdout(), withAgent.toString());
-        } finally {
-            agent.destroy();
-            agent.waitFor(5, TimeUnit.SECONDS);
-        }
-    }
-
-    private static void waitFor(Path socket) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!Files.exists(socket) && System.nanoTime() < deadline) {
-            Thread.sleep(20);
         }
     }
 
@@ -280,27 +263,14 @@ class LoginTest {
 
     @Test
     void loginThroughARealSshAgent(@TempDir Path tmp) throws Exception {
-        Path socket = tmp.resolve("agent.sock");
-        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
-        try {
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (!Files.exists(socket) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            ProcessBuilder addPb = new ProcessBuilder("ssh-add", rsaKey.toString()).redirectErrorStream(true);
-            addPb.environment().put("SSH_AUTH_SOCK", socket.toString());
-            Process added = addPb.start();
-            assertTrue(added.waitFor(10, TimeUnit.SECONDS) && added.exitValue() == 0, new String(added.getInputStream().readAllBytes()));
-            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", socket.toString()));
+        try (SshAgent agent = new SshAgent(tmp, rsaKey)) {
+            TestSupport.freshEnvironment(Map.of("SSH_AUTH_SOCK", agent.socket.toString()));
             Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
                     "--known-hosts", vps.knownHosts.toString(), "--", "echo via-agent"));
             assertEquals("via-agent\n", r.stdout(), r.toString());
             Runs.Result refused = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "alice",
                     "--known-hosts", vps.knownHosts.toString(), "--", "true"));
             assertTrue(refused.stderr().contains("agent key"), "the refused agent key is named: " + refused.stderr());
-        } finally {
-            agent.destroy();
-            agent.waitFor(5, TimeUnit.SECONDS);
         }
     }
 

@@ -7,7 +7,7 @@
 //DEPS org.testcontainers:testcontainers:2.0.5
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
-//SOURCES VpsServer.java VpsTestBase.java Runs.java TestSupport.java TcpProxy.java
+//SOURCES VpsServer.java VpsTestBase.java Runs.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
