@@ -84,6 +84,22 @@ final class Jobs {
         return all.get(0);
     }
 
+    /** Polls the job every POLL_MS until it is no longer running or MAX has passed; returns the last status. */
+    Status awaitEnd(String id, java.time.Duration max, long pollMs) {
+        long deadline = System.nanoTime() + max.toNanos();
+        Status s = status(id);
+        while (s.status().equals("running") && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(Math.min(pollMs, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            s = status(id);
+        }
+        return s;
+    }
+
     List<Status> list() {
         return statuses(null);
     }

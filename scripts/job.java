@@ -210,12 +210,7 @@ class JobCommand implements Callable<Integer> {
 
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            long deadline = System.nanoTime() + max.toNanos();
-            Jobs.Status s = jobs.status(id);
-            while (s.status().equals("running") && System.nanoTime() < deadline) {
-                sleep(Math.min(1000, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
-                s = jobs.status(id);
-            }
+            Jobs.Status s = jobs.awaitEnd(id, max, 1000);
             putStatus(r, s);
             if (!json) {
                 parent.err.println(line(s));
@@ -239,12 +234,7 @@ class JobCommand implements Callable<Integer> {
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
             jobs.kill(id, signal.toUpperCase().replaceFirst("^SIG", ""));
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            Jobs.Status s = jobs.status(id);
-            while (s.status().equals("running") && System.nanoTime() < deadline) {
-                sleep(200);
-                s = jobs.status(id);
-            }
+            Jobs.Status s = jobs.awaitEnd(id, Duration.ofSeconds(5), 200);
             putStatus(r, s);
             if (!json) {
                 parent.err.println(line(s));
