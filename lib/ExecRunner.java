@@ -85,6 +85,20 @@ final class ExecRunner {
         }
     }
 
+    /** Fails at once, with the fix, when sudo would ask for a password: the toolkit never types one. */
+    static void requirePasswordlessSudo(VpsConnection connection) {
+        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+        ExecOutcome check = run(connection, RemoteCommand.of("sudo -n true"), sink, sink, null);
+        if (check.processExitCode() != 0) {
+            String said = sink.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
+            String user = connection.target.user();
+            throw new VpsException(VpsException.Kind.AUTH,
+                    "sudo on " + connection.target.host() + " needs a password for " + user + " (sudo -n said: " + said + ")",
+                    "allow it without a password (as root: echo '" + user + " ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/" + user
+                            + "), or log in as root; the toolkit never types a sudo password");
+        }
+    }
+
     /** Signals every process of the run through a second channel, waiting at most a few seconds. */
     static void stopRemotely(VpsConnection connection, RemoteCommand cmd, String signal) {
         try {

@@ -65,6 +65,17 @@ final class SshConfig {
         return entry;
     }
 
+    /** The Host names without wildcards or negation, in file order: the aliases a user can type. */
+    List<String> aliases() {
+        Set<String> names = new LinkedHashSet<>();
+        for (Directive d : directives) {
+            if (d.section != null && !d.section.never) {
+                d.section.patterns.stream().filter(p -> p.chars().noneMatch(c -> c == '*' || c == '?' || c == '!')).forEach(names::add);
+            }
+        }
+        return List.copyOf(names);
+    }
+
     static final class Entry {
         private final Map<String, List<Value>> values = new LinkedHashMap<>();
         private final List<String> unsupported = new ArrayList<>();

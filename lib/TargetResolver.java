@@ -269,7 +269,13 @@ final class TargetResolver {
     }
 
     private SshConfig.Entry sshConfigFor(String alias) {
-        String explicit = o.sshConfig != null ? o.sshConfig.toString() : Environment.get("VPS_SSH_CONFIG");
+        SshConfig config = readSshConfig(o.sshConfig);
+        return config == null ? null : config.lookup(alias);
+    }
+
+    /** The ssh config named by --ssh-config, VPS_SSH_CONFIG, else ~/.ssh/config; null when there is none. */
+    static SshConfig readSshConfig(Path option) {
+        String explicit = option != null ? option.toString() : Environment.get("VPS_SSH_CONFIG");
         Path file = explicit != null ? LocalFolders.expandHome(explicit) : LocalFolders.home().resolve(".ssh/config");
         if (!Files.isRegularFile(file)) {
             if (explicit != null && !Files.exists(file)) {
@@ -278,7 +284,7 @@ final class TargetResolver {
             return null;
         }
         try {
-            return SshConfig.parse(file, LocalFolders.home().resolve(".ssh")).lookup(alias);
+            return SshConfig.parse(file, LocalFolders.home().resolve(".ssh"));
         } catch (IOException e) {
             throw VpsException.config("cannot read ssh config " + file + ": " + e.getMessage(), "check that file's permissions");
         }

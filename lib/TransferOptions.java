@@ -36,20 +36,9 @@ final class TransferOptions {
 
     /** Prints the result (JSON, or a line per file on stderr) and returns the exit code. */
     int report(String command, String host, List<TransferResult> results, long durationMs, PrintStream out, PrintStream err) {
-        long sent = results.stream().mapToLong(TransferResult::sent).sum();
-        long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
-        List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
-        VpsException problem = refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
-                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()
-                        + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
+        VpsException problem = problem(results);
         if (json) {
-            Map<String, Object> r = Json.envelope(host, command, problem == null ? "exited" : "failed", problem == null ? 0 : 1, durationMs, problem);
-            r.put("files", results.stream().map(TransferResult::toJson).toList());
-            r.put("bytes", bytes);
-            r.put("sent", sent);
-            r.put("sha256", results.size() == 1 ? results.get(0).sha256() : null);
-            r.put("rateBytesPerSec", durationMs == 0 ? null : sent * 1000 / durationMs);
-            out.println(Json.write(r));
+            out.println(Json.write(toJson(command, host, results, durationMs)));
         } else if (!quiet) {
             for (TransferResult t : results) {
                 String route = command.startsWith("sftp-get") ? t.remote() + " -> " + t.local() : t.local() + " -> " + t.remote();
@@ -62,6 +51,27 @@ final class TransferOptions {
             return problem.exitCode();
         }
         return 0;
+    }
+
+    /** The JSON envelope of a transfer: files, bytes, sent, sha256, rate; an error when --no-clobber left files alone. */
+    static Map<String, Object> toJson(String command, String host, List<TransferResult> results, long durationMs) {
+        long sent = results.stream().mapToLong(TransferResult::sent).sum();
+        long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
+        VpsException problem = problem(results);
+        Map<String, Object> r = Json.envelope(host, command, problem == null ? "exited" : "failed", problem == null ? 0 : 1, durationMs, problem);
+        r.put("files", results.stream().map(TransferResult::toJson).toList());
+        r.put("bytes", bytes);
+        r.put("sent", sent);
+        r.put("sha256", results.size() == 1 ? results.get(0).sha256() : null);
+        r.put("rateBytesPerSec", durationMs == 0 ? null : sent * 1000 / durationMs);
+        return r;
+    }
+
+    private static VpsException problem(List<TransferResult> results) {
+        List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
+        return refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
+                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()
+                        + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
     }
 
     int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {

@@ -9,7 +9,6 @@
 //SOURCES ../lib/OutputCapture.java ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/TargetResolver.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -115,7 +114,7 @@ class ExecCommand implements Callable<Integer> {
             try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null)) {
                 boolean viaSudo = sudo && !"root".equals(t.user());
                 if (viaSudo) {
-                    requirePasswordlessSudo(connection);
+                    ExecRunner.requirePasswordlessSudo(connection);
                 }
                 for (String text : toRun) {
                     RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin, timeout);
@@ -154,7 +153,7 @@ class ExecCommand implements Callable<Integer> {
                 deciding = s;
             }
         }
-        VpsException problem = explain(deciding.outcome);
+        VpsException problem = deciding.outcome.problem(timeout);
         if (json) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("host", host);
@@ -178,20 +177,6 @@ class ExecCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return exit;
-    }
-
-    /** A timeout or a death by signal gets the toolkit's two explaining lines; a plain exit code does not. */
-    private VpsException explain(ExecOutcome o) {
-        if (o.timedOut()) {
-            return new VpsException(VpsException.Kind.TIMEOUT,
-                    "the command still ran after " + Durations.format(timeout) + " and was killed on the server (its whole process group)",
-                    "raise --timeout, or run long work as a detached job", false, null);
-        }
-        if (o.signal() != null) {
-            return new VpsException(VpsException.Kind.REMOTE, "the command was killed by signal " + o.signal(),
-                    "something on the server killed it (the OOM killer, kill, a crash): check dmesg or journalctl there");
-        }
-        return null;
     }
 
     private void fillOutput(Map<String, Object> r, List<Step> steps) {
@@ -243,19 +228,6 @@ class ExecCommand implements Callable<Integer> {
             return new String(bytes, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new CommandLine.ParameterException(new CommandLine(this), "cannot read script " + script + ": " + e);
-        }
-    }
-
-    private void requirePasswordlessSudo(VpsConnection connection) {
-        ByteArrayOutputStream sink = new ByteArrayOutputStream();
-        ExecOutcome check = ExecRunner.run(connection, RemoteCommand.of("sudo -n true"), sink, sink, null);
-        if (check.processExitCode() != 0) {
-            String said = sink.toString(StandardCharsets.UTF_8).trim();
-            String user = connection.target.user();
-            throw new VpsException(VpsException.Kind.AUTH,
-                    "sudo on " + connection.target.host() + " needs a password for " + user + " (sudo -n said: " + said + ")",
-                    "allow it without a password (as root: echo '" + user + " ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/" + user
-                            + "), or log in as root; the toolkit never types a sudo password");
         }
     }
 

@@ -1,0 +1,179 @@
+import com.jcraft.jsch.SftpATTRS;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * mcp-server's file tools: write_file and read_file carry the content in the call (size-capped),
+ * upload and download move local paths; all through {@link Uploader} and {@link Downloader}, so
+ * every write is atomic (a partial name, verified, renamed into place) and every read verified.
+ */
+final class McpFileTools {
+    static final long MAX_CONTENT_BYTES = 8L << 20;
+    static final long DEFAULT_READ_BYTES = 256L << 10;
+
+    private final TargetNames names;
+    private final WarmConnections connections;
+    private final PrintStream log;
+
+    McpFileTools(TargetNames names, WarmConnections connections, PrintStream log) {
+        this.names = names;
+        this.connections = connections;
+        this.log = log;
+    }
+
+    List<McpTool> tools() {
+        return List.of(
+                new McpTool("write_file",
+                        "Write a remote file from content given here (up to 8 MiB): no heredoc or quoting problems. Atomic: the "
+                                + "content goes to a hidden partial file beside the target, is verified by SHA-256 and renamed into place, "
+                                + "so readers never see half a file. A replaced file keeps its mode and owner; a new one gets 0644. "
+                                + "Safe to repeat. For local files use upload.",
+                        new McpTool.Schema()
+                                .requiredText("path", "Remote file path, e.g. /etc/nginx/conf.d/app.conf (relative paths start in the login folder).")
+                                .requiredText("content", "The whole new content of the file.")
+                                .choice("encoding", "How content is written: utf8 (default) or base64 for binary data.", "utf8", "base64")
+                                .flag("mkdir", "Create missing parent folders.")
+                                .build(),
+                        false, this::writeFile),
+                new McpTool("read_file",
+                        "Read a remote file into the result (content, bytes, sha256). Refuses files larger than max_bytes (default "
+                                + "256 KiB, at most 8 MiB) instead of cutting them: read a part with exec (e.g. tail -c 65536 FILE) "
+                                + "or fetch it with download. Content that is not UTF-8 comes back as base64 (encoding says which).",
+                        new McpTool.Schema()
+                                .requiredText("path", "Remote file path.")
+                                .integer("max_bytes", "Largest file to return, in bytes (default 262144, at most 8388608).")
+                                .build(),
+                        true, this::readFile),
+                new McpTool("upload",
+                        "Copy a local file or folder (on the machine running this MCP server) to the server over SFTP: atomic per "
+                                + "file, SHA-256 verified, resumable (repeat the same call after a failure). Like scp: an existing target "
+                                + "is replaced, a folder target receives the source by name.",
+                        new McpTool.Schema()
+                                .requiredText("local", "Local file or folder; absolute, or relative to the folder the MCP server started in.")
+                                .requiredText("remote", "Remote destination file or folder (end it with / for a folder).")
+                                .flag("mkdir", "Create missing remote parent folders.")
+                                .flag("no_clobber", "Leave existing remote files alone (reported as 'exists' and as an error).")
+                                .flag("preserve", "Keep the source's mode and modification time.")
+                                .build(),
+                        false, this::upload),
+                new McpTool("download",
+                        "Copy remote files or folders to a local path (on the machine running this MCP server) over SFTP: atomic per "
+                                + "file, SHA-256 verified, resumable. remote may be a glob such as '/var/log/nginx/*.log' (expanded by "
+                                + "SFTP, never a shell).",
+                        new McpTool.Schema()
+                                .requiredText("remote", "Remote file, folder or glob.")
+                                .requiredText("local", "Local destination file or folder; absolute, or relative to the folder the MCP server started in.")
+                                .flag("mkdir", "Create missing local parent folders.")
+                                .flag("no_clobber", "Leave existing local files alone (reported as 'exists' and as an error).")
+                                .flag("preserve", "Keep the source's mode and modification time.")
+                                .build(),
+                        false, this::download));
+    }
+
+    private Map<String, Object> writeFile(McpArgs args) {
+        long start = System.nanoTime();
+        String path = args.requiredText("path");
+        String content = args.text("content");
+        if (content == null) {
+            throw VpsException.config("argument 'content' is required (it may be empty)", "pass the file's whole new content");
+        }
+        byte[] bytes = "base64".equals(args.text("encoding")) ? decodeBase64(content) : content.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > MAX_CONTENT_BYTES) {
+            throw VpsException.config("content is " + bytes.length + " bytes, more than write_file takes (" + MAX_CONTENT_BYTES + ")",
+                    "write it to a local file and use upload");
+        }
+        Uploader.Options options = new Uploader.Options(false, args.flag("mkdir"), false, true, "keep");
+        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+            try (RemoteFs fs = RemoteFs.open(c)) {
+                List<TransferResult> done = new Uploader(fs, options, log).upload(List.of("-"), path, new ByteArrayInputStream(bytes), true);
+                return TransferOptions.toJson("write_file " + path, c.target.host(), done, ms(start));
+            }
+        });
+    }
+
+    private Map<String, Object> readFile(McpArgs args) {
+        long start = System.nanoTime();
+        String path = args.requiredText("path");
+        long max = args.size("max_bytes", DEFAULT_READ_BYTES, MAX_CONTENT_BYTES);
+        Uploader.Options options = new Uploader.Options(false, false, false, true, "keep");
+        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+            try (RemoteFs fs = RemoteFs.open(c)) {
+                SftpATTRS a = fs.stat(path);
+                if (a != null && a.isReg() && a.getSize() > max) {
+                    throw new VpsException(VpsException.Kind.REMOTE, path + " is " + a.getSize() + " bytes, more than max_bytes (" + max + ")",
+                            "raise max_bytes (up to " + MAX_CONTENT_BYTES + "), read a part with exec (tail -c 65536 FILE, sed -n 1,200p FILE), or use download",
+                            false, null);
+                }
+                ByteArrayOutputStream content = new ByteArrayOutputStream();
+                List<TransferResult> done = new Downloader(fs, options, log).download(List.of(path), "-", content, true);
+                Map<String, Object> r = TransferOptions.toJson("read_file " + path, c.target.host(), done, ms(start));
+                String text = utf8OrNull(content.toByteArray());
+                r.put("encoding", text != null ? "utf8" : "base64");
+                r.put("content", text != null ? text : Base64.getEncoder().encodeToString(content.toByteArray()));
+                return r;
+            }
+        });
+    }
+
+    private Map<String, Object> upload(McpArgs args) {
+        long start = System.nanoTime();
+        String local = args.requiredText("local");
+        String remote = args.requiredText("remote");
+        if (local.equals("-")) {
+            throw VpsException.config("upload takes a local path, not '-'", "use write_file to send content");
+        }
+        Uploader.checkSources(List.of(local));
+        Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
+        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+            try (RemoteFs fs = RemoteFs.open(c)) {
+                List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
+                return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
+            }
+        });
+    }
+
+    private Map<String, Object> download(McpArgs args) {
+        long start = System.nanoTime();
+        String remote = args.requiredText("remote");
+        String local = args.requiredText("local");
+        if (local.equals("-")) {
+            throw VpsException.config("download takes a local path, not '-'", "use read_file to get content");
+        }
+        Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
+        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+            try (RemoteFs fs = RemoteFs.open(c)) {
+                List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
+                return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
+            }
+        });
+    }
+
+    private static byte[] decodeBase64(String content) {
+        try {
+            return Base64.getMimeDecoder().decode(content);
+        } catch (IllegalArgumentException e) {
+            throw VpsException.config("content is not valid base64: " + e.getMessage(), "encode the bytes as base64, or use encoding utf8 for text");
+        }
+    }
+
+    private static String utf8OrNull(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static long ms(long start) {
+        return (System.nanoTime() - start) / 1_000_000;
+    }
+}

@@ -1,0 +1,46 @@
+import java.util.List;
+import java.util.Map;
+
+/** mcp-server's list_targets and diagnose_auth. */
+final class McpTargetTools {
+    private final TargetNames names;
+    private final WarmConnections connections;
+
+    McpTargetTools(TargetNames names, WarmConnections connections) {
+        this.names = names;
+        this.connections = connections;
+    }
+
+    List<McpTool> tools() {
+        return List.of(
+                new McpTool("list_targets",
+                        "List the servers this MCP server can reach by name: the default target it was started with, then every "
+                                + "alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
+                                + "problem resolving it. Pass a name as 'target' to the other tools.",
+                        new McpTool.Schema().build(), true, this::list),
+                new McpTool("diagnose_auth",
+                        "When a call fails with AUTH, HOSTKEY or NETWORK: explain why login to the target fails, check by check "
+                                + "(DNS, TCP, banner, algorithms, host key, key files, agent, each key against the server, the account), "
+                                + "and return a verdict with cause, evidence and the exact fix to apply or show the user. "
+                                + "exitCode 0: login works; 1: it does not; 255: the host cannot be reached.",
+                        new McpTool.Schema().build(), true, this::diagnose));
+    }
+
+    private Map<String, Object> list(McpArgs args) {
+        long start = System.nanoTime();
+        Map<String, Object> r = Json.envelope(null, "list_targets", "exited", 0, 0, null);
+        r.put("targets", names.list(connections::isConnected));
+        r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
+        return r;
+    }
+
+    private Map<String, Object> diagnose(McpArgs args) {
+        long start = System.nanoTime();
+        Target t = names.resolve(names.nameOrDefault(args.target()));
+        AuthDiagnosis d = new AuthDiagnosis(t, null).run();
+        Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), (System.nanoTime() - start) / 1_000_000, null);
+        r.put("checks", d.checks.stream().map(AuthDiagnosis.Check::toJson).toList());
+        r.put("verdict", d.verdict.toJson());
+        return r;
+    }
+}

@@ -1,0 +1,97 @@
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One tool of mcp-server: its name, the description an agent acts on, its input schema, and a
+ * handler that returns the DESIGN §5 envelope, sent as JSON text. A result whose "error" is set,
+ * and every VpsException, is a tool error (isError): the envelope with error {kind, message,
+ * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
+ */
+record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+    interface Handler {
+        Map<String, Object> call(McpArgs args);
+    }
+
+    SyncToolSpecification specification() {
+        McpSchema.Tool tool = McpSchema.Tool.builder().name(name).description(description).inputSchema(inputSchema)
+                .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
+        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments())).build();
+    }
+
+    McpSchema.CallToolResult call(Map<String, Object> arguments) {
+        long start = System.nanoTime();
+        McpArgs args = new McpArgs(arguments);
+        Map<String, Object> result;
+        try {
+            result = handler.call(args);
+        } catch (VpsException e) {
+            result = Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException e) {
+            // A bug of ours must still answer the call, never take the session down.
+            e.printStackTrace(System.err);
+            VpsException internal = new VpsException(VpsException.Kind.PROTOCOL, "internal error in " + name + ": " + e,
+                    "retry once; if it repeats, report it with the server's stderr", false, e);
+            result = Json.failure(args.target(), args.label(name), internal, (System.nanoTime() - start) / 1_000_000);
+        }
+        McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().addTextContent(Json.write(result));
+        if (result.get("error") instanceof Map<?, ?> error) {
+            out.addTextContent("vps: " + error.get("kind") + ": " + error.get("message") + (error.get("hint") == null ? "" : "\nhint: " + error.get("hint")));
+            out.isError(true);
+        } else {
+            out.isError(false);
+        }
+        return out.build();
+    }
+
+    /** An object schema built property by property; every tool also takes "target". */
+    static final class Schema {
+        private final Map<String, Object> properties = new LinkedHashMap<>();
+        private final List<String> required = new ArrayList<>();
+
+        Schema text(String name, String description) {
+            return property(name, Map.of("type", "string", "description", description));
+        }
+
+        Schema requiredText(String name, String description) {
+            required.add(name);
+            return text(name, description);
+        }
+
+        Schema integer(String name, String description) {
+            return property(name, Map.of("type", "integer", "minimum", 0, "description", description));
+        }
+
+        Schema flag(String name, String description) {
+            return property(name, Map.of("type", "boolean", "description", description));
+        }
+
+        Schema choice(String name, String description, String... values) {
+            return property(name, Map.of("type", "string", "enum", List.of(values), "description", description));
+        }
+
+        Schema strings(String name, String description) {
+            return property(name, Map.of("type", "object", "additionalProperties", Map.of("type", "string"), "description", description));
+        }
+
+        private Schema property(String name, Map<String, Object> spec) {
+            properties.put(name, spec);
+            return this;
+        }
+
+        Map<String, Object> build() {
+            Map<String, Object> all = new LinkedHashMap<>(properties);
+            all.put("target", Map.of("type", "string", "description",
+                    "Which server: an ~/.ssh/config alias, [user@]host[:port], or omit for the default target the server was started with (list_targets names them)."));
+            Map<String, Object> schema = new LinkedHashMap<>();
+            schema.put("type", "object");
+            schema.put("properties", all);
+            schema.put("required", required);
+            schema.put("additionalProperties", false);
+            return schema;
+        }
+    }
+}

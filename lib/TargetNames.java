@@ -1,0 +1,108 @@
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The targets a long-running session (mcp-server) can name: the one given at start-up (the
+ * default), an ~/.ssh/config alias, or [user@]host[:port]. A name resolves like a script's -H;
+ * the start-up options that are not about one server (known_hosts, ssh config, .env, connect
+ * timeout, --accept-new, --legacy-ssh-rsa) carry over, the ones that are (-p, -u, -i, -J,
+ * --host-key) only apply to the default target.
+ */
+final class TargetNames {
+    static final String SANDBOX = "sandbox";
+
+    private final TargetOptions startup;
+    private final PrintStream warnings;
+    private final String defaultName;
+
+    TargetNames(TargetOptions startup, PrintStream warnings) {
+        this.startup = startup;
+        this.warnings = warnings;
+        String host = startup.sandbox ? SANDBOX : startup.host != null ? startup.host : Environment.get("VPS_HOST");
+        this.defaultName = host == null || host.isBlank() ? null : host;
+    }
+
+    /** The default target's name, or null when none was given at start-up. */
+    String defaultName() {
+        return defaultName;
+    }
+
+    /** NAME, or the default target's name when NAME is absent; a CONFIG error when there is neither. */
+    String nameOrDefault(String name) {
+        if (name != null && !name.isBlank()) {
+            return name.trim();
+        }
+        if (defaultName == null) {
+            throw VpsException.config("no target given and no default target",
+                    "pass \"target\" (an ssh config alias or [user@]host[:port]; list_targets names them), or start the server with -H HOST");
+        }
+        return defaultName;
+    }
+
+    Target resolve(String name) {
+        if (name.equals(defaultName)) {
+            return startup.resolve(warnings);
+        }
+        TargetOptions o = new TargetOptions();
+        String rest = name;
+        int at = rest.lastIndexOf('@');
+        if (at >= 0) {
+            o.user = rest.substring(0, at);
+            rest = rest.substring(at + 1);
+        }
+        int colon = rest.lastIndexOf(':');
+        if (colon > 0 && rest.indexOf(':') == colon && rest.substring(colon + 1).matches("[0-9]{1,5}")) {
+            o.port = Integer.parseInt(rest.substring(colon + 1));
+            rest = rest.substring(0, colon);
+        }
+        o.host = rest.replaceAll("^\\[|]$", "");
+        o.knownHosts = startup.knownHosts;
+        o.sshConfig = startup.sshConfig;
+        o.envFile = startup.envFile;
+        o.connectTimeout = startup.connectTimeout;
+        o.acceptNew = startup.acceptNew;
+        o.legacySshRsa = startup.legacySshRsa;
+        return o.resolve(warnings);
+    }
+
+    /** The default target first, then every ssh config alias, each with what it resolves to (or why it does not). */
+    List<Map<String, Object>> list(java.util.function.Predicate<String> connected) {
+        List<String> names = new ArrayList<>();
+        if (defaultName != null) {
+            names.add(defaultName);
+        }
+        SshConfig config = TargetResolver.readSshConfig(startup.sshConfig);
+        if (config != null) {
+            config.aliases().stream().filter(a -> !names.contains(a)).forEach(names::add);
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String name : names) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", name);
+            m.put("default", name.equals(defaultName));
+            m.put("source", name.equals(defaultName) ? "start-up" : "ssh config");
+            describe(name, m);
+            m.put("connected", connected.test(name));
+            out.add(m);
+        }
+        return out;
+    }
+
+    private void describe(String name, Map<String, Object> m) {
+        if (startup.sandbox && name.equals(defaultName)) {
+            m.put("host", "127.0.0.1 (the embedded sandbox, started on first use)");   // resolving it would start it
+            return;
+        }
+        try {
+            Target t = resolve(name);
+            m.put("host", t.host());
+            m.put("port", t.port());
+            m.put("user", t.user());
+        } catch (VpsException e) {
+            m.put("problem", e.getMessage());
+        }
+    }
+}

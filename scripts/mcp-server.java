@@ -1,0 +1,133 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN McpServer
+//JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto
+//DESCRIPTION The toolkit as MCP tools over stdio (exec, files, jobs, diagnose-auth), one warm SSH connection per target.
+//SOURCES ../lib/Deps.java ../lib/McpDeps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java
+//SOURCES ../lib/Durations.java ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java
+//SOURCES ../lib/TargetResolver.java ../lib/LocalFolders.java ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
+//SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
+//SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/OutputCapture.java
+//SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java
+//SOURCES ../lib/TransferProgress.java ../lib/PosixModes.java ../lib/TransferResult.java ../lib/TransferOptions.java
+//SOURCES ../lib/Uploader.java ../lib/Downloader.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
+//SOURCES ../lib/AuthDiagnosis.java ../lib/WarmConnections.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
+//SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
+
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "mcp-server", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
+        description = {"Serves the toolkit as MCP tools over stdio: exec, write_file, read_file, upload, download,",
+                "job_start, job_status, job_logs, job_wait, job_kill, job_list, diagnose_auth, list_targets.",
+                "Keeps one SSH connection per target warm for the whole session and reconnects by itself.",
+                "The target options name the default target; a call may name another (an ssh config alias or",
+                "[user@]host[:port]). stdout carries only protocol messages; logs go to stderr."},
+        footer = {"", "Examples:",
+                "  claude mcp add vps -- jbang mcp-server@vps -H my-vps",
+                "  mcp-server --sandbox          # the embedded sandbox as the default target"})
+class McpServer implements Callable<Integer> {
+    static final String INSTRUCTIONS = "Operate Linux servers over SSH. exec runs a command and returns JSON (status, exitCode, stdout, "
+            + "stderr); anything longer than a minute goes through job_start, then job_wait / job_logs. write_file and read_file move "
+            + "content, upload and download move local paths. When a call fails with AUTH, HOSTKEY or NETWORK, call diagnose_auth and "
+            + "follow its fix. Every error carries kind, message and hint: do what the hint says before retrying.";
+
+    @Mixin
+    TargetOptions target;
+
+    private final InputStream in;
+    private final OutputStream protocol;
+    private final PrintStream err;
+
+    McpServer(InputStream in, OutputStream protocol, PrintStream err) {
+        this.in = in;
+        this.protocol = protocol;
+        this.err = err;
+    }
+
+    public static void main(String... args) {
+        PrintStream humanOut = System.out;
+        OutputStream protocol = new FileOutputStream(FileDescriptor.out);
+        // From here on a stray print (ours, a library's) cannot corrupt the protocol: it lands on stderr.
+        System.setOut(System.err);
+        System.exit(Cli.commandLine(new McpServer(System.in, protocol, System.err), humanOut, System.err).execute(args));
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        TargetNames names = new TargetNames(target, err);
+        if (names.defaultName() != null) {
+            try {
+                names.resolve(names.defaultName());
+            } catch (VpsException e) {
+                return Cli.fail(e, err);
+            }
+        }
+        List<SyncToolSpecification> tools = new ArrayList<>();
+        try (WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose)) {
+            tools.add(new McpExecTool(names, connections).tool().specification());
+            new McpFileTools(names, connections, err).tools().forEach(t -> tools.add(t.specification()));
+            new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
+            new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
+            CountDownLatch stdinClosed = new CountDownLatch(1);
+            StdioServerTransportProvider transport = new StdioServerTransportProvider(McpJsonDefaults.getMapper(),
+                    new EndWatcher(in, stdinClosed), protocol);
+            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(transport)
+                    .serverInfo("vps-toolkit", Cli.VERSION)
+                    .instructions(INSTRUCTIONS)
+                    .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+                    .tools(tools)
+                    .build();
+            if (names.defaultName() != null) {
+                connections.warmUp(names.defaultName());
+            }
+            err.println("vps: mcp-server " + Cli.VERSION + " serving " + tools.size() + " tools on stdio; default target: "
+                    + (names.defaultName() == null ? "none (every call names its target)" : names.defaultName()));
+            stdinClosed.await();
+            server.closeGracefully();
+        }
+        return 0;
+    }
+
+    /** Tells when the client closed our stdin: the session is over and the connections can go. */
+    private static final class EndWatcher extends FilterInputStream {
+        private final CountDownLatch closed;
+
+        EndWatcher(InputStream in, CountDownLatch closed) {
+            super(in);
+            this.closed = closed;
+        }
+
+        @Override
+        public int read() throws IOException {
+            return ended(super.read());
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return ended(super.read(b, off, len));
+        }
+
+        private int ended(int n) {
+            if (n < 0) {
+                closed.countDown();
+            }
+            return n;
+        }
+    }
+}
