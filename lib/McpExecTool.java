@@ -10,6 +10,8 @@ import java.util.Map;
 final class McpExecTool {
     static final long DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_OUTPUT_LIMIT = 1L << 30;
+    /** Under the roughly 60 s after which agents' hosts give up on a tool call. */
+    static final Duration DEFAULT_DETACH_AFTER = Duration.ofSeconds(45);
 
     private final TargetNames names;
     private final WarmConnections connections;
@@ -31,6 +33,8 @@ final class McpExecTool {
                 new McpTool.Schema()
                         .requiredText("command", "The shell command line, e.g. 'systemctl status nginx --no-pager' or 'cd /srv && ls -la'.")
                         .text("timeout", "Kill the command (its whole process group, on the server) after this long: e.g. '30s', '5m'. Default: none.")
+                        .text("detach_after", "If the command still runs after this long (default '45s'), return with status 'detached' and its job id: "
+                                + "it goes on as a job (job_wait, job_logs from 'next'). '0' never detaches.")
                         .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536.")
                         .strings("env", "Environment variables for the command, e.g. {\"RAILS_ENV\": \"production\"}; works whatever the server's AcceptEnv.")
                         .text("cwd", "Run in this remote directory.")
@@ -44,6 +48,7 @@ final class McpExecTool {
         String name = names.nameOrDefault(args.target());
         String command = args.requiredText("command");
         Duration timeout = args.duration("timeout", null);
+        Duration detachAfter = args.duration("detach_after", DEFAULT_DETACH_AFTER);
         long limit = args.size("max_output", DEFAULT_MAX_OUTPUT, MAX_OUTPUT_LIMIT);
         Map<String, String> env = RemoteCommand.parseEnv(args.strings("env").entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
         if (limit == 0) {

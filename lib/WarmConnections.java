@@ -167,6 +167,7 @@ final class WarmConnections implements AutoCloseable {
             if (connection == c) {
                 c.close();
                 connection = null;
+                log.println("vps: the connection to " + name + " was lost; the next call reconnects");
             }
             return true;
         }

@@ -1,0 +1,383 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * mcp-server driven by the MCP SDK's own client over stdio, as an agent's host would run it: a
+ * separate JVM per session, against the OpenSSH container.
+ */
+class McpServerTest extends VpsTestBase {
+    static Path dir;
+    static Path sshConfig;
+    static Session shared;
+
+    @BeforeAll
+    static void startSession() throws IOException {
+        dir = Files.createTempDirectory("mcp-test");
+        sshConfig = Files.writeString(dir.resolve("ssh_config"), "Host vps-alice\n  HostName 127.0.0.1\n  Port " + vps.port
+                + "\n  User alice\n  IdentityFile " + vps.key + "\n  UserKnownHostsFile " + vps.knownHosts + "\n"
+                + "Host other-*\n  User nobody\n");
+        shared = new Session(vps.target("root"));
+    }
+
+    @AfterAll
+    static void stopSession() {
+        if (shared != null) {
+            shared.close();
+        }
+    }
+
+    /** One mcp-server process and the SDK client talking to it. */
+    static final class Session implements AutoCloseable {
+        final McpSyncClient client;
+        final List<String> stderr = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        Session(List<String> serverArgs) {
+            List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+                    "-cp", System.getProperty("java.class.path"), "McpServer"));
+            args.addAll(serverArgs);
+            ServerParameters params = ServerParameters.builder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString())
+                    .args(args).env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString()))
+                    .build();
+            StdioClientTransport transport = new StdioClientTransport(params, McpJsonDefaults.getMapper());
+            transport.setStdErrorHandler(stderr::add);
+            client = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(90)).initializationTimeout(Duration.ofSeconds(60)).build();
+            client.initialize();
+        }
+
+        Call call(String tool, Map<String, Object> arguments) {
+            return new Call(client.callTool(new McpSchema.CallToolRequest(tool, arguments)));
+        }
+
+        @Override
+        public void close() {
+            client.closeGracefully();
+        }
+    }
+
+    /** A tool's answer: the envelope, and whether it was a tool error. */
+    record Call(Map<?, ?> json, boolean isError, String text) {
+        Call(McpSchema.CallToolResult r) {
+            this(Json.read(((McpSchema.TextContent) r.content().get(0)).text(), Map.class), Boolean.TRUE.equals(r.isError()),
+                    r.content().stream().map(c -> ((McpSchema.TextContent) c).text()).collect(Collectors.joining("\n")));
+        }
+
+        Object get(String key) {
+            return json.get(key);
+        }
+
+        String errorKind() {
+            return json.get("error") instanceof Map<?, ?> e ? (String) e.get("kind") : null;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
+    static Map<String, Object> args(Object... pairs) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put((String) pairs[i], pairs[i + 1]);
+        }
+        return m;
+    }
+
+    @Test
+    void initializeAndListEveryToolWithASchema() {
+        assertEquals("vps-toolkit", shared.client.getServerInfo().name());
+        assertTrue(shared.client.getServerInstructions().contains("job_start"));
+        List<McpSchema.Tool> tools = shared.client.listTools().tools();
+        assertEquals(Set.of("exec", "write_file", "read_file", "upload", "download", "job_start", "job_status", "job_logs",
+                "job_wait", "job_kill", "job_list", "diagnose_auth", "list_targets"), tools.stream().map(McpSchema.Tool::name).collect(Collectors.toSet()));
+        for (McpSchema.Tool t : tools) {
+            assertTrue(t.description().length() > 60, t.name() + " has a description an agent can act on");
+            assertTrue(((Map<?, ?>) t.inputSchema().get("properties")).containsKey("target"), t.name() + " takes a target");
+        }
+        McpSchema.Tool exec = tools.stream().filter(t -> t.name().equals("exec")).findFirst().orElseThrow();
+        assertEquals(List.of("command"), exec.inputSchema().get("required"));
+        assertTrue(((Map<?, ?>) exec.inputSchema().get("properties")).keySet().containsAll(List.of("timeout", "detach_after", "max_output", "env", "cwd", "sudo")));
+    }
+
+    @Test
+    void execReturnsTheEnvelopeWithTheCommandsOwnExitCode() {
+        Call r = shared.call("exec", args("command", "echo out; echo err >&2; printf '%s' \"$GREETING\" > /tmp/mcp-env; pwd; exit 3",
+                "env", Map.of("GREETING", "it's $(not run)"), "cwd", "/tmp"));
+        assertFalse(r.isError(), r.toString());
+        assertEquals("exited", r.get("status"));
+        assertEquals(3.0, r.get("exitCode"));
+        assertEquals("out\n/tmp\n", r.get("stdout"));
+        assertEquals("err\n", r.get("stderr"));
+        assertEquals("127.0.0.1", r.get("host"));
+        assertEquals("it's $(not run)", vps.exec("cat /tmp/mcp-env"));
+    }
+
+    @Test
+    void execTimeoutTruncationAndSudoThroughAnSshConfigAlias() {
+        Call slow = shared.call("exec", args("command", "sleep 30", "timeout", "1s", "detach_after", "0"));
+        assertTrue(slow.isError(), slow.toString());
+        assertEquals("timed_out", slow.get("status"));
+        assertEquals("TIMEOUT", slow.errorKind());
+        assertTrue(slow.text().contains("\nvps: TIMEOUT: "), slow.text());
+
+        Call big = shared.call("exec", args("command", "head -c 100000 /dev/zero | tr '\\0' x", "max_output", 1000));
+        assertEquals(true, big.get("truncated"));
+        assertTrue(((String) big.get("stdout")).length() < 1200, "cut to a head and a tail");
+        String spilled = (String) ((List<?>) big.get("outputFiles")).get(0);
+        assertEquals(100000, new java.io.File(spilled).length(), "every byte kept locally");
+
+        Call sudo = shared.call("exec", args("command", "id -un", "sudo", true, "target", "vps-alice"));
+        assertFalse(sudo.isError(), sudo.toString());
+        assertEquals("root\n", sudo.get("stdout"));
+        Call plain = shared.call("exec", args("command", "id -un", "target", "vps-alice"));
+        assertEquals("alice\n", plain.get("stdout"));
+    }
+
+    @Test
+    void writeFileIsAtomicAndReadFileReturnsItExactly() {
+        String content = "line 1 with 'quotes' and \"doubles\"\n$(not run) `nor this`\nünïcödé 日本\n";
+        Call w = shared.call("write_file", args("path", "/root/mcp dir/conf.txt", "content", content, "mkdir", true));
+        assertFalse(w.isError(), w.toString());
+        assertEquals("done", ((Map<?, ?>) ((List<?>) w.get("files")).get(0)).get("status"));
+        assertEquals(content, vps.exec("cat '/root/mcp dir/conf.txt'"));
+        assertEquals("", vps.exec("ls -A '/root/mcp dir' | grep partial || true"), "no partial file left");
+
+        Call r = shared.call("read_file", args("path", "/root/mcp dir/conf.txt"));
+        assertFalse(r.isError(), r.toString());
+        assertEquals(content, r.get("content"));
+        assertEquals("utf8", r.get("encoding"));
+        assertEquals(w.get("sha256"), r.get("sha256"));
+
+        byte[] binary = {0, (byte) 0xff, (byte) 0xfe, 10, 13};
+        shared.call("write_file", args("path", "/root/mcp dir/bin", "content", java.util.Base64.getEncoder().encodeToString(binary), "encoding", "base64"));
+        Call rb = shared.call("read_file", args("path", "/root/mcp dir/bin"));
+        assertEquals("base64", rb.get("encoding"));
+        assertEquals(java.util.Base64.getEncoder().encodeToString(binary), rb.get("content"));
+
+        vps.exec("head -c 5000 /dev/zero > /root/big");
+        Call tooBig = shared.call("read_file", args("path", "/root/big", "max_bytes", 1000));
+        assertTrue(tooBig.isError());
+        assertEquals("REMOTE", tooBig.errorKind());
+        assertTrue(tooBig.text().contains("hint: raise max_bytes"), tooBig.text());
+
+        Call missing = shared.call("read_file", args("path", "/root/no-such-file"));
+        assertTrue(missing.isError());
+        assertTrue(missing.text().contains("does not exist"), missing.text());
+    }
+
+    @Test
+    void uploadAndDownloadLocalPaths() throws IOException {
+        Path local = dir.resolve("payload.bin");
+        byte[] data = new byte[300_000];
+        new java.util.Random(7).nextBytes(data);
+        Files.write(local, data);
+        Call up = shared.call("upload", args("local", local.toString(), "remote", "/root/up/", "mkdir", true));
+        assertFalse(up.isError(), up.toString());
+        assertEquals(300000.0, up.get("bytes"));
+        assertEquals("300000\n", vps.exec("stat -c %s /root/up/payload.bin"));
+
+        Path back = dir.resolve("back/payload.bin");
+        Call down = shared.call("download", args("remote", "/root/up/payload.bin", "local", back.toString(), "mkdir", true));
+        assertFalse(down.isError(), down.toString());
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(back)));
+        assertEquals(up.get("sha256"), down.get("sha256"));
+
+        Call again = shared.call("download", args("remote", "/root/up/payload.bin", "local", back.toString(), "no_clobber", true));
+        assertTrue(again.isError(), "no_clobber refuses an existing file");
+        assertEquals("exists", ((Map<?, ?>) ((List<?>) again.get("files")).get(0)).get("status"));
+    }
+
+    @Test
+    void jobsStartWaitReadKillAndList() {
+        Call start = shared.call("job_start", args("id", "mcp-job", "command", "for i in 1 2 3 4 5; do echo line-$i; done; echo oops >&2; exit 4"));
+        assertFalse(start.isError(), start.toString());
+        assertEquals("mcp-job", start.get("job"));
+        assertEquals(true, start.get("created"));
+        assertEquals(false, shared.call("job_start", args("id", "mcp-job", "command", "echo never")).get("created"), "the same id never runs twice");
+
+        Call waited = shared.call("job_wait", args("id", "mcp-job", "max", "20s"));
+        assertEquals("exited", waited.get("status"));
+        assertEquals(4.0, waited.get("exitCode"));
+
+        StringBuilder all = new StringBuilder();
+        long from = 0;
+        for (int round = 0; round < 10; round++) {
+            Call part = shared.call("job_logs", args("id", "mcp-job", "from", from, "max_bytes", 8));
+            all.append(part.get("stdout"));
+            long next = ((Number) part.get("next")).longValue();
+            if (next == from) {
+                break;
+            }
+            from = next;
+        }
+        assertEquals("line-1\nline-2\nline-3\nline-4\nline-5\n", all.toString(), "pieces follow each other with no gap or repeat");
+        assertEquals("oops\n", shared.call("job_logs", args("id", "mcp-job", "stderr", true)).get("stdout"));
+        assertEquals("exited", shared.call("job_status", args("id", "mcp-job")).get("status"));
+
+        shared.call("job_start", args("id", "mcp-sleeper", "command", "sleep 300"));
+        Call still = shared.call("job_wait", args("id", "mcp-sleeper", "max", "1s"));
+        assertEquals("running", still.get("status"));
+        Call killed = shared.call("job_kill", args("id", "mcp-sleeper"));
+        assertEquals("killed", killed.get("status"), killed.toString());
+
+        List<?> jobs = (List<?>) shared.call("job_list", args()).get("jobs");
+        Set<Object> ids = jobs.stream().map(j -> ((Map<?, ?>) j).get("job")).collect(Collectors.toSet());
+        assertTrue(ids.containsAll(List.of("mcp-job", "mcp-sleeper")), ids.toString());
+
+        Call unknown = shared.call("job_status", args("id", "no-such-job"));
+        assertTrue(unknown.isError());
+        assertEquals("REMOTE", unknown.errorKind());
+    }
+
+    @Test
+    void diagnoseAuthAndListTargets() {
+        Call ok = shared.call("diagnose_auth", args());
+        assertFalse(ok.isError(), ok.toString());
+        assertEquals(0.0, ok.get("exitCode"));
+        assertEquals("login works", ((Map<?, ?>) ok.get("verdict")).get("outcome"), ok.toString());
+        assertFalse(((List<?>) ok.get("checks")).isEmpty());
+
+        Call refused = shared.call("diagnose_auth", args("target", "nobody@127.0.0.1:" + vps.port));
+        assertEquals(1.0, refused.get("exitCode"), refused.toString());
+
+        shared.call("exec", args("command", "true"));
+        List<?> targets = (List<?>) shared.call("list_targets", args()).get("targets");
+        Map<?, ?> first = (Map<?, ?>) targets.get(0);
+        assertEquals("127.0.0.1", first.get("name"));
+        assertEquals(true, first.get("default"));
+        assertEquals(true, first.get("connected"));
+        Map<?, ?> alias = (Map<?, ?>) targets.get(1);
+        assertEquals("vps-alice", alias.get("name"));
+        assertEquals("alice", alias.get("user"));
+        assertEquals(2, targets.size(), "wildcard Host patterns are not names: " + targets);
+    }
+
+    @Test
+    void withoutADefaultTargetACallMustNameOne() {
+        try (Session none = new Session(List.of("--known-hosts", vps.knownHosts.toString()))) {
+            Call r = none.call("exec", args("command", "true"));
+            assertTrue(r.isError());
+            assertEquals("CONFIG", r.errorKind());
+            assertTrue(r.text().contains("hint: pass \"target\""), r.text());
+            Call named = none.call("exec", args("command", "whoami", "target", "vps-alice"));
+            assertEquals("alice\n", named.get("stdout"), named.toString());
+        }
+    }
+
+    @Test
+    void aCallDuringACutFailsWithoutRerunningAndTheNextOneReconnects() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh-proxy").toString());
+            try (Session session = new Session(viaProxy)) {
+                assertEquals("warm\n", session.call("exec", args("command", "echo warm")).get("stdout"));
+                vps.exec("rm -f /root/cut-runs");
+                ExecutorService pool = Executors.newSingleThreadExecutor();
+                Future<Call> during = pool.submit(() -> session.call("exec", args("command", "echo run >> /root/cut-runs; sleep 5", "detach_after", "0")));
+                Thread.sleep(1500);
+                proxy.cutAll();
+                Call cut = during.get(60, TimeUnit.SECONDS);
+                pool.shutdown();
+                assertTrue(cut.isError(), cut.toString());
+                assertEquals("NETWORK", cut.errorKind());
+                assertTrue(cut.text().contains("NOT run again"), cut.text());
+
+                Call next = session.call("exec", args("command", "echo back"));
+                assertFalse(next.isError(), next.toString());
+                assertEquals("back\n", next.get("stdout"));
+                assertEquals("run\n", vps.exec("cat /root/cut-runs"), "the interrupted command ran once, never twice");
+                assertTrue(session.stderr.stream().anyMatch(l -> l.contains("reconnect")), String.join("\n", session.stderr));
+            }
+        }
+    }
+
+    @Test
+    void hundredConcurrentCallsCompleteOnOneConnection() throws Exception {
+        try (Session session = new Session(vps.target("root"))) {
+            session.call("exec", args("command", "true"));
+            long loginsBefore = vps.logins();
+            ExecutorService pool = Executors.newFixedThreadPool(100);
+            List<Future<Call>> calls = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                String tool = i % 4 == 3 ? "job_list" : "exec";
+                Map<String, Object> a = tool.equals("exec") ? args("command", "echo call-" + i) : args();
+                calls.add(pool.submit(() -> session.call(tool, a)));
+            }
+            for (int i = 0; i < 100; i++) {
+                Call c = calls.get(i).get(120, TimeUnit.SECONDS);
+                assertFalse(c.isError(), "call " + i + ": " + c);
+                if (i % 4 != 3) {
+                    assertEquals("call-" + i + "\n", c.get("stdout"));
+                }
+            }
+            pool.shutdown();
+            assertEquals(loginsBefore, vps.logins(), "no new login: every call used the warm connection");
+        }
+    }
+
+    /** Only JSON-RPC lines on stdout, whatever happens, and the server ends when its stdin closes. */
+    @Test
+    void stdoutCarriesOnlyProtocolMessages() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Duser.home=" + dir,
+                "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"), "-cp", System.getProperty("java.class.path"), "McpServer", "-v"));
+        cmd.addAll(vps.target("root"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(dir.resolve("raw-stderr").toFile());
+        pb.environment().put("VPS_SSH_CONFIG", sshConfig.toString());
+        Process server = pb.start();
+        java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        watchdog.schedule(server::destroyForcibly, 90, TimeUnit.SECONDS);   // bounds the blocking reads below
+        try (OutputStream in = server.getOutputStream()) {
+            in.write(("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                    + "\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"exec\",\"arguments\":{\"command\":\"echo hi\"}}}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"exec\",\"arguments\":{\"command\":\"true\",\"target\":\"no-such-host.invalid\"}}}\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            Set<Object> answered = new java.util.HashSet<>();
+            while (answered.size() < 3) {
+                String line = out.readLine();
+                assertNotNull(line, "the server answered all three requests");
+                Map<?, ?> message = Json.read(line, Map.class);
+                assertEquals("2.0", message.get("jsonrpc"), line);
+                answered.add(message.get("id"));
+            }
+        }
+        assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server ends when its stdin closes");
+        watchdog.shutdownNow();
+        assertEquals(0, server.exitValue());
+        String stderr = Files.readString(dir.resolve("raw-stderr"));
+        assertTrue(stderr.contains("debug: "), "-v logs the protocol, on stderr");
+    }
+}
