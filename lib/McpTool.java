@@ -17,7 +17,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     }
 
     SyncToolSpecification specification() {
-        McpSchema.Tool tool = McpSchema.Tool.builder().name(name).description(description).inputSchema(inputSchema)
+        McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
                 .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments())).build();
     }
