@@ -115,7 +115,8 @@ final class WarmConnections implements AutoCloseable {
     private final class Held {
         final String name;
         final Semaphore channels = new Semaphore(CHANNELS, true);
-        private VpsConnection connection;
+        /** Volatile so that isUp never waits behind a reconnect that holds the lock. */
+        private volatile VpsConnection connection;
 
         Held(String name) {
             this.name = name;
@@ -155,8 +156,9 @@ final class WarmConnections implements AutoCloseable {
                             + " (" + BACKOFF_MS.length + " attempts)", last == null ? "retry" : last.hint, true, last);
         }
 
-        synchronized boolean isUp() {
-            return connection != null && connection.isConnected();
+        boolean isUp() {
+            VpsConnection c = connection;
+            return c != null && c.isConnected();
         }
 
         /** Forgets C when its link is gone (a later call reconnects); true when it is gone. */
