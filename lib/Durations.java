@@ -28,6 +28,24 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
         return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
     }
 
+    /** Seconds as timeout(1) and flock(1) take them: "30" or "0.500". */
+    static String seconds(Duration d) {
+        long ms = Math.max(1, d.toMillis());
+        return ms % 1000 == 0 ? Long.toString(ms / 1000) : String.format(java.util.Locale.ROOT, "%.3f", ms / 1000.0);
+    }
+
+    /** For people: 45s, 1m20s, 2h3m. */
+    static String human(Duration d) {
+        long s = d.toSeconds();
+        if (s < 60) {
+            return s + "s";
+        }
+        if (s < 3600) {
+            return s / 60 + "m" + (s % 60 == 0 ? "" : s % 60 + "s");
+        }
+        return s / 3600 + "h" + (s % 3600 / 60 == 0 ? "" : s % 3600 / 60 + "m");
+    }
+
     @Override
     public Duration convert(String value) {
         return parse(value);

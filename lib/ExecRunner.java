@@ -114,7 +114,8 @@ final class ExecRunner {
         }
     }
 
-    private static void sleep(long ms) {
+    /** Sleeps; an interrupt ends the wait as a REMOTE failure. */
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

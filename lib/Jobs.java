@@ -51,17 +51,27 @@ final class Jobs {
 
     /** Starts COMMAND as job ID unless that job exists; returns true when this call created it. */
     boolean start(String id, String command) {
+        return start(id, command, null);
+    }
+
+    /**
+     * Starts COMMAND as job ID unless that job exists; returns true when this call created it.
+     * With a LOCK, the start waits for it (at most its wait) and the job holds it until it ends.
+     */
+    boolean start(String id, String command, RemoteLock lock) {
         String j = DIR + "/" + checkId(id);
         String script = "umask 077; mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + " || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then echo exists; exit 0; fi\n"
                 + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
                 + "date +%s > " + j + "/started\n"
                 + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
+                + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; printf 'busy\\n%s\\n' \"$why\"; exit 0; }"))
                 // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
                 // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
-                // job kill reaches the command and the runner still records its exit status.
+                // job kill reaches the command and the runner still records its exit status. It keeps
+                // fd 9 (a lock, if any) until it ends; the command runs without it.
                 + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$(cat \"$1/command\")\" ) <"
-                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\"; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
+                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
                 + j + " </dev/null >/dev/null 2>&1 &\n"
                 + "echo $! > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n"
                 + "echo created\n";
@@ -71,6 +81,9 @@ final class Jobs {
         }
         if (out.startsWith("exists")) {
             return false;
+        }
+        if (out.startsWith("busy\n") && lock != null) {
+            throw lock.busy(connection.target.host(), out.substring(5).trim());
         }
         throw remote("cannot create the job folder under ~/.vps-toolkit/jobs (" + out.trim() + ")", "check the home folder's permissions and free space");
     }
@@ -141,6 +154,11 @@ final class Jobs {
             throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
         }
         return counting.count;
+    }
+
+    /** The last BYTES of the job's stdout (for a progress line); empty when there is none. */
+    String tail(String id, int bytes) {
+        return run("tail -c " + bytes + " " + DIR + "/" + checkId(id) + "/stdout 2>/dev/null; exit 0");
     }
 
     /** Signals the job's whole process group and marks it as killed. */

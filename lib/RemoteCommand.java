@@ -10,11 +10,16 @@ import java.util.regex.Pattern;
  * ($SHELL -c, as `ssh host CMD` does), exec'ed so that its exit status or signal reaches us.
  */
 record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
-                     boolean sudo, boolean forwardStdin, Duration timeout, String runId) {
+                     boolean sudo, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock) {
 
     RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
                   boolean sudo, boolean forwardStdin, Duration timeout) {
-        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId());
+        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId(), null);
+    }
+
+    /** The same command, run only while holding LOCK (null: no lock). */
+    RemoteCommand withLock(RemoteLock lock) {
+        return new RemoteCommand(command, interpreter, env, cwd, sudo, forwardStdin, timeout, runId, lock);
     }
 
     private static String newRunId() {
@@ -77,7 +82,12 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         return line.isEmpty() ? null : line;
     }
 
+    /** The line for the server's login shell; under a lock, the line runs in a subshell while the outer shell holds it. */
     String toShellLine() {
+        return lock == null ? commandLine() : lock.wrap(commandLine(), runId);
+    }
+
+    private String commandLine() {
         StringBuilder line = new StringBuilder();
         if (!forwardStdin) {
             line.append("exec </dev/null; ");
@@ -105,8 +115,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         if (timeout == null) {
             line.append(prefix).append(run);
         } else {
-            long ms = Math.max(1, timeout.toMillis());
-            String secs = ms % 1000 == 0 ? Long.toString(ms / 1000) : String.format(java.util.Locale.ROOT, "%.3f", ms / 1000.0);
+            String secs = Durations.seconds(timeout);
             // timeout(1) runs the command in its own process group and signals the whole group.
             line.append("if command -v timeout >/dev/null 2>&1; then ")
                     .append(prefix).append("timeout -k ").append(KILL_GRACE_SECONDS).append(' ').append(secs).append(' ').append(run)

@@ -7,7 +7,8 @@
 //SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
 //SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java
 //SOURCES ../lib/OutputCapture.java ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/TargetResolver.java
-//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
+//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Jobs.java ../lib/DetachedExec.java
+//SOURCES ../lib/RemoteLock.java ../lib/LockOptions.java ../lib/Heartbeat.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,6 +39,7 @@ import picocli.CommandLine.Parameters;
 class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
+    static final int STILL_RUNNING = 75;
 
     @Mixin
     TargetOptions target;
@@ -65,6 +67,17 @@ class ExecCommand implements Callable<Integer> {
 
     @Option(names = "--sudo", description = "Run as root with sudo -n; fails at once if sudo wants a password.")
     boolean sudo;
+
+    @Option(names = "--detach-after", paramLabel = "DUR", converter = Durations.class,
+            description = "Run the command as a job; if it still runs after DUR, return (exit 75) with the job id and the offset to continue from. Env: VPS_DETACH_AFTER.")
+    Duration detachAfter;
+
+    @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
+            description = "While the command prints nothing for DUR, print a progress line to stderr (default 20s; 0 turns it off).")
+    Duration heartbeat;
+
+    @Mixin
+    LockOptions lock;
 
     @Option(names = "--json", description = "Print one JSON object (host, status, exitCode, stdout, ...) instead of streaming.")
     boolean json;
@@ -104,9 +117,16 @@ class ExecCommand implements Callable<Integer> {
                     ? "--max-output 0 means unlimited, which --json cannot hold in memory: give a size such as 1m"
                     : "--max-output must be between 0 and 1g");
         }
+        Duration detach = detachAfter();
+        if (detach != null && (toRun.size() > 1 || forwardStdin)) {
+            throw new CommandLine.ParameterException(new CommandLine(this), toRun.size() > 1
+                    ? "--detach-after runs one command: join them with && or use --script"
+                    : "--detach-after runs the command as a job, which cannot read your stdin: upload the input first (sftp-put)");
+        }
         List<Step> steps = new ArrayList<>();
         String host = null;
         try {
+            RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
             Map<String, String> extraEnv = RemoteCommand.parseEnv(env);
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
@@ -117,12 +137,15 @@ class ExecCommand implements Callable<Integer> {
                     ExecRunner.requirePasswordlessSudo(connection);
                 }
                 for (String text : toRun) {
-                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin, timeout);
+                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin, timeout).withLock(remoteLock);
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);
-                    step.outcome = ExecRunner.run(connection, cmd, step.stdout, step.stderr, in);
+                    run(connection, cmd, step, detach);
                     step.finish();
+                    if (step.detached != null) {
+                        break;
+                    }
                     if (step.outcome.processExitCode() != 0 && !keepGoing) {
                         break;
                     }
@@ -144,7 +167,75 @@ class ExecCommand implements Callable<Integer> {
         return report(host, toRun, steps, elapsedMs(start));
     }
 
+    private void run(VpsConnection connection, RemoteCommand cmd, Step step, Duration detach) {
+        try (Heartbeat beat = new Heartbeat(err, heartbeat, "the command", null)) {
+            java.io.OutputStream stdout = beat.watch(step.stdout);
+            java.io.OutputStream stderr = beat.watch(step.stderr);
+            if (detach != null) {
+                DetachedExec.Result r = DetachedExec.run(connection, cmd, detach, stdout, stderr, err);
+                step.outcome = r.outcome();
+                step.detached = r.detached() ? r : null;
+                step.jobId = r.jobId();
+                return;
+            }
+            step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in);
+            if (cmd.lock() != null && step.outcome.exitCode() != null && step.outcome.exitCode() == RemoteLock.BUSY_EXIT) {
+                VpsException busy = cmd.lock().busyError(connection, cmd.runId());
+                if (busy != null) {
+                    throw busy;
+                }
+            }
+        }
+    }
+
+    private Duration detachAfter() {
+        if (detachAfter != null || Environment.get("VPS_DETACH_AFTER") == null) {
+            return detachAfter;
+        }
+        try {
+            return Durations.parse(Environment.get("VPS_DETACH_AFTER"));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "VPS_DETACH_AFTER: " + e.getMessage());
+        }
+    }
+
+    /** Exit 75 and where to continue: the command runs on as a job. */
+    private int reportDetached(String host, List<String> toRun, Step step, long durationMs) {
+        DetachedExec.Result d = step.detached;
+        if (json) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("host", host);
+            r.put("command", label(toRun));
+            r.put("status", "detached");
+            r.put("exitCode", null);
+            r.put("signal", null);
+            fillOutput(r, List.of(step));
+            r.put("durationMs", durationMs);
+            r.put("job", d.jobId());
+            r.put("error", null);
+            r.put("next", d.stdoutNext());
+            r.put("nextStderr", d.stderrNext());
+            r.put("outputFiles", r.remove("outputFiles"));
+            out.println(Json.write(r));
+        }
+        out.flush();
+        err.println("detached: still running after " + Durations.human(detachAfter()) + "; it continues on the server as job " + d.jobId());
+        err.println("next: job wait " + d.jobId() + " --max 50s, then job logs " + d.jobId() + " --from " + d.stdoutNext()
+                + " (stderr: job logs " + d.jobId() + " --stderr --from " + d.stderrNext() + ")");
+        err.flush();
+        return STILL_RUNNING;
+    }
+
+    private static String abbreviate(String s) {
+        String one = s.replaceAll("\\s+", " ").strip();
+        return one.length() > 80 ? one.substring(0, 77) + "..." : one;
+    }
+
     private int report(String host, List<String> toRun, List<Step> steps, long durationMs) {
+        Step last = steps.get(steps.size() - 1);
+        if (last.detached != null) {
+            return reportDetached(host, toRun, last, durationMs);
+        }
         int exit = 0;
         Step deciding = steps.get(steps.size() - 1);
         for (Step s : steps) {
@@ -163,7 +254,7 @@ class ExecCommand implements Callable<Integer> {
             r.put("signal", deciding.outcome.signal());
             fillOutput(r, steps);
             r.put("durationMs", durationMs);
-            r.put("job", null);
+            r.put("job", deciding.jobId);
             r.put("error", problem == null ? null : Json.error(problem));
             r.put("outputFiles", r.remove("outputFiles"));
             if (steps.size() > 1 || toRun.size() > 1) {
@@ -248,6 +339,9 @@ class ExecCommand implements Callable<Integer> {
         final OutputCapture stdout;
         final OutputCapture stderr;
         ExecOutcome outcome;
+        /** Set when the command was detached while still running. */
+        DetachedExec.Result detached;
+        String jobId;
 
         Step(String command, OutputCapture stdout, OutputCapture stderr) {
             this.command = command;

@@ -7,7 +7,7 @@
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java
 //SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
-//SOURCES ../lib/Jobs.java
+//SOURCES ../lib/Jobs.java ../lib/RemoteLock.java ../lib/LockOptions.java ../lib/Heartbeat.java
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -118,13 +118,17 @@ class JobCommand implements Callable<Integer> {
         @Option(names = "--id", paramLabel = "KEY", description = "The job id (an idempotency key): starting it again returns the existing job.")
         String id;
 
+        @Mixin
+        LockOptions lock;
+
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
             String jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
-            boolean created = jobs.start(jobId, String.join(" ", words));
+            RemoteLock remoteLock = lock.lock("job " + jobId);
+            boolean created = jobs.start(jobId, String.join(" ", words), remoteLock);
             Jobs.Status s = jobs.status(jobId);
             putStatus(r, s);
             r.put("created", created);
@@ -171,23 +175,29 @@ class JobCommand implements Callable<Integer> {
         @Option(names = "--max", paramLabel = "DUR", converter = Durations.class, description = "With --follow: stop after DUR (exit 75 if still running).")
         Duration max;
 
+        @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
+                description = "With --follow: while no output comes for DUR, print a progress line to stderr (default 20s; 0: off).")
+        Duration heartbeat;
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
             java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-            java.io.OutputStream sink = json ? captured : parent.out;
             long offset = from;
             long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
             Jobs.Status s;
-            while (true) {
-                s = jobs.status(id);
-                offset += jobs.logs(id, stderr, offset, sink);
-                if (!follow || !s.status().equals("running")) {
-                    break;
+            try (Heartbeat beat = new Heartbeat(parent.err, follow ? heartbeat : null, "job " + id, null)) {
+                java.io.OutputStream sink = beat.watch(json ? captured : parent.out);
+                while (true) {
+                    s = jobs.status(id);
+                    offset += jobs.logs(id, stderr, offset, sink);
+                    if (!follow || !s.status().equals("running")) {
+                        break;
+                    }
+                    if (System.nanoTime() > deadline) {
+                        break;
+                    }
+                    sleep(1000);
                 }
-                if (System.nanoTime() > deadline) {
-                    break;
-                }
-                sleep(1000);
             }
             putStatus(r, s);
             r.put("stdout", json ? captured.toString(java.nio.charset.StandardCharsets.UTF_8) : "");
@@ -208,9 +218,16 @@ class JobCommand implements Callable<Integer> {
                 description = "Wait at most DUR (default 50s, under an agent's tool-call limit); then exit 75.")
         Duration max;
 
+        @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
+                description = "Every DUR of waiting, print a progress line to stderr: output so far and its last line (default 20s; 0: off).")
+        Duration heartbeat;
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            Jobs.Status s = jobs.awaitEnd(id, max, 1000);
+            Jobs.Status s;
+            try (Heartbeat beat = new Heartbeat(parent.err, heartbeat, "job " + id, () -> progress(jobs, id))) {
+                s = jobs.awaitEnd(id, max, 1000);
+            }
             putStatus(r, s);
             if (!json) {
                 parent.err.println(line(s));
@@ -221,6 +238,12 @@ class JobCommand implements Callable<Integer> {
                 default -> s.exitCode() == null ? 1 : s.exitCode();
             };
         }
+    }
+
+    /** What a job has printed so far, for a heartbeat line. */
+    static String progress(Jobs jobs, String id) {
+        Jobs.Status s = jobs.status(id);
+        return Heartbeat.describe(s.stdoutBytes(), Heartbeat.lastLine(jobs.tail(id, 512)));
     }
 
     @Command(name = "kill", description = "Send a signal (default TERM) to the job's whole process group.")

@@ -12,7 +12,7 @@
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
-//SOURCES ../scripts/job.java JobTest.java
+//SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -33,7 +33,7 @@ import org.junit.platform.engine.DiscoverySelector;
 public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
-            SshConfigTest.class, LoginTest.class, TransferTest.class, DiagnoseAuthTest.class, JobTest.class,
+            SshConfigTest.class, LoginTest.class, TransferTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class,
             McpServerTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
