@@ -24,8 +24,13 @@ final class DetachedExec {
     private DetachedExec() {}
 
     static Result run(VpsConnection connection, RemoteCommand cmd, Duration detachAfter, OutputStream out, OutputStream err, PrintStream notices) {
+        return run(connection, cmd, Jobs.newId(), detachAfter, out, err, notices);
+    }
+
+    /** With the job id chosen by the caller, who can then name it even when the link drops during the start. */
+    static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
+                      PrintStream notices) {
         Jobs jobs = new Jobs(connection);
-        String id = Jobs.newId();
         long start = System.nanoTime();
         jobs.start(id, cmd.withLock(null).toShellLine(), cmd.lock());
         Follower stdout = new Follower(connection, id, "stdout", out);
@@ -81,7 +86,8 @@ final class DetachedExec {
     }
 
     /**
-     * Streams one job log into a sink from byte 0 until the job's runner ends (tail --pid). Counting
+     * Streams one job log into a sink from byte 0 until the job's runner ends (tail --pid, which
+     * checks the runner every 0.1 s: that check is most of a short command's extra latency). Counting
      * and writing happen under one lock, and nothing is written after {@link #stop}, so
      * {@link #count} is exactly what the sink received.
      */
@@ -95,7 +101,7 @@ final class DetachedExec {
         Follower(VpsConnection connection, String id, String stream, OutputStream sink) {
             this.sink = sink;
             String j = Jobs.DIR + "/" + id;
-            channel = connection.openExec("exec tail -c +1 -s 0.5 --pid=\"$(cat " + j + "/pid)\" -f " + j + "/" + stream);
+            channel = connection.openExec("exec tail -c +1 -s 0.1 --pid=\"$(cat " + j + "/pid)\" -f " + j + "/" + stream);
             channel.setOutputStream(this, true);
             channel.setErrStream(complaints, true);
             try {

@@ -138,18 +138,27 @@ final class Jobs {
             if (f.length < 7) {
                 continue;
             }
-            result.add(new Status(f[0], f[1], f[2].isEmpty() ? null : Integer.valueOf(f[2].trim()), Long.parseLong(f[3].trim()),
-                    Long.parseLong(f[4].trim()), Long.parseLong(f[5].trim()), f[6]));
+            try {
+                result.add(new Status(f[0], f[1], f[2].isEmpty() ? null : Integer.valueOf(f[2].trim()), Long.parseLong(f[3].trim()),
+                        Long.parseLong(f[4].trim()), Long.parseLong(f[5].trim()), f[6]));
+            } catch (NumberFormatException beingCreatedOrRemoved) {
+                // another client is writing or deleting that job's files right now: it is not listed this time
+            }
         }
         return result;
     }
 
     /** Copies the job's log from byte FROM into OUT; returns the number of bytes copied. */
     long logs(String id, boolean stderr, long from, OutputStream out) {
+        return logs(id, stderr, from, -1, out);
+    }
+
+    /** Like the above, at most MAX bytes (the server stops sending there); -1 for all. */
+    long logs(String id, boolean stderr, long from, long max, OutputStream out) {
         String file = DIR + "/" + checkId(id) + "/" + (stderr ? "stderr" : "stdout");
         CountingStream counting = new CountingStream(out);
-        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("[ -f " + file + " ] || exit 3; tail -c +" + (from + 1) + " " + file),
-                counting, new ByteArrayOutputStream(), null);
+        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("[ -f " + file + " ] || exit 3; tail -c +" + (from + 1) + " " + file
+                        + (max < 0 ? "" : " | head -c " + max)), counting, new ByteArrayOutputStream(), null);
         if (o.exitCode() != null && o.exitCode() == 3) {
             throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
         }
@@ -174,13 +183,18 @@ final class Jobs {
         }
     }
 
+    /** Deletes a job's folder, its logs included. */
+    void remove(String id) {
+        run("rm -rf -- " + DIR + "/" + checkId(id));
+    }
+
     /** Removes finished or lost jobs that started more than SECONDS ago; returns their ids. */
     List<String> gc(long seconds) {
         List<String> removed = new ArrayList<>();
         long now = System.currentTimeMillis() / 1000;
         for (Status s : list()) {
             if (!s.status().equals("running") && now - s.startedEpoch() >= seconds) {
-                run("rm -rf -- " + DIR + "/" + checkId(s.id()));
+                remove(s.id());
                 removed.add(s.id());
             }
         }

@@ -15,21 +15,29 @@ final class McpExecTool {
 
     private final TargetNames names;
     private final WarmConnections connections;
+    private final java.io.PrintStream log;
+    private final java.util.concurrent.ExecutorService cleaner = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "vps-job-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
 
-    McpExecTool(TargetNames names, WarmConnections connections) {
+    McpExecTool(TargetNames names, WarmConnections connections, java.io.PrintStream log) {
         this.names = names;
         this.connections = connections;
+        this.log = log;
     }
 
     McpTool tool() {
         return new McpTool("exec",
                 "Run a shell command on the server (its login shell, like `ssh host CMD`) and get one JSON result: status "
-                        + "(exited, timed_out), exitCode, stdout, stderr. A non-zero exitCode is the command's own answer, not a tool error. "
-                        + "Never prompts: stdin is empty, pagers and apt/debconf dialogs are off. Output beyond max_output is cut to a head "
-                        + "and a tail (truncated: true; outputFiles names local files with every byte). Pass values through env, not by "
-                        + "pasting them into the command. If the connection drops while the command runs, the call fails with NETWORK and "
-                        + "the command is NOT run again: check what it changed before repeating it. For anything longer than a minute "
-                        + "(apt upgrade, builds) use job_start.",
+                        + "(exited, timed_out, detached), exitCode, stdout, stderr. A non-zero exitCode is the command's own answer, not a "
+                        + "tool error. Never prompts: stdin is empty, pagers and apt/debconf dialogs are off. Output beyond max_output is cut "
+                        + "to a head and a tail (truncated: true; outputFiles names local files with every byte). Pass values through env, "
+                        + "not by pasting them into the command. The command runs as a job: if it still runs after detach_after (default "
+                        + "45s) the call returns status 'detached' with its job id and 'next': continue with job_wait, then job_logs with "
+                        + "from = next. Never run a detached command again. If the connection drops mid-command the call fails with "
+                        + "NETWORK and the command is NOT run again: check what it did (job_wait on the job named) before repeating it.",
                 new McpTool.Schema()
                         .requiredText("command", "The shell command line, e.g. 'systemctl status nginx --no-pager' or 'cd /srv && ls -la'.")
                         .text("timeout", "Kill the command (its whole process group, on the server) after this long: e.g. '30s', '5m'. Default: none.")
@@ -60,6 +68,8 @@ final class McpExecTool {
         OutputCapture stderr = new OutputCapture("stderr", null, limit);
         String[] host = {name};
         boolean[] started = {false};
+        String jobId = detachAfter.isZero() ? null : Jobs.newId();
+        DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
         try {
             outcome = connections.use(name, 2, c -> {
@@ -68,24 +78,64 @@ final class McpExecTool {
                 if (viaSudo) {
                     ExecRunner.requirePasswordlessSudo(c);
                 }
+                RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, viaSudo, false, timeout);
                 started[0] = true;
-                return ExecRunner.run(c, new RemoteCommand(command, null, env, cwd, viaSudo, false, timeout), stdout, stderr, null);
+                if (jobId == null) {
+                    return ExecRunner.run(c, cmd, stdout, stderr, null);
+                }
+                detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, log);
+                return detached[0].outcome();
             });
         } catch (VpsException e) {
             if (!started[0] || e.kind != VpsException.Kind.NETWORK) {
                 throw e;
             }
             Map<String, Object> r = envelope(host[0], command, "failed", null, null, stdout, stderr, start);
-            r.put("error", Json.error(new VpsException(VpsException.Kind.NETWORK, e.getMessage()
-                    + "; the command was NOT run again: it may have run in part or in full, or may still be running",
-                    "check on the server what it changed (the next call reconnects by itself) before running it again; "
-                            + "use job_start for commands that must survive a dropped connection", true, e)));
+            r.put("job", jobId);
+            r.put("error", Json.error(lostMidCommand(e, jobId)));
             return r;
+        }
+        if (detached[0] != null && detached[0].detached()) {
+            Map<String, Object> r = envelope(host[0], command, "detached", null, null, stdout, stderr, start);
+            r.put("job", jobId);
+            r.put("next", detached[0].stdoutNext());
+            r.put("nextStderr", detached[0].stderrNext());
+            return r;
+        }
+        if (jobId != null) {
+            forget(name, jobId);
         }
         Map<String, Object> r = envelope(host[0], command, outcome.status(), outcome.exitCode(), outcome.signal(), stdout, stderr, start);
         VpsException problem = outcome.problem(timeout);
         r.put("error", problem == null ? null : Json.error(problem));
         return r;
+    }
+
+    /**
+     * A command that ended in time left nothing to fetch (its whole output is in the result, or in
+     * local outputFiles): its job folder goes, off the caller's clock, so that job_list shows real jobs.
+     */
+    private void forget(String name, String jobId) {
+        cleaner.execute(() -> {
+            try {
+                connections.use(name, 1, c -> {
+                    new Jobs(c).remove(jobId);
+                    return null;
+                });
+            } catch (VpsException e) {
+                log.println("vps: could not remove the finished job " + jobId + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /** The link dropped after the command may have started: it is never run again, and the error says where to look. */
+    private static VpsException lostMidCommand(VpsException e, String jobId) {
+        String where = jobId == null ? "it may have run in part or in full, or may still be running"
+                : "if it started, it runs on as job " + jobId;
+        String next = jobId == null ? "check on the server what it changed before running it again"
+                : "call job_wait with id " + jobId + " (then job_logs) to see whether it started and how it ends";
+        return new VpsException(VpsException.Kind.NETWORK, e.getMessage() + "; the command was NOT run again: " + where,
+                next + "; the next call reconnects by itself", true, e);
     }
 
     private static Map<String, Object> envelope(String host, String command, String status, Integer exitCode, String signal,

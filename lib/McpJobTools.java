@@ -93,7 +93,7 @@ final class McpJobTools {
         return withJobs(args, "job_logs", (jobs, r) -> {
             Jobs.Status s = jobs.status(id);
             ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-            jobs.logs(id, stderr, from, buffer);
+            jobs.logs(id, stderr, from, max + 3, buffer);   // 3 more: enough to see where the last character ends
             byte[] bytes = buffer.toByteArray();
             int kept = bytes.length <= max ? bytes.length : utf8Boundary(bytes, (int) max);
             put(r, s);

@@ -12,6 +12,7 @@
 //SOURCES ../lib/Uploader.java ../lib/Downloader.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
 //SOURCES ../lib/AuthDiagnosis.java ../lib/WarmConnections.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
 //SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
+//SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java
 
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -80,7 +81,7 @@ class McpServer implements Callable<Integer> {
         }
         List<SyncToolSpecification> tools = new ArrayList<>();
         try (WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose)) {
-            tools.add(new McpExecTool(names, connections).tool().specification());
+            tools.add(new McpExecTool(names, connections, err).tool().specification());
             new McpFileTools(names, connections, err).tools().forEach(t -> tools.add(t.specification()));
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));

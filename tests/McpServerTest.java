@@ -3,6 +3,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.modelcontextprotocol.client.McpAsyncClient;
 import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
 import io.modelcontextprotocol.client.transport.ServerParameters;
@@ -30,6 +31,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
 
 /**
  * mcp-server driven by the MCP SDK's own client over stdio, as an agent's host would run it: a
@@ -161,6 +163,24 @@ class McpServerTest extends VpsTestBase {
         assertEquals("root\n", sudo.get("stdout"));
         Call plain = shared.call("exec", args("command", "id -un", "target", "vps-alice"));
         assertEquals("alice\n", plain.get("stdout"));
+    }
+
+    @Test
+    void aCommandStillRunningAfterDetachAfterGoesOnAsAJob() {
+        Call r = shared.call("exec", args("command", "echo first; sleep 4; echo second", "detach_after", "1s"));
+        assertFalse(r.isError(), r.toString());
+        assertEquals("detached", r.get("status"));
+        assertEquals("first\n", r.get("stdout"));
+        assertEquals(6.0, r.get("next"));
+        String job = (String) r.get("job");
+        Call waited = shared.call("job_wait", args("id", job, "max", "30s"));
+        assertEquals("exited", waited.get("status"), waited.toString());
+        assertEquals(0.0, waited.get("exitCode"));
+        assertEquals("second\n", shared.call("job_logs", args("id", job, "from", 6)).get("stdout"), "no gap, no repeat");
+
+        Call quick = shared.call("exec", args("command", "echo done"));
+        assertEquals("exited", quick.get("status"), "a command that ends in time is a plain result");
+        assertEquals("done\n", quick.get("stdout"));
     }
 
     @Test
@@ -317,31 +337,56 @@ class McpServerTest extends VpsTestBase {
                 assertEquals("back\n", next.get("stdout"));
                 assertEquals("run\n", vps.exec("cat /root/cut-runs"), "the interrupted command ran once, never twice");
                 assertTrue(session.stderr.stream().anyMatch(l -> l.contains("reconnect")), String.join("\n", session.stderr));
+
+                // Run as a job (the default), the command even outlives the cut and can be waited for.
+                Future<Call> asJob = Executors.newSingleThreadExecutor().submit(() -> session.call("exec",
+                        args("command", "sleep 3; echo survived > /root/cut-job")));
+                Thread.sleep(1500);
+                proxy.cutAll();
+                Call lost = asJob.get(60, TimeUnit.SECONDS);
+                assertEquals("NETWORK", lost.errorKind(), lost.toString());
+                String job = (String) lost.get("job");
+                assertNotNull(job, lost.toString());
+                assertTrue(lost.text().contains("job_wait with id " + job), lost.text());
+                Call waited = session.call("job_wait", args("id", job, "max", "20s"));
+                assertEquals("exited", waited.get("status"), waited.toString());
+                assertEquals("survived\n", vps.exec("cat /root/cut-job"));
             }
         }
     }
 
+    /**
+     * 100 calls in flight at once. The SDK's async client sends them (its stdio transport takes one
+     * sender at a time); the server runs them concurrently on one connection.
+     */
     @Test
-    void hundredConcurrentCallsCompleteOnOneConnection() throws Exception {
-        try (Session session = new Session(vps.target("root"))) {
-            session.call("exec", args("command", "true"));
+    void hundredConcurrentCallsCompleteOnOneConnection() {
+        List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+                "-cp", System.getProperty("java.class.path"), "McpServer"));
+        args.addAll(vps.target("root"));
+        ServerParameters params = ServerParameters.builder(Path.of(System.getProperty("java.home"), "bin", "java").toString())
+                .args(args).env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString())).build();
+        McpAsyncClient client = McpClient.async(new StdioClientTransport(params, McpJsonDefaults.getMapper()))
+                .requestTimeout(Duration.ofSeconds(150)).initializationTimeout(Duration.ofSeconds(60)).build();
+        try {
+            client.initialize().block(Duration.ofSeconds(60));
+            client.callTool(new McpSchema.CallToolRequest("exec", args("command", "true"))).block(Duration.ofSeconds(60));
             long loginsBefore = vps.logins();
-            ExecutorService pool = Executors.newFixedThreadPool(100);
-            List<Future<Call>> calls = new ArrayList<>();
+            List<Call> calls = Flux.range(0, 100)
+                    .flatMapSequential(i -> client.callTool(new McpSchema.CallToolRequest(i % 4 == 3 ? "job_list" : "exec",
+                            i % 4 == 3 ? args() : args("command", "echo call-" + i))).map(Call::new), 100)
+                    .collectList().block(Duration.ofSeconds(180));
+            assertEquals(100, calls.size());
             for (int i = 0; i < 100; i++) {
-                String tool = i % 4 == 3 ? "job_list" : "exec";
-                Map<String, Object> a = tool.equals("exec") ? args("command", "echo call-" + i) : args();
-                calls.add(pool.submit(() -> session.call(tool, a)));
-            }
-            for (int i = 0; i < 100; i++) {
-                Call c = calls.get(i).get(120, TimeUnit.SECONDS);
+                Call c = calls.get(i);
                 assertFalse(c.isError(), "call " + i + ": " + c);
                 if (i % 4 != 3) {
                     assertEquals("call-" + i + "\n", c.get("stdout"));
                 }
             }
-            pool.shutdown();
             assertEquals(loginsBefore, vps.logins(), "no new login: every call used the warm connection");
+        } finally {
+            client.closeGracefully().block(Duration.ofSeconds(30));
         }
     }
 
