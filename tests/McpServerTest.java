@@ -167,7 +167,7 @@ class McpServerTest extends VpsTestBase {
 
     @Test
     void aCommandStillRunningAfterDetachAfterGoesOnAsAJob() {
-        Call r = shared.call("exec", args("command", "echo first; sleep 4; echo second", "detach_after", "1s"));
+        Call r = shared.call("exec", args("command", "echo first; sleep 8; echo second", "detach_after", "3s"));
         assertFalse(r.isError(), r.toString());
         assertEquals("detached", r.get("status"));
         assertEquals("first\n", r.get("stdout"));
