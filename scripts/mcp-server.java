@@ -12,7 +12,7 @@
 //SOURCES ../lib/Uploader.java ../lib/Downloader.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
 //SOURCES ../lib/AuthDiagnosis.java ../lib/WarmConnections.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
 //SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
-//SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java
+//SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java ../lib/McpSerialTransport.java
 
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -88,7 +88,7 @@ class McpServer implements Callable<Integer> {
             CountDownLatch stdinClosed = new CountDownLatch(1);
             StdioServerTransportProvider transport = new StdioServerTransportProvider(McpJsonDefaults.getMapper(),
                     new EndWatcher(in, stdinClosed), protocol);
-            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(transport)
+            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(new McpSerialTransport(transport))
                     .serverInfo("vps-toolkit", Cli.VERSION)
                     .instructions(INSTRUCTIONS)
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
