@@ -70,12 +70,37 @@ final class AuthDiagnosis {
         };
     }
 
+    /** The last ProxyJump hop, logged in, when the target is reached through one. */
+    private VpsConnection jump;
+
     AuthDiagnosis run() {
+        try {
+            return runChecks();
+        } finally {
+            if (jump != null) {
+                jump.close();
+            }
+        }
+    }
+
+    private AuthDiagnosis runChecks() {
         check("target", "PASS", t.display() + " (host: " + t.origins().get("host") + "; port: " + t.origins().get("port")
                 + "; user: " + t.origins().get("user")
                 + "; keys: " + t.origins().get("identity") + "; known_hosts: " + t.knownHosts() + ")");
-        InetAddress address = resolve();
-        if (address == null || !tcp(address) || !serverSpeaksSsh(address)) {
+        InetAddress address = null;
+        Target hop = t.lastHop();
+        if (hop != null) {
+            jump = openJump(hop);
+            if (jump == null || !tcpThroughJump()) {
+                return this;
+            }
+        } else {
+            address = resolve();
+            if (address == null || !tcp(address)) {
+                return this;
+            }
+        }
+        if (!serverSpeaksSsh(address)) {
             return this;
         }
         HostKeyVerifier.Verdict hostKey = hostKeyAndMethods();
@@ -126,10 +151,68 @@ final class AuthDiagnosis {
         return false;
     }
 
+    private VpsConnection openJump(Target hop) {
+        long start = System.nanoTime();
+        try {
+            VpsConnection c = VpsConnection.open(hop, null);
+            check("jump", "PASS", "logged in to the jump host " + hop.display() + " (" + ms(start) + " ms)");
+            return c;
+        } catch (VpsException e) {
+            check("jump", "FAIL", e.getMessage());
+            boolean reached = e.kind != VpsException.Kind.NETWORK && e.kind != VpsException.Kind.PROTOCOL;
+            verdict = new Verdict(reached ? "login fails" : "unreachable", "the jump host " + hop.display() + " fails (" + e.kind + ")",
+                    e.getMessage(), "fix the jump host first (diagnose it: diagnose-auth -H " + hop.host() + " -p " + hop.port() + " -u " + hop.user()
+                            + ")" + (e.hint == null ? "" : "; " + e.hint));
+            return null;
+        }
+    }
+
+    private boolean tcpThroughJump() {
+        long start = System.nanoTime();
+        JumpProxy tunnel = jump.tunnel();
+        try {
+            tunnel.connect(null, t.host(), t.port(), timeoutMs);
+            check("tcp", "PASS", "the jump host " + jump.target.display() + " reached " + t.host() + ":" + t.port() + " (" + ms(start) + " ms)");
+            return true;
+        } catch (JSchException e) {
+            check("tcp", "FAIL", e.getMessage());
+            verdict = new Verdict("unreachable", "the jump host " + jump.target.display() + " cannot open a connection to " + t.host() + ":" + t.port(),
+                    e.getMessage(), "check on the jump host that " + t.host() + ":" + t.port() + " is reachable from there (nc -vz "
+                            + t.host() + " " + t.port() + ") and that its sshd allows forwarding (AllowTcpForwarding)");
+            return false;
+        } finally {
+            tunnel.close();
+        }
+    }
+
+    /** The server's banner and KEXINIT, directly or through the jump host (bounded there by closing the tunnel). */
+    private ServerProbe.Result probeServer(InetAddress address) throws IOException {
+        if (jump == null) {
+            return ServerProbe.probe(address, t.port(), timeoutMs);
+        }
+        JumpProxy tunnel = jump.tunnel();
+        java.util.Timer timer = new java.util.Timer("vps-probe-bound", true);
+        timer.schedule(new java.util.TimerTask() {
+            @Override
+            public void run() {
+                tunnel.close();
+            }
+        }, timeoutMs);
+        try {
+            tunnel.connect(null, t.host(), t.port(), timeoutMs);
+            return ServerProbe.probe(tunnel.getInputStream(), tunnel.getOutputStream());
+        } catch (JSchException e) {
+            throw new IOException(e.getMessage(), e);
+        } finally {
+            timer.cancel();
+            tunnel.close();
+        }
+    }
+
     private boolean serverSpeaksSsh(InetAddress address) {
         ServerProbe.Result probe;
         try {
-            probe = ServerProbe.probe(address, t.port(), timeoutMs);
+            probe = probeServer(address);
         } catch (IOException e) {
             check("banner", "FAIL", "no SSH identification within " + timeoutMs + " ms (" + e.getMessage() + ")");
             verdict = new Verdict("unreachable", "the port does not answer like an SSH server", e.toString(),
@@ -184,6 +267,9 @@ final class AuthDiagnosis {
             verifier = new HostKeyVerifier(jsch, t.knownHosts(), t.pinnedHostKey(), t.acceptNew());
             jsch.setHostKeyRepository(verifier);
             Session session = jsch.getSession(t.user(), t.host(), t.port());
+            if (jump != null) {
+                session.setProxy(jump.tunnel());
+            }
             session.setConfig("StrictHostKeyChecking", "yes");
             session.setConfig("PreferredAuthentications", "publickey");
             t.algorithms().forEach(session::setConfig);

@@ -48,7 +48,7 @@ final class Downloader {
                 List<Item> slice = items.subList(i, Math.min(items.size(), i + BATCH));
                 // The server hashes its files while they travel: verification then costs no extra wall time.
                 java.util.concurrent.CompletableFuture<List<String>> remoteHashes = options.verify()
-                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList()))
+                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList(), slice.stream().map(Item::size).toList()))
                         : java.util.concurrent.CompletableFuture.completedFuture(null);
                 List<Pending> batch = new ArrayList<>();
                 for (Item item : slice) {

@@ -24,33 +24,36 @@ final class ServerProbe {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(address, port), timeoutMs);
             s.setSoTimeout(timeoutMs);
-            InputStream in = s.getInputStream();
-            String banner = readBanner(in);
-            if (!banner.startsWith("SSH-")) {
-                return new Result(banner, List.of(), List.of(), List.of(), List.of());
-            }
-            OutputStream out = s.getOutputStream();
-            out.write("SSH-2.0-vps_diagnose\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            DataInputStream data = new DataInputStream(in);
-            int length = data.readInt();
-            int padding = data.readUnsignedByte();
-            if (length < 17 || length > 256 * 1024 || padding >= length - 17) {
-                throw new IOException("not an SSH packet (length " + length + ")");
-            }
-            byte[] payload = new byte[length - padding - 1];
-            data.readFully(payload);
-            if (payload[0] != 20) {
-                throw new IOException("expected KEXINIT, got message " + payload[0]);
-            }
-            DataInputStream lists = new DataInputStream(new java.io.ByteArrayInputStream(payload, 17, payload.length - 17));
-            List<String> kex = nameList(lists);
-            List<String> hostKeys = nameList(lists);
-            List<String> ciphers = nameList(lists);
-            nameList(lists);
-            List<String> macs = nameList(lists);
-            return new Result(banner, kex, hostKeys, ciphers, macs);
+            return probe(s.getInputStream(), s.getOutputStream());
         }
+    }
+
+    /** The probe over a connection that is already open (a jump host's tunnel); the caller bounds the time. */
+    static Result probe(InputStream in, OutputStream out) throws IOException {
+        String banner = readBanner(in);
+        if (!banner.startsWith("SSH-")) {
+            return new Result(banner, List.of(), List.of(), List.of(), List.of());
+        }
+        out.write("SSH-2.0-vps_diagnose\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        DataInputStream data = new DataInputStream(in);
+        int length = data.readInt();
+        int padding = data.readUnsignedByte();
+        if (length < 17 || length > 256 * 1024 || padding >= length - 17) {
+            throw new IOException("not an SSH packet (length " + length + ")");
+        }
+        byte[] payload = new byte[length - padding - 1];
+        data.readFully(payload);
+        if (payload[0] != 20) {
+            throw new IOException("expected KEXINIT, got message " + payload[0]);
+        }
+        DataInputStream lists = new DataInputStream(new java.io.ByteArrayInputStream(payload, 17, payload.length - 17));
+        List<String> kex = nameList(lists);
+        List<String> hostKeys = nameList(lists);
+        List<String> ciphers = nameList(lists);
+        nameList(lists);
+        List<String> macs = nameList(lists);
+        return new Result(banner, kex, hostKeys, ciphers, macs);
     }
 
     /** Lines before the identification are allowed by RFC 4253; a non-SSH service answers something else. */

@@ -46,6 +46,17 @@ record Target(
                 otherAlgorithms, jumps, why, List.of());
     }
 
+    /** The same target reached through HOPS (ProxyJump), in order. */
+    Target through(List<Target> hops) {
+        return new Target(alias, host, port, user, credentials, hostKeys, connectTimeout, aliveInterval, aliveCountMax,
+                algorithms, hops, origins, notes);
+    }
+
+    /** The last ProxyJump hop, reached through the hops before it; null without hops. */
+    Target lastHop() {
+        return jumps.isEmpty() ? null : jumps.get(jumps.size() - 1).through(jumps.subList(0, jumps.size() - 1));
+    }
+
     List<Path> identities() {
         return credentials.identities();
     }

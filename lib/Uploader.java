@@ -246,7 +246,7 @@ final class Uploader {
         if (batch.isEmpty()) {
             return;
         }
-        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(Pending::partial).toList()) : null;
+        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(Pending::partial).toList(), batch.stream().map(p -> p.item().size()).toList()) : null;
         for (int i = 0; i < batch.size(); i++) {
             Pending p = batch.get(i);
             if (options.verify()) {

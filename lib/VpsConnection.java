@@ -108,6 +108,11 @@ final class VpsConnection implements AutoCloseable {
         }
     }
 
+    /** A new tunnel from this server onwards (a ProxyJump hop), for a connection or a probe of the next host. */
+    JumpProxy tunnel() {
+        return new JumpProxy(session);
+    }
+
     ChannelSftp openSftp() {
         try {
             return (ChannelSftp) session.openChannel("sftp");

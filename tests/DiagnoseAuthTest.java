@@ -193,4 +193,38 @@ class DiagnoseAuthTest extends VpsTestBase {
         Files.setPosixFilePermissions(rsa, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return rsa;
     }
+
+    @Test
+    void throughAJumpHostEveryCheckGoesThroughItAndTheVerdictNamesTheRightHost(@TempDir Path dir) throws Exception {
+        int jumpPort = vps.extraSshd();
+        Path known = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(vps.port) + "\n" + vps.knownHostsLine(jumpPort) + "\n");
+        String via = "root@127.0.0.1:" + jumpPort;
+
+        Runs.Result works = diagnose(with(target(vps.port, "root", vps.key, known), "-J", via));
+        assertEquals(0, works.exit(), works.toString());
+        assertTrue(works.stdout().contains("logged in to the jump host") && works.stdout().contains("the jump host root@127.0.0.1:" + jumpPort
+                + " reached 127.0.0.1:" + vps.port), works.stdout());
+
+        Runs.Result wrongUser = diagnose(with(target(vps.port, "no-such-user", vps.key, known), "-J", via));
+        assertEquals(1, wrongUser.exit(), wrongUser.toString());
+        assertTrue(((String) verdict(wrongUser).get("cause")).contains("'no-such-user'"), "about the target: " + verdict(wrongUser));
+
+        int closed = VpsServer.freePort();
+        Runs.Result nothingListens = diagnose(with(target(closed, "root", vps.key, known), "-J", via));
+        assertEquals(255, nothingListens.exit(), nothingListens.toString());
+        assertTrue(((String) verdict(nothingListens).get("cause")).contains("cannot open a connection to 127.0.0.1:" + closed), verdict(nothingListens).toString());
+
+        Path unknownJump = Files.writeString(dir.resolve("kh-target-only"), vps.knownHostsLine(vps.port) + "\n");
+        Runs.Result jumpFails = diagnose(with(target(vps.port, "root", vps.key, unknownJump), "-J", via));
+        assertEquals(1, jumpFails.exit(), jumpFails.toString());
+        assertTrue(((String) verdict(jumpFails).get("cause")).startsWith("the jump host root@127.0.0.1:" + jumpPort + " fails (HOSTKEY)"),
+                verdict(jumpFails).toString());
+        assertTrue(((String) verdict(jumpFails).get("fix")).contains("diagnose-auth -H 127.0.0.1 -p " + jumpPort), verdict(jumpFails).toString());
+    }
+
+    private static List<String> with(List<String> a, String... more) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(List.of(more));
+        return all;
+    }
 }

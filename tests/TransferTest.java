@@ -64,6 +64,30 @@ class TransferTest extends VpsTestBase {
         assertEquals("", vps.exec("ls -A /tmp | grep vps-partial || true").trim(), "no partial file left behind");
     }
 
+    /** Verification takes what the server has: sha256sum and openssl, openssl alone, or neither (read back over SFTP). */
+    @Test
+    void verifiesWithWhateverHasherTheServerHas(@TempDir Path dir) throws Exception {
+        byte[] small = random(1000, 7);
+        byte[] large = random((int) RemoteFs.LARGE_FILE + 1, 8);
+        Path src = Files.createDirectory(dir.resolve("src"));
+        Files.write(src.resolve("small.bin"), small);
+        Files.write(src.resolve("large.bin"), large);
+        try (VpsServer own = new VpsServer()) {
+            for (String remove : List.of("", "/usr/bin/sha256sum", "/usr/bin/openssl")) {
+                if (!remove.isEmpty()) {
+                    own.exec("rm " + remove);
+                }
+                Runs.Result up = put(own.target("root"), "--json", src.resolve("small.bin").toString(), src.resolve("large.bin").toString(), "/tmp/");
+                assertEquals(0, up.exit(), "after removing '" + remove + "': " + up);
+                Path back = Files.createDirectories(dir.resolve("back" + remove.replace('/', '-')));
+                Runs.Result down = get(own.target("root"), "/tmp/small.bin", "/tmp/large.bin", back.toString());
+                assertEquals(0, down.exit(), "after removing '" + remove + "': " + down);
+                assertArrayEquals(small, Files.readAllBytes(back.resolve("small.bin")));
+                assertArrayEquals(large, Files.readAllBytes(back.resolve("large.bin")));
+            }
+        }
+    }
+
     private static java.security.MessageDigest digestOf(byte[] data) {
         java.security.MessageDigest d = Sha256.digest();
         d.update(data);
