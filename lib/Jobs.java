@@ -64,6 +64,8 @@ final class Jobs {
                 + "if ! mkdir " + j + " 2>/dev/null; then echo exists; exit 0; fi\n"
                 + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
                 + "date +%s > " + j + "/started\n"
+                // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
+                + ": > " + j + "/stdout; : > " + j + "/stderr\n"
                 + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
                 + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; printf 'busy\\n%s\\n' \"$why\"; exit 0; }"))
                 // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
