@@ -1,10 +1,8 @@
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.JSchException;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -27,55 +25,98 @@ final class DetachedExec {
         return run(connection, cmd, Jobs.newId(), detachAfter, out, err, notices);
     }
 
-    /** With the job id chosen by the caller, who can then name it even when the link drops during the start. */
+    /** Exit status of the follow script when the job left no exit status (checked with job status: a job may exit 249 itself). */
+    private static final int NO_STATUS = 249;
+    /** Exit status of the follow script when it could not create the job folder (checked likewise). */
+    private static final int NOT_STARTED = 3;
+
+    /**
+     * With the job id chosen by the caller, who can then name it even when the link drops during the start.
+     * One exec does it all: create the job, start it, stream both logs until its runner ends (tail
+     * --pid checks it every 0.05 s), and exit with the job's exit status.
+     */
     static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
                       PrintStream notices) {
-        Jobs jobs = new Jobs(connection);
         long start = System.nanoTime();
-        jobs.start(id, cmd.withLock(null).toShellLine(), cmd.lock());
-        Follower stdout = new Follower(connection, id, "stdout", out);
-        Follower stderr = new Follower(connection, id, "stderr", err);
+        String j = Jobs.DIR + "/" + Jobs.checkId(id);
+        String script = Jobs.startScript(id, cmd.withLock(null).toShellLine(), cmd.lock(), "exit " + NOT_STARTED,
+                cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
+                + "tail -c +1 -s 0.05 --pid=$pid -f " + j + "/stderr >&2 &\n"
+                + "tail -c +1 -s 0.05 --pid=$pid -f " + j + "/stdout\n"
+                + "wait\n"
+                + "[ -f " + j + "/exit ] && exit \"$(cat " + j + "/exit)\"\n"
+                + "exit " + NO_STATUS;
+        Gate stdout = new Gate(out);
+        Gate stderr = new Gate(err);
+        ChannelExec channel = connection.openExec(RemoteCommand.of(script).toShellLine());
+        channel.setOutputStream(stdout, true);
+        channel.setErrStream(stderr, true);
+        try {
+            channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        } catch (JSchException e) {
+            throw connection.lost(e);
+        }
         Thread onExit = new Thread(() -> notices.println("detached: the command keeps running on the server as job " + id
                 + "; continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")"), "vps-detach-notice");
         Runtime.getRuntime().addShutdownHook(onExit);
         try {
             long deadline = start + detachAfter.toNanos();
-            while (!(stdout.ended() && stderr.ended())) {
+            while (!channel.isClosed()) {
                 if (!connection.isConnected()) {
                     throw lostWhileFollowing(connection, id, stdout.count());
                 }
                 if (System.nanoTime() > deadline) {
                     stdout.stop();
                     stderr.stop();
+                    channel.disconnect();
                     return new Result(null, id, stdout.count(), stderr.count());
                 }
-                ExecRunner.sleep(20);
+                ExecRunner.sleep(5);
             }
-            if (!connection.isConnected() || stdout.exitStatus() < 0 || stderr.exitStatus() < 0) {
+            int code = channel.getExitStatus();
+            if (code < 0) {
                 throw lostWhileFollowing(connection, id, stdout.count());
             }
-            stdout.requireClean();
-            stderr.requireClean();
-            Jobs.Status s = jobs.status(id);
-            // tail --pid prints what the runner wrote before it ended; reading the rest is cheap insurance.
-            long outNext = stdout.count() + (s.stdoutBytes() > stdout.count() ? jobs.logs(id, false, stdout.count(), out) : 0);
-            long errNext = stderr.count() + (s.stderrBytes() > stderr.count() ? jobs.logs(id, true, stderr.count(), err) : 0);
-            if (!s.status().equals("exited") && !s.status().equals("killed")) {
-                throw new VpsException(VpsException.Kind.REMOTE, "job " + id + " that ran the command is " + s.status() + " on " + connection.target.host(),
-                        "see job status " + id + " and job logs " + id, false, null);
+            if (code == NO_STATUS || code == NOT_STARTED || code == RemoteLock.BUSY_EXIT) {
+                confirm(connection, cmd, id, code);
             }
             long durationMs = (System.nanoTime() - start) / 1_000_000;
-            Integer code = s.exitCode();
-            boolean timedOut = cmd.timeout() != null && durationMs >= cmd.timeout().toMillis() && code != null && (code == 124 || code == 137);
-            return new Result(new ExecOutcome(cmd.command(), timedOut ? null : code, null, timedOut, durationMs), id, outNext, errNext);
+            boolean timedOut = cmd.timeout() != null && durationMs >= cmd.timeout().toMillis() && (code == 124 || code == 137);
+            return new Result(new ExecOutcome(cmd.command(), timedOut ? null : code, null, timedOut, durationMs), id, stdout.count(), stderr.count());
         } finally {
             stdout.stop();
             stderr.stop();
+            channel.disconnect();
             try {
                 Runtime.getRuntime().removeShutdownHook(onExit);
             } catch (IllegalStateException shuttingDown) {
                 // the notice is being printed
             }
+        }
+    }
+
+    /** An exit status that may be the script's own: returns when it is the job's, else throws what happened. */
+    private static void confirm(VpsConnection connection, RemoteCommand cmd, String id, int code) {
+        if (code == RemoteLock.BUSY_EXIT && cmd.lock() != null) {
+            VpsException busy = cmd.lock().busyError(connection, id);
+            if (busy != null) {
+                throw busy;
+            }
+        }
+        Jobs.Status s;
+        try {
+            s = new Jobs(connection).status(id);
+        } catch (VpsException noSuchJob) {
+            throw new VpsException(VpsException.Kind.REMOTE, "cannot create the job folder under ~/.vps-toolkit/jobs on " + connection.target.host(),
+                    "check the home folder's permissions and free space", false, null);
+        }
+        if (s.status().equals("running")) {
+            throw new VpsException(VpsException.Kind.REMOTE, "cannot follow the output of job " + id + " on " + connection.target.host()
+                    + "; the command still runs there", "the server needs GNU tail (coreutils); see job wait " + id + " and job logs " + id, false, null);
+        }
+        if (s.exitCode() == null || s.exitCode() != code) {
+            throw new VpsException(VpsException.Kind.REMOTE, "job " + id + " that ran the command is " + s.status() + " on " + connection.target.host(),
+                    "see job status " + id + " and job logs " + id, false, null);
         }
     }
 
@@ -86,29 +127,16 @@ final class DetachedExec {
     }
 
     /**
-     * Streams one job log into a sink from byte 0 until the job's runner ends (tail --pid, which
-     * checks the runner every 0.1 s: that check is most of a short command's extra latency). Counting
-     * and writing happen under one lock, and nothing is written after {@link #stop}, so
-     * {@link #count} is exactly what the sink received.
+     * One output stream of the follow script into its sink. Counting and writing happen under one
+     * lock and nothing is written after {@link #stop}, so {@link #count} is exactly what the sink received.
      */
-    private static final class Follower extends OutputStream {
+    private static final class Gate extends OutputStream {
         private final OutputStream sink;
-        private final ChannelExec channel;
-        private final ByteArrayOutputStream complaints = new ByteArrayOutputStream();
         private long count;
         private boolean stopped;
 
-        Follower(VpsConnection connection, String id, String stream, OutputStream sink) {
+        Gate(OutputStream sink) {
             this.sink = sink;
-            String j = Jobs.DIR + "/" + id;
-            channel = connection.openExec("exec tail -c +1 -s 0.1 --pid=\"$(cat " + j + "/pid)\" -f " + j + "/" + stream);
-            channel.setOutputStream(this, true);
-            channel.setErrStream(complaints, true);
-            try {
-                channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
-            } catch (JSchException e) {
-                throw connection.lost(e);
-            }
         }
 
         @Override
@@ -130,25 +158,8 @@ final class DetachedExec {
             return count;
         }
 
-        boolean ended() {
-            return channel.isClosed();
-        }
-
         synchronized void stop() {
             stopped = true;
-            channel.disconnect();
-        }
-
-        int exitStatus() {
-            return channel.getExitStatus();
-        }
-
-        void requireClean() {
-            if (channel.getExitStatus() != 0) {
-                throw new VpsException(VpsException.Kind.REMOTE, "cannot follow the job's output on the server: "
-                        + complaints.toString(StandardCharsets.UTF_8).trim() + " (tail exit " + channel.getExitStatus() + ")",
-                        "the server needs GNU tail (coreutils); the command still runs as a job: see job list", false, null);
-            }
         }
     }
 }

@@ -59,24 +59,7 @@ final class Jobs {
      * With a LOCK, the start waits for it (at most its wait) and the job holds it until it ends.
      */
     boolean start(String id, String command, RemoteLock lock) {
-        String j = DIR + "/" + checkId(id);
-        String script = "umask 077; mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + " || exit 3\n"
-                + "if ! mkdir " + j + " 2>/dev/null; then echo exists; exit 0; fi\n"
-                + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
-                + "date +%s > " + j + "/started\n"
-                // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
-                + ": > " + j + "/stdout; : > " + j + "/stderr\n"
-                + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
-                + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; printf 'busy\\n%s\\n' \"$why\"; exit 0; }"))
-                // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
-                // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
-                // job kill reaches the command and the runner still records its exit status. It keeps
-                // fd 9 (a lock, if any) until it ends; the command runs without it.
-                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$(cat \"$1/command\")\" ) <"
-                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
-                + j + " </dev/null >/dev/null 2>&1 &\n"
-                + "echo $! > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n"
-                + "echo created\n";
+        String script = startScript(id, command, lock, "echo exists; exit 0", "printf 'busy\\n%s\\n' \"$why\"; exit 0") + "echo created\n";
         String out = run(script);
         if (out.startsWith("created")) {
             return true;
@@ -88,6 +71,30 @@ final class Jobs {
             throw lock.busy(connection.target.host(), out.substring(5).trim());
         }
         throw remote("cannot create the job folder under ~/.vps-toolkit/jobs (" + out.trim() + ")", "check the home folder's permissions and free space");
+    }
+
+    /**
+     * Shell code that creates job ID and starts COMMAND in it, leaving the runner's pid in $pid;
+     * ON_EXISTS runs when the job exists, ON_BUSY (with $why) when LOCK stays busy. Prints nothing itself.
+     */
+    static String startScript(String id, String command, RemoteLock lock, String onExists, String onBusy) {
+        String j = DIR + "/" + checkId(id);
+        return "umask 077; mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + " || exit 3\n"
+                + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
+                + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
+                + "date +%s > " + j + "/started\n"
+                // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
+                + ": > " + j + "/stdout; : > " + j + "/stderr\n"
+                + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
+                + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; " + onBusy + "; }"))
+                // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
+                // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
+                // job kill reaches the command and the runner still records its exit status. It keeps
+                // fd 9 (a lock, if any) until it ends; the command runs without it.
+                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$(cat \"$1/command\")\" ) <"
+                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
+                + j + " </dev/null >/dev/null 2>&1 &\n"
+                + "pid=$!; echo $pid > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n";
     }
 
     /** One job's state; "lost" when the server rebooted under it or its runner died without an exit status. */

@@ -36,7 +36,12 @@ record RemoteLock(String name, Duration waitAtMost, String holder) {
 
     /** LINE run while holding the lock; a busy lock leaves its reason in a file named after TAG and exits {@link #BUSY_EXIT}. */
     String wrap(String line, String tag) {
-        return acquire("{ printf '%s\\n' \"$why\" > " + busyFile(tag) + "; exit " + BUSY_EXIT + "; }") + "( " + line + "\n) 9>&-";
+        return acquire("{ " + onBusy(tag) + "; }") + "( " + line + "\n) 9>&-";
+    }
+
+    /** What a busy lock does in a script run by exec: leave $why in a file named after TAG and exit {@link #BUSY_EXIT}. */
+    String onBusy(String tag) {
+        return "printf '%s\\n' \"$why\" > " + busyFile(tag) + "; exit " + BUSY_EXIT;
     }
 
     /** After a wrapped command exited {@link #BUSY_EXIT}: the TIMEOUT error when the lock was busy, null when the command itself said 254. */
