@@ -33,7 +33,7 @@ final class DetachedExec {
     /**
      * With the job id chosen by the caller, who can then name it even when the link drops during the start.
      * One exec does it all: create the job, start it, stream both logs until its runner ends (tail
-     * --pid checks it every 0.05 s), and exit with the job's exit status.
+     * --pid checks it every 0.01 s), and exit with the job's exit status.
      */
     static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
                       PrintStream notices) {
@@ -41,10 +41,10 @@ final class DetachedExec {
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
         String script = Jobs.startScript(id, cmd.withLock(null).toShellLine(), cmd.lock(), "exit " + NOT_STARTED,
                 cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
-                + "tail -c +1 -s 0.05 --pid=$pid -f " + j + "/stderr >&2 &\n"
-                + "tail -c +1 -s 0.05 --pid=$pid -f " + j + "/stdout\n"
+                + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stderr >&2 &\n"
+                + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stdout\n"
                 + "wait\n"
-                + "[ -f " + j + "/exit ] && exit \"$(cat " + j + "/exit)\"\n"
+                + "{ read -r s || [ -n \"$s\" ]; } 2>/dev/null < " + j + "/exit && exit \"$s\"\n"
                 + "exit " + NO_STATUS;
         Gate stdout = new Gate(out);
         Gate stderr = new Gate(err);

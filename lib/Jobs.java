@@ -79,13 +79,13 @@ final class Jobs {
      */
     static String startScript(String id, String command, RemoteLock lock, String onExists, String onBusy) {
         String j = DIR + "/" + checkId(id);
-        return "umask 077; mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + " || exit 3\n"
+        return "umask 077; [ -d " + DIR + " ] || { mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + "; } || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
                 + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
                 + "date +%s > " + j + "/started\n"
                 // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
                 + ": > " + j + "/stdout; : > " + j + "/stderr\n"
-                + "cat /proc/sys/kernel/random/boot_id > " + j + "/boot 2>/dev/null || echo none > " + j + "/boot\n"
+                + "b=none; [ -r /proc/sys/kernel/random/boot_id ] && read -r b < /proc/sys/kernel/random/boot_id; echo \"$b\" > " + j + "/boot\n"
                 + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; " + onBusy + "; }"))
                 // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
                 // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
