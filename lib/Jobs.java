@@ -81,7 +81,7 @@ final class Jobs {
         String j = DIR + "/" + checkId(id);
         return "umask 077; [ -d " + DIR + " ] || { mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + "; } || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
-                + "printf '%s' " + ShellQuote.quote(command) + " > " + j + "/command\n"
+                + "c=" + ShellQuote.quote(command) + "; printf '%s' \"$c\" > " + j + "/command\n"
                 + "date +%s > " + j + "/started\n"
                 // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
                 + ": > " + j + "/stdout; : > " + j + "/stderr\n"
@@ -91,9 +91,9 @@ final class Jobs {
                 // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
                 // job kill reaches the command and the runner still records its exit status. It keeps
                 // fd 9 (a lock, if any) until it ends; the command runs without it.
-                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$(cat \"$1/command\")\" ) <"
+                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$2\" ) <"
                 + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
-                + j + " </dev/null >/dev/null 2>&1 &\n"
+                + j + " \"$c\" </dev/null >/dev/null 2>&1 &\n"
                 + "pid=$!; echo $pid > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n";
     }
 
