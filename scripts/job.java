@@ -81,7 +81,7 @@ class JobCommand implements Callable<Integer> {
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
-                try (VpsConnection c = VpsConnection.open(t, target.verbose ? parent.err : null)) {
+                try (VpsConnection c = target.connect(t, parent.err)) {
                     Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
                     int code = run(new Jobs(c), r);
                     r.put("durationMs", (System.nanoTime() - start) / 1_000_000);

@@ -65,7 +65,7 @@ class SftpGet implements Callable<Integer> {
             Uploader.Options options = transfer.toOptions();
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null);
+            try (VpsConnection connection = target.connect(t, err);
                  RemoteFs fs = RemoteFs.open(connection)) {
                 List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
                 return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);

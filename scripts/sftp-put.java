@@ -66,7 +66,7 @@ class SftpPut implements Callable<Integer> {
             Uploader.checkSources(sources);
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null);
+            try (VpsConnection connection = target.connect(t, err);
                  RemoteFs fs = RemoteFs.open(connection)) {
                 List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
                 return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);

@@ -1,0 +1,152 @@
+import com.jcraft.jsch.Channel;
+import com.jcraft.jsch.JSchException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * The holder's one authenticated session to the target. It reconnects (with backoff, bounded) when
+ * the link died, and opens channels within the server's MaxSessions: when the server refuses a
+ * channel while the session is alive, the limit is learned and later opens wait in line for a
+ * channel to close instead of failing.
+ */
+final class HolderUpstream {
+    /** How long a channel may wait in line for a free session slot. */
+    static final Duration QUEUE_MAX = Duration.ofMinutes(5);
+
+    /** Opens one kind of channel (exec, subsystem) on a session. */
+    interface ChannelMaker {
+        Channel make(VpsConnection connection) throws JSchException;
+    }
+
+    private final Target target;
+    private final PrintStream log;
+    private final Consumer<HolderUpstream> onChange;
+    private VpsConnection connection;
+    private int inUse;
+    private int limit = Integer.MAX_VALUE;
+    volatile int reconnects;
+    volatile VpsException lastError;
+
+    HolderUpstream(Target target, VpsConnection first, PrintStream log, Consumer<HolderUpstream> onChange) {
+        this.target = target;
+        this.connection = first;
+        this.log = log;
+        this.onChange = onChange;
+    }
+
+    synchronized boolean connected() {
+        return connection != null && connection.isConnected();
+    }
+
+    /** A live session: the current one, or a new login after a bounded number of tries with backoff. */
+    private VpsConnection live() {
+        synchronized (this) {
+            if (connection != null && connection.isConnected()) {
+                return connection;
+            }
+            if (connection != null) {
+                connection.close();
+                connection = null;
+                log.println(java.time.Instant.now() + " link to " + target.display() + " is down; reconnecting");
+            }
+        }
+        try {
+            VpsConnection fresh = Reconnect.withBackoff(() -> VpsConnection.open(target, null), Reconnect.HOLDER);
+            synchronized (this) {
+                connection = fresh;
+                limit = Integer.MAX_VALUE;
+                reconnects++;
+                lastError = null;
+            }
+            log.println(java.time.Instant.now() + " reconnected to " + target.display());
+            onChange.accept(this);
+            return fresh;
+        } catch (VpsException e) {
+            lastError = e;
+            log.println(java.time.Instant.now() + " reconnect failed: " + e.getMessage());
+            onChange.accept(this);
+            throw e;
+        }
+    }
+
+    /**
+     * Opens and connects a channel, waiting in line while the server is at its MaxSessions. Call
+     * {@link #release()} once the channel has closed.
+     */
+    Channel open(ChannelMaker maker, Consumer<Channel> wire) throws InterruptedException {
+        long deadline = System.nanoTime() + QUEUE_MAX.toNanos();
+        int connectMs = (int) Math.max(1000, target.connectTimeout().toMillis());
+        while (true) {
+            acquire(deadline);
+            VpsConnection c;
+            try {
+                c = live();
+            } catch (VpsException e) {
+                release();
+                throw e;
+            }
+            Channel channel;
+            try {
+                channel = maker.make(c);
+                wire.accept(channel);
+                channel.connect(connectMs);
+                return channel;
+            } catch (JSchException e) {
+                if (!c.isConnected()) {
+                    release();
+                    continue;
+                }
+                refused();
+                if (System.nanoTime() > deadline) {
+                    throw new VpsException(VpsException.Kind.REMOTE, "the server refused a new channel for " + Durations.format(QUEUE_MAX)
+                            + " (" + e.getMessage() + ")", "fewer commands at once, or raise MaxSessions in the server's sshd_config", false, e);
+                }
+            }
+        }
+    }
+
+    private synchronized void acquire(long deadline) throws InterruptedException {
+        while (inUse >= limit) {
+            long waitMs = (deadline - System.nanoTime()) / 1_000_000;
+            if (waitMs <= 0) {
+                throw new VpsException(VpsException.Kind.REMOTE, "no free session slot on " + target.display() + " for "
+                        + Durations.format(QUEUE_MAX) + " (MaxSessions " + limit + ")",
+                        "fewer commands at once, or raise MaxSessions in the server's sshd_config", false, null);
+            }
+            wait(Math.min(waitMs, 1000));
+        }
+        inUse++;
+    }
+
+    /** The server refused a channel with INUSE-1 others open: that is its limit for now. */
+    private synchronized void refused() throws InterruptedException {
+        inUse--;
+        limit = Math.max(1, inUse);
+        if (inUse == 0) {
+            wait(200);
+        }
+        notifyAll();
+    }
+
+    /** Something a client asked for could not be done: keep the reason for the client and for status. */
+    void failed(VpsException e) {
+        lastError = e;
+        onChange.accept(this);
+    }
+
+    synchronized void release() {
+        inUse--;
+        notifyAll();
+    }
+
+    synchronized int inUse() {
+        return inUse;
+    }
+
+    synchronized void close() {
+        if (connection != null) {
+            connection.close();
+        }
+    }
+}
