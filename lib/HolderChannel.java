@@ -74,7 +74,10 @@ final class HolderChannel extends ChannelSession {
                 return;
             }
             try {
-                Result prepared = prepareChannelCommand(request, new HolderRelay(channel, out, err, upstream::release));
+                // What handleExecParsed does for a command it creates at once: sendResponse then starts it.
+                type = request;
+                commandInstance = new HolderRelay(channel, out, err, upstream::release);
+                Result prepared = prepareChannelCommand(request, commandInstance);
                 if (prepared != Result.ReplySuccess) {
                     channel.disconnect();
                     upstream.release();
