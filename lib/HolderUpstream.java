@@ -25,6 +25,8 @@ final class HolderUpstream {
     private VpsConnection connection;
     private int inUse;
     private int limit = Integer.MAX_VALUE;
+    /** The most channels the server has let us have at once: the limit never drops below it. */
+    private int mostAllowed;
     volatile int reconnects;
     volatile VpsException lastError;
 
@@ -91,6 +93,7 @@ final class HolderUpstream {
                 channel = maker.make(c);
                 wire.accept(channel);
                 channel.connect(connectMs);
+                allowed();
                 return channel;
             } catch (JSchException e) {
                 if (!c.isConnected()) {
@@ -119,13 +122,18 @@ final class HolderUpstream {
         inUse++;
     }
 
-    /** The server refused a channel with INUSE-1 others open: that is its limit for now. */
+    private synchronized void allowed() {
+        mostAllowed = Math.max(mostAllowed, inUse);
+    }
+
+    /**
+     * The server refused a channel while the others were open: that many is its limit (a refusal
+     * that raced with a closing channel must not lower it below what the server allowed before).
+     */
     private synchronized void refused() throws InterruptedException {
         inUse--;
-        limit = Math.max(1, inUse);
-        if (inUse == 0) {
-            wait(200);
-        }
+        limit = Math.max(1, Math.max(inUse, mostAllowed));
+        wait(50);
         notifyAll();
     }
 

@@ -21,7 +21,7 @@ final class Reconnect {
     static final Policy CONNECT = new Policy(3, Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5), false);
     /** The holder's login again after its link died. */
     static final Policy HOLDER = new Policy(4, Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofSeconds(40), true);
-    /** A repeatable operation whose link dropped in the middle. */
+    /** A repeatable operation (reading a job's state, a resumable transfer) whose link dropped in the middle. */
     static final Policy OPERATION = new Policy(3, Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofSeconds(40), true);
 
     private Reconnect() {}
@@ -41,6 +41,24 @@ final class Reconnect {
                 pauseMs = Math.min(pauseMs * 2, policy.longest().toMillis());
             }
         }
+    }
+
+    /**
+     * Runs OP, which logs in and does something that is safe to repeat, again after a dropped link.
+     * Unlike a login, a link that dropped in the middle is worth another try even when the failure
+     * says "not retriable": that flag warns about commands that may have run, and OP may repeat.
+     */
+    static <T> T repeatable(Supplier<T> op) {
+        return withBackoff(() -> {
+            try {
+                return op.get();
+            } catch (VpsException e) {
+                if (e.kind == VpsException.Kind.NETWORK && !e.retriable) {
+                    throw new VpsException(e.kind, e.getMessage(), e.hint, true, e);
+                }
+                throw e;
+            }
+        }, OPERATION);
     }
 
     static boolean isTransient(VpsException e, Policy policy) {

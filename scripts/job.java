@@ -70,6 +70,11 @@ class JobCommand implements Callable<Integer> {
 
         abstract int run(Jobs jobs, Map<String, Object> result);
 
+        /** Whether the whole subcommand may run again after a dropped link (it reads, or is idempotent). */
+        boolean repeatable() {
+            return true;
+        }
+
         String name() {
             return getClass().getAnnotation(Command.class).name();
         }
@@ -81,15 +86,18 @@ class JobCommand implements Callable<Integer> {
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
-                try (VpsConnection c = target.connect(t, parent.err)) {
-                    Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
-                    int code = run(new Jobs(c), r);
-                    r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
-                    if (json) {
-                        parent.out.println(Json.write(r));
+                Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
+                java.util.function.Supplier<Integer> once = () -> {
+                    try (VpsConnection c = target.connect(t, parent.err)) {
+                        return run(new Jobs(c), r);
                     }
-                    return code;
+                };
+                int code = repeatable() ? Reconnect.repeatable(once) : once.get();
+                r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
+                if (json) {
+                    parent.out.println(Json.write(r));
                 }
+                return code;
             } catch (VpsException e) {
                 if (json) {
                     parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
@@ -121,10 +129,27 @@ class JobCommand implements Callable<Integer> {
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
+        /** Chosen once, so that a report after a dropped link can name the job to check. */
+        String jobId;
+
+        @Override
+        boolean repeatable() {
+            return id != null;
+        }
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            String jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
-            boolean created = jobs.start(jobId, String.join(" ", words));
+            jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
+            boolean created;
+            try {
+                created = jobs.start(jobId, String.join(" ", words));
+            } catch (VpsException e) {
+                if (e.kind != VpsException.Kind.NETWORK || id != null) {
+                    throw e;
+                }
+                throw new VpsException(e.kind, e.getMessage() + "; job " + jobId + " may have been created",
+                        "check it with: job status " + jobId + " (next time give --id KEY: starting is then safe to repeat)", false, e);
+            }
             Jobs.Status s = jobs.status(jobId);
             putStatus(r, s);
             r.put("created", created);
@@ -171,16 +196,33 @@ class JobCommand implements Callable<Integer> {
         @Option(names = "--max", paramLabel = "DUR", converter = Durations.class, description = "With --follow: stop after DUR (exit 75 if still running).")
         Duration max;
 
+        /** Bytes already printed, kept across a reconnect so that a retry neither repeats nor skips output. */
+        long written;
+        final java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-            java.io.OutputStream sink = json ? captured : parent.out;
-            long offset = from;
+            java.io.OutputStream target = json ? captured : parent.out;
+            java.io.OutputStream sink = new java.io.FilterOutputStream(target) {
+                @Override
+                public void write(int b) throws java.io.IOException {
+                    out.write(b);
+                    written++;
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws java.io.IOException {
+                    out.write(b, off, len);
+                    written += len;
+                }
+            };
+            long offset = from + written;
             long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
             Jobs.Status s;
             while (true) {
                 s = jobs.status(id);
-                offset += jobs.logs(id, stderr, offset, sink);
+                jobs.logs(id, stderr, from + written, sink);
+                offset = from + written;
                 if (!follow || !s.status().equals("running")) {
                     break;
                 }

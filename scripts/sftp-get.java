@@ -65,11 +65,16 @@ class SftpGet implements Callable<Integer> {
             Uploader.Options options = transfer.toOptions();
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = target.connect(t, err);
-                 RemoteFs fs = RemoteFs.open(connection)) {
-                List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
-                return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);
-            }
+            String where = host;
+            // Partial files are resumed, so a transfer to files may run again after a dropped link; stdout may not.
+            java.util.function.Supplier<Integer> once = () -> {
+                try (VpsConnection connection = target.connect(t, err);
+                     RemoteFs fs = RemoteFs.open(connection)) {
+                    List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
+                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
+                }
+            };
+            return !destination.equals("-") ? Reconnect.repeatable(once) : once.get();
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }

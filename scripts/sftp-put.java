@@ -66,11 +66,16 @@ class SftpPut implements Callable<Integer> {
             Uploader.checkSources(sources);
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = target.connect(t, err);
-                 RemoteFs fs = RemoteFs.open(connection)) {
-                List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
-                return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);
-            }
+            String where = host;
+            // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
+            java.util.function.Supplier<Integer> once = () -> {
+                try (VpsConnection connection = target.connect(t, err);
+                     RemoteFs fs = RemoteFs.open(connection)) {
+                    List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
+                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
+                }
+            };
+            return !sources.contains("-") ? Reconnect.repeatable(once) : once.get();
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }
