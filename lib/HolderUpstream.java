@@ -79,6 +79,7 @@ final class HolderUpstream {
     Channel open(ChannelMaker maker, Consumer<Channel> wire) throws InterruptedException {
         long deadline = System.nanoTime() + QUEUE_MAX.toNanos();
         int connectMs = (int) Math.max(1000, target.connectTimeout().toMillis());
+        int relogins = 0;
         while (true) {
             acquire(deadline);
             VpsConnection c;
@@ -89,6 +90,7 @@ final class HolderUpstream {
                 throw e;
             }
             Channel channel;
+            long tried = System.nanoTime();
             try {
                 channel = maker.make(c);
                 wire.accept(channel);
@@ -96,8 +98,14 @@ final class HolderUpstream {
                 allowed();
                 return channel;
             } catch (JSchException e) {
-                if (!c.isConnected()) {
+                if (!c.isConnected() || System.nanoTime() - tried >= (connectMs - 100) * 1_000_000L) {
+                    // No answer at all is a dead link, not a refusal: log in again (a few times).
+                    c.close();
                     release();
+                    if (++relogins > 2) {
+                        throw new VpsException(VpsException.Kind.NETWORK, "the link to " + target.display() + " keeps dropping (" + e.getMessage() + ")",
+                                "check the network; it is safe to run the command again", true, e);
+                    }
                     continue;
                 }
                 refused();
