@@ -213,7 +213,7 @@ final class ConnectionHolder {
     private ServerSocketChannel listen() throws IOException {
         Files.deleteIfExists(files.socket());
         ServerSocketChannel socket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        socket.bind(UnixDomainSocketAddress.of(files.socket()));
+        socket.bind(UnixDomainSocketAddress.of(files.socket()), 1024);
         try {
             Files.setPosixFilePermissions(files.socket(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         } catch (UnsupportedOperationException windows) {
@@ -260,6 +260,8 @@ final class ConnectionHolder {
         m.put("reconnects", upstream.reconnects);
         m.put("clients", clients.get());
         m.put("channels", upstream.inUse());
+        m.put("sessionLimit", upstream.sessionLimit());
+        m.put("refusals", upstream.refusals);
         m.put("lastActivity", lastActivity);
         m.put("lastError", upstream.lastError == null ? null : Json.error(upstream.lastError));
         try {

@@ -28,6 +28,8 @@ final class HolderUpstream {
     /** The most channels the server has let us have at once: the limit never drops below it. */
     private int mostAllowed;
     volatile int reconnects;
+    /** Channels the server refused (its MaxSessions), each then waited in line and was tried again. */
+    volatile int refusals;
     volatile VpsException lastError;
 
     HolderUpstream(Target target, VpsConnection first, PrintStream log, Consumer<HolderUpstream> onChange) {
@@ -139,6 +141,7 @@ final class HolderUpstream {
      * that raced with a closing channel must not lower it below what the server allowed before).
      */
     private synchronized void refused() throws InterruptedException {
+        refusals++;
         inUse--;
         limit = Math.max(1, Math.max(inUse, mostAllowed));
         wait(50);
@@ -158,6 +161,11 @@ final class HolderUpstream {
 
     synchronized int inUse() {
         return inUse;
+    }
+
+    /** The session limit learned from refusals, or null while none was seen. */
+    synchronized Integer sessionLimit() {
+        return limit == Integer.MAX_VALUE ? null : limit;
     }
 
     synchronized void close() {

@@ -72,7 +72,7 @@ final class Holders {
         synchronized (STARTING.computeIfAbsent(f.id(), k -> new Object())) {
             try (FileChannel lockFile = FileChannel.open(f.lock(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                  FileLock ignored = lockFile.lock()) {
-                c = attach(t, f, verboseLog);
+                c = attachWhileAlive(t, f, verboseLog);
                 if (c != null) {
                     return c;
                 }
@@ -127,6 +127,26 @@ final class Holders {
             }
             return null;
         }
+    }
+
+    /**
+     * A holder that is alive but did not answer may just be busy (many clients at once): it gets a
+     * few more tries before it counts as hung and is replaced.
+     */
+    private static VpsConnection attachWhileAlive(Target t, HolderFiles f, PrintStream verboseLog) {
+        for (int i = 0; i < 3; i++) {
+            VpsConnection c = attach(t, f, verboseLog);
+            if (c != null || !alive(f)) {
+                return c;
+            }
+            try {
+                Thread.sleep(200L << i);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        return null;
     }
 
     /** A holder that left its files behind, or hangs: end it and remove them. */

@@ -122,6 +122,9 @@ class ReuseTest extends VpsTestBase {
                 assertEquals(0, r.exit(), r.toString());
                 assertEquals("parallel-" + i + "\n", r.stdout());
             }
+            Map<String, Object> state = Holders.all().get(0).readState().raw();
+            assertTrue(((Number) state.get("refusals")).intValue() >= 1, "the server's limit was met and waited for: " + state);
+            assertEquals(10.0, state.get("sessionLimit"), state.toString());
         } finally {
             pool.shutdownNow();
         }
