@@ -23,7 +23,10 @@ final class HolderUpstream {
     private final PrintStream log;
     private final Consumer<HolderUpstream> onChange;
     private VpsConnection connection;
+    /** Channels open or being opened (what waits in line is not counted). */
     private int inUse;
+    /** Channels the server confirmed and that have not closed yet. */
+    private int opened;
     private int limit = Integer.MAX_VALUE;
     /** The most channels the server has let us have at once: the limit never drops below it. */
     private int mostAllowed;
@@ -88,7 +91,7 @@ final class HolderUpstream {
             try {
                 c = live();
             } catch (VpsException e) {
-                release();
+                giveBack();
                 throw e;
             }
             Channel channel;
@@ -103,7 +106,7 @@ final class HolderUpstream {
                 if (!c.isConnected() || System.nanoTime() - tried >= (connectMs - 100) * 1_000_000L) {
                     // No answer at all is a dead link, not a refusal: log in again (a few times).
                     c.close();
-                    release();
+                    giveBack();
                     if (++relogins > 2) {
                         throw new VpsException(VpsException.Kind.NETWORK, "the link to " + target.display() + " keeps dropping (" + e.getMessage() + ")",
                                 "check the network; it is safe to run the command again", true, e);
@@ -133,7 +136,14 @@ final class HolderUpstream {
     }
 
     private synchronized void allowed() {
-        mostAllowed = Math.max(mostAllowed, inUse);
+        opened++;
+        mostAllowed = Math.max(mostAllowed, opened);
+    }
+
+    /** An attempt that did not open a channel gives its place back. */
+    private synchronized void giveBack() {
+        inUse--;
+        notifyAll();
     }
 
     /**
@@ -143,7 +153,7 @@ final class HolderUpstream {
     private synchronized void refused() throws InterruptedException {
         refusals++;
         inUse--;
-        limit = Math.max(1, Math.max(inUse, mostAllowed));
+        limit = Math.max(1, Math.max(opened, mostAllowed));
         wait(50);
         notifyAll();
     }
@@ -154,8 +164,10 @@ final class HolderUpstream {
         onChange.accept(this);
     }
 
+    /** A channel that {@link #open} returned has closed. */
     synchronized void release() {
         inUse--;
+        opened--;
         notifyAll();
     }
 
