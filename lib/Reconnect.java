@@ -44,21 +44,27 @@ final class Reconnect {
     }
 
     /**
-     * Runs OP, which logs in and does something that is safe to repeat, again after a dropped link.
-     * Unlike a login, a link that dropped in the middle is worth another try even when the failure
-     * says "not retriable": that flag warns about commands that may have run, and OP may repeat.
+     * Logs in with CONNECT and runs WORK, which is safe to repeat; when the link drops in the middle
+     * of WORK, logs in again and runs it again. A failure to log in is not retried here: CONNECT
+     * already retried what was worth it. A drop is worth another try even when the failure says
+     * "not retriable": that flag warns about commands that may have run, and WORK may repeat.
      */
-    static <T> T repeatable(Supplier<T> op) {
-        return withBackoff(() -> {
-            try {
-                return op.get();
+    static <T> T repeatable(Supplier<VpsConnection> connect, java.util.function.Function<VpsConnection, T> work) {
+        long start = System.nanoTime();
+        long pauseMs = OPERATION.first().toMillis();
+        for (int tried = 1; ; tried++) {
+            VpsConnection c = connect.get();
+            try (c) {
+                return work.apply(c);
             } catch (VpsException e) {
-                if (e.kind == VpsException.Kind.NETWORK && !e.retriable) {
-                    throw new VpsException(e.kind, e.getMessage(), e.hint, true, e);
+                long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+                if (e.kind != VpsException.Kind.NETWORK || tried >= OPERATION.attempts() || elapsedMs + pauseMs > OPERATION.budget().toMillis()) {
+                    throw e;
                 }
-                throw e;
             }
-        }, OPERATION);
+            sleep(pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs / 2 + 1));
+            pauseMs = Math.min(pauseMs * 2, OPERATION.longest().toMillis());
+        }
     }
 
     static boolean isTransient(VpsException e, Policy policy) {

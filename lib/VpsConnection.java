@@ -105,7 +105,9 @@ final class VpsConnection implements AutoCloseable {
         try {
             session.connect(timeoutMs);
             session.setServerAliveInterval((int) target.aliveInterval().toMillis());
-            session.setServerAliveCountMax(target.aliveCountMax());
+            // JSch gives up one interval after its last unanswered keepalive: CountMax - 1 of them
+            // find a dead link within ServerAliveInterval x ServerAliveCountMax, as ssh_config(5) states.
+            session.setServerAliveCountMax(Math.max(0, target.aliveCountMax() - 1));
         } catch (JSchException e) {
             session.disconnect();
             throw translate(e, target, verifier, offered, watchdog.fired());

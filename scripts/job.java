@@ -87,12 +87,14 @@ class JobCommand implements Callable<Integer> {
                 Target t = target.resolve(parent.err);
                 host = t.host();
                 Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
-                java.util.function.Supplier<Integer> once = () -> {
+                int code;
+                if (repeatable()) {
+                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(new Jobs(c), r));
+                } else {
                     try (VpsConnection c = target.connect(t, parent.err)) {
-                        return run(new Jobs(c), r);
+                        code = run(new Jobs(c), r);
                     }
-                };
-                int code = repeatable() ? Reconnect.repeatable(once) : once.get();
+                }
                 r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
                 if (json) {
                     parent.out.println(Json.write(r));

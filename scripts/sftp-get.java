@@ -67,14 +67,18 @@ class SftpGet implements Callable<Integer> {
             host = t.host();
             String where = host;
             // Partial files are resumed, so a transfer to files may run again after a dropped link; stdout may not.
-            java.util.function.Supplier<Integer> once = () -> {
-                try (VpsConnection connection = target.connect(t, err);
-                     RemoteFs fs = RemoteFs.open(connection)) {
+            java.util.function.Function<VpsConnection, Integer> work = connection -> {
+                try (RemoteFs fs = RemoteFs.open(connection)) {
                     List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
                     return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
                 }
             };
-            return !destination.equals("-") ? Reconnect.repeatable(once) : once.get();
+            if (destination.equals("-")) {
+                try (VpsConnection connection = target.connect(t, err)) {
+                    return work.apply(connection);
+                }
+            }
+            return Reconnect.repeatable(() -> target.connect(t, err), work);
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }

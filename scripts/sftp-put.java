@@ -68,14 +68,18 @@ class SftpPut implements Callable<Integer> {
             host = t.host();
             String where = host;
             // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
-            java.util.function.Supplier<Integer> once = () -> {
-                try (VpsConnection connection = target.connect(t, err);
-                     RemoteFs fs = RemoteFs.open(connection)) {
+            java.util.function.Function<VpsConnection, Integer> work = connection -> {
+                try (RemoteFs fs = RemoteFs.open(connection)) {
                     List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
                     return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
                 }
             };
-            return !sources.contains("-") ? Reconnect.repeatable(once) : once.get();
+            if (sources.contains("-")) {
+                try (VpsConnection connection = target.connect(t, err)) {
+                    return work.apply(connection);
+                }
+            }
+            return Reconnect.repeatable(() -> target.connect(t, err), work);
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }
