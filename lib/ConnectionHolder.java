@@ -60,6 +60,8 @@ final class ConnectionHolder {
     private final Set<Integer> bridgePorts = ConcurrentHashMap.newKeySet();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile long lastActivity = System.currentTimeMillis();
+    private volatile boolean draining;
+    private ServerSocketChannel socket;
     private HolderUpstream upstream;
     private Target target;
 
@@ -98,7 +100,7 @@ final class ConnectionHolder {
         SshServer server = server(hostKey);
         server.start();
         LocalFolders.writePrivate(files.knownHosts(), files.hostKeyAlias() + " " + PublicKeyEntry.toString(hostKey.getPublic()) + "\n");
-        ServerSocketChannel socket = listen();
+        socket = listen();
         writeState();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(server, socket)));
         HolderRelay.daemon(() -> acceptLoop(socket, server.getPort()), "holder-accept");
@@ -233,10 +235,30 @@ final class ConnectionHolder {
             boolean idle = clients.get() == 0 && System.currentTimeMillis() - lastActivity > persist.toMillis();
             if (idle || !isCurrent()) {
                 log.println(java.time.Instant.now() + (idle ? " idle for " + Durations.format(persist) + ": exiting" : " replaced: exiting"));
+                drain();
                 stopped.countDown();
                 return;
             }
             writeState();
+        }
+    }
+
+    /**
+     * Stops taking clients, then lets those that connected in the meantime finish. The files go
+     * first, so that a new caller starts a new holder instead of taking this one for a hung one.
+     */
+    private void drain() {
+        draining = true;
+        if (isCurrent()) {
+            files.delete();
+        }
+        try {
+            socket.close();
+            while (clients.get() > 0) {
+                Thread.sleep(200);
+            }
+        } catch (IOException | InterruptedException ignored) {
+            // exiting anyway
         }
     }
 
@@ -246,7 +268,7 @@ final class ConnectionHolder {
     }
 
     private synchronized void writeState() {
-        if (!isCurrent()) {
+        if (draining || !isCurrent()) {
             return;
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -280,7 +302,7 @@ final class ConnectionHolder {
             // exiting anyway
         }
         upstream.close();
-        if (current) {
+        if (current && !draining) {
             files.delete();
         }
     }

@@ -174,6 +174,21 @@ class ReuseTest extends VpsTestBase {
         assertEquals(1, connection("status").exit(), "no holder runs after stop");
     }
 
+    @Test
+    void aHolderEndsAfterItsIdleLimit() throws Exception {
+        Runs.Result r = Runs.exec(reuse(vps.target("root"), "--persist", "1s", "--", "true"));
+        assertEquals(0, r.exit(), r.toString());
+        HolderFiles f = Holders.all().get(0);
+        long pid = f.readState().pid();
+        assertTrue(ProcessHandle.of(pid).isPresent());
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertTrue(ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true), "the holder exited after 1 s without clients");
+        assertTrue(!Files.exists(f.socket()) && f.readState() == null, "and removed its socket and state");
+    }
+
     static Target target(List<String> args) {
         TargetOptions o = new TargetOptions();
         new picocli.CommandLine(new Object() {
