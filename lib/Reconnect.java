@@ -15,14 +15,18 @@ final class Reconnect {
      * @param budget    no new try starts after this much time since the first
      * @param timeouts  whether a try that timed out is retried (it already waited a full --connect-timeout)
      */
-    record Policy(int attempts, Duration first, Duration longest, Duration budget, boolean timeouts) {}
+    record Policy(int attempts, Duration first, Duration longest, Duration budget, boolean onlyRefused) {}
 
-    /** A client's login: quick failures only (refused, reset during the handshake), about 1.5 s of pauses. */
-    static final Policy CONNECT = new Policy(3, Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5), false);
-    /** The holder's login again after its link died. */
-    static final Policy HOLDER = new Policy(4, Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofSeconds(40), true);
+    /**
+     * A client's login: only a refused connection (sshd restarting) is tried again, about 1.5 s of
+     * pauses; a timeout already waited --connect-timeout, and a closed handshake is more often
+     * another service on the port than a passing fault.
+     */
+    static final Policy CONNECT = new Policy(3, Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(5), true);
+    /** The holder's login again after its link died: any transient network failure. */
+    static final Policy HOLDER = new Policy(4, Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofSeconds(40), false);
     /** A repeatable operation (reading a job's state, a resumable transfer) whose link dropped in the middle. */
-    static final Policy OPERATION = new Policy(3, Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofSeconds(40), true);
+    static final Policy OPERATION = new Policy(3, Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofSeconds(40), false);
 
     private Reconnect() {}
 
@@ -71,12 +75,14 @@ final class Reconnect {
         if (e.kind != VpsException.Kind.NETWORK || !e.retriable) {
             return false;
         }
+        boolean refused = false;
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof UnknownHostException) {
                 return false;
             }
+            refused |= t instanceof java.net.ConnectException;
         }
-        return policy.timeouts() || !String.valueOf(e.getMessage()).startsWith("no SSH answer");
+        return refused || !policy.onlyRefused();
     }
 
     private static void sleep(long ms) {

@@ -183,7 +183,8 @@ final class VpsConnection implements AutoCloseable {
         return new VpsException(VpsException.Kind.NETWORK,
                 "the connection to " + target.display() + " was lost" + via() + " while " + what + " ran (" + cause.getMessage()
                         + "): it may have finished, may still be running, or may not have started; it was not run again",
-                "check what it changed before running it again; work that must not run twice belongs in a job (job start --id KEY is safe to repeat)",
+                "it may still be running or have finished: check what it changed before running it again; work that must not run twice "
+                        + "belongs in a job (job start --id KEY is safe to repeat)",
                 false, cause);
     }
 
