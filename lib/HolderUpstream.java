@@ -30,6 +30,8 @@ final class HolderUpstream {
     private int limit = Integer.MAX_VALUE;
     /** The most channels the server has let us have at once: the limit never drops below it. */
     private int mostAllowed;
+    /** When channels closed lately: the server may still count those for a moment after. */
+    private final java.util.ArrayDeque<Long> closedAt = new java.util.ArrayDeque<>();
     volatile int reconnects;
     /** Channels the server refused (its MaxSessions), each then waited in line and was tried again. */
     volatile int refusals;
@@ -153,7 +155,11 @@ final class HolderUpstream {
     private synchronized void refused() throws InterruptedException {
         refusals++;
         inUse--;
-        limit = Math.max(1, Math.max(opened, mostAllowed));
+        long recent = System.nanoTime() - 1_000_000_000L;
+        while (!closedAt.isEmpty() && closedAt.peekFirst() < recent) {
+            closedAt.pollFirst();
+        }
+        limit = Math.max(1, Math.max(opened + closedAt.size(), mostAllowed));
         wait(50);
         notifyAll();
     }
@@ -168,6 +174,10 @@ final class HolderUpstream {
     synchronized void release() {
         inUse--;
         opened--;
+        closedAt.addLast(System.nanoTime());
+        if (closedAt.size() > 64) {
+            closedAt.pollFirst();
+        }
         notifyAll();
     }
 

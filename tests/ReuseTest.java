@@ -124,7 +124,8 @@ class ReuseTest extends VpsTestBase {
             }
             Map<String, Object> state = Holders.all().get(0).readState().raw();
             assertTrue(((Number) state.get("refusals")).intValue() >= 1, "the server's limit was met and waited for: " + state);
-            assertEquals(10.0, state.get("sessionLimit"), state.toString());
+            double limit = ((Number) state.get("sessionLimit")).doubleValue();
+            assertTrue(limit >= 1 && limit <= 10, "the learned limit is never above the server's MaxSessions: " + state);
         } finally {
             pool.shutdownNow();
         }
