@@ -30,8 +30,11 @@ final class HolderUpstream {
     private int limit = Integer.MAX_VALUE;
     /** The most channels the server has let us have at once: the limit never drops below it. */
     private int mostAllowed;
-    /** When channels closed lately: the server may still count those for a moment after. */
-    private final java.util.ArrayDeque<Long> closedAt = new java.util.ArrayDeque<>();
+    /**
+     * The server frees a slot a moment after a channel closed, so a refusal can undershoot its
+     * limit: every few seconds one channel beyond the learned limit is tried, to find it again.
+     */
+    private long lastProbe = System.nanoTime();
     volatile int reconnects;
     /** Channels the server refused (its MaxSessions), each then waited in line and was tried again. */
     volatile int refusals;
@@ -126,6 +129,10 @@ final class HolderUpstream {
 
     private synchronized void acquire(long deadline) throws InterruptedException {
         while (inUse >= limit) {
+            if (System.nanoTime() - lastProbe > 2_000_000_000L) {
+                lastProbe = System.nanoTime();
+                break;
+            }
             long waitMs = (deadline - System.nanoTime()) / 1_000_000;
             if (waitMs <= 0) {
                 throw new VpsException(VpsException.Kind.REMOTE, "no free session slot on " + target.display() + " for "
@@ -140,6 +147,7 @@ final class HolderUpstream {
     private synchronized void allowed() {
         opened++;
         mostAllowed = Math.max(mostAllowed, opened);
+        limit = Math.max(limit, mostAllowed);
     }
 
     /** An attempt that did not open a channel gives its place back. */
@@ -155,11 +163,7 @@ final class HolderUpstream {
     private synchronized void refused() throws InterruptedException {
         refusals++;
         inUse--;
-        long recent = System.nanoTime() - 1_000_000_000L;
-        while (!closedAt.isEmpty() && closedAt.peekFirst() < recent) {
-            closedAt.pollFirst();
-        }
-        limit = Math.max(1, Math.max(opened + closedAt.size(), mostAllowed));
+        limit = Math.max(1, Math.max(opened, mostAllowed));
         wait(50);
         notifyAll();
     }
@@ -174,10 +178,6 @@ final class HolderUpstream {
     synchronized void release() {
         inUse--;
         opened--;
-        closedAt.addLast(System.nanoTime());
-        if (closedAt.size() > 64) {
-            closedAt.pollFirst();
-        }
         notifyAll();
     }
 
