@@ -198,33 +198,22 @@ class JobCommand implements Callable<Integer> {
         @Option(names = "--max", paramLabel = "DUR", converter = Durations.class, description = "With --follow: stop after DUR (exit 75 if still running).")
         Duration max;
 
-        /** Bytes already printed, kept across a reconnect so that a retry neither repeats nor skips output. */
-        long written;
+        /** Counts what was printed, across a reconnect, so that a retry neither repeats nor skips output. */
+        Jobs.CountingStream sink;
         final java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
 
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            java.io.OutputStream target = json ? captured : parent.out;
-            java.io.OutputStream sink = new java.io.FilterOutputStream(target) {
-                @Override
-                public void write(int b) throws java.io.IOException {
-                    out.write(b);
-                    written++;
-                }
-
-                @Override
-                public void write(byte[] b, int off, int len) throws java.io.IOException {
-                    out.write(b, off, len);
-                    written += len;
-                }
-            };
-            long offset = from + written;
+            if (sink == null) {
+                sink = new Jobs.CountingStream(json ? captured : parent.out);
+            }
+            long offset = from + sink.count;
             long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
             Jobs.Status s;
             while (true) {
                 s = jobs.status(id);
-                jobs.logs(id, stderr, from + written, sink);
-                offset = from + written;
+                jobs.logs(id, stderr, from + sink.count, sink);
+                offset = from + sink.count;
                 if (!follow || !s.status().equals("running")) {
                     break;
                 }
