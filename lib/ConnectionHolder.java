@@ -2,36 +2,20 @@ import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.KeyPair;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.common.channel.ChannelFactory;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
-import org.apache.sshd.common.io.IoAcceptor;
-import org.apache.sshd.common.io.IoServiceEventListener;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
@@ -57,11 +41,10 @@ final class ConnectionHolder {
     private final PrintStream log;
     private final long started = System.currentTimeMillis();
     private final AtomicInteger clients = new AtomicInteger();
-    private final Set<Integer> bridgePorts = ConcurrentHashMap.newKeySet();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile long lastActivity = System.currentTimeMillis();
     private volatile boolean draining;
-    private ServerSocketChannel socket;
+    private final HolderBridge bridge;
     private HolderUpstream upstream;
     private Target target;
 
@@ -69,6 +52,7 @@ final class ConnectionHolder {
         this.files = files;
         this.persist = persist;
         this.log = log;
+        this.bridge = new HolderBridge(log);
     }
 
     public static void main(String[] args) throws Exception {
@@ -100,10 +84,9 @@ final class ConnectionHolder {
         SshServer server = server(hostKey);
         server.start();
         LocalFolders.writePrivate(files.knownHosts(), files.hostKeyAlias() + " " + PublicKeyEntry.toString(hostKey.getPublic()) + "\n");
-        socket = listen();
+        bridge.open(files.socket(), server.getPort());
         writeState();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(server, socket)));
-        HolderRelay.daemon(() -> acceptLoop(socket, server.getPort()), "holder-accept");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(server)));
         HolderRelay.daemon(this::watch, "holder-idle");
         log.println(java.time.Instant.now() + " holding " + t.display() + " on " + files.socket() + " (idle limit " + Durations.format(persist) + ")");
         System.out.println("ready");
@@ -140,15 +123,7 @@ final class ConnectionHolder {
         // A command may print nothing for hours, and a client may stop reading for as long.
         CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ZERO);
         CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(server, Duration.ofDays(365));
-        server.setIoServiceEventListener(new IoServiceEventListener() {
-            @Override
-            public void connectionAccepted(IoAcceptor acceptor, SocketAddress local, SocketAddress remote, SocketAddress service)
-                    throws IOException {
-                if (!(remote instanceof InetSocketAddress r) || !bridgePorts.remove(r.getPort())) {
-                    throw new IOException("not a connection from the holder's own socket: " + remote);
-                }
-            }
-        });
+        server.setIoServiceEventListener(bridge);
         server.addSessionListener(new SessionListener() {
             @Override
             public void sessionCreated(Session session) {
@@ -163,65 +138,6 @@ final class ConnectionHolder {
             }
         });
         return server;
-    }
-
-    /** Only the holder's own socket reaches the TCP port of its SSH server: other connections are refused. */
-    private void acceptLoop(ServerSocketChannel socket, int sshPort) {
-        while (socket.isOpen()) {
-            try {
-                SocketChannel client = socket.accept();
-                Socket tcp = new Socket();
-                tcp.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                bridgePorts.add(tcp.getLocalPort());
-                tcp.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), sshPort), 5000);
-                tcp.setTcpNoDelay(true);
-                HolderRelay.daemon(() -> copy(client, tcp), "holder-bridge-in");
-                HolderRelay.daemon(() -> copy(tcp, client), "holder-bridge-out");
-            } catch (IOException e) {
-                if (socket.isOpen()) {
-                    log.println(java.time.Instant.now() + " accept failed: " + e);
-                }
-            }
-        }
-    }
-
-    private static void copy(SocketChannel from, Socket to) {
-        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-        try (from; to; OutputStream out = to.getOutputStream()) {
-            while (from.read(buf) >= 0) {
-                out.write(buf.array(), 0, buf.position());
-                buf.clear();
-            }
-        } catch (IOException ignored) {
-            // either end closed: both are closed now
-        }
-    }
-
-    private static void copy(Socket from, SocketChannel to) {
-        byte[] buf = new byte[64 * 1024];
-        try (from; to; InputStream in = from.getInputStream()) {
-            int n;
-            while ((n = in.read(buf)) >= 0) {
-                ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
-                while (b.hasRemaining()) {
-                    to.write(b);
-                }
-            }
-        } catch (IOException ignored) {
-            // either end closed: both are closed now
-        }
-    }
-
-    private ServerSocketChannel listen() throws IOException {
-        Files.deleteIfExists(files.socket());
-        ServerSocketChannel socket = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        socket.bind(UnixDomainSocketAddress.of(files.socket()), 1024);
-        try {
-            Files.setPosixFilePermissions(files.socket(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException windows) {
-            // the folder is private already
-        }
-        return socket;
     }
 
     /** Ends the holder when idle past the limit, or when a newer holder has taken this target over. */
@@ -253,7 +169,7 @@ final class ConnectionHolder {
             files.delete();
         }
         try {
-            socket.close();
+            bridge.close();
             while (clients.get() > 0) {
                 Thread.sleep(200);
             }
@@ -293,10 +209,10 @@ final class ConnectionHolder {
         }
     }
 
-    private void shutdown(SshServer server, ServerSocketChannel socket) {
+    private void shutdown(SshServer server) {
         boolean current = isCurrent();
         try {
-            socket.close();
+            bridge.close();
             server.stop(true);
         } catch (IOException ignored) {
             // exiting anyway

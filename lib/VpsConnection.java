@@ -1,5 +1,5 @@
 // Connection reuse (--reuse) comes with every script that connects:
-//SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderUpstream.java HolderChannel.java HolderRelay.java
+//SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderBridge.java HolderUpstream.java HolderChannel.java HolderRelay.java
 //SOURCES SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
