@@ -45,6 +45,7 @@ final class ConnectionHolder {
     private volatile long lastActivity = System.currentTimeMillis();
     private volatile boolean draining;
     private final HolderBridge bridge;
+    private int sshPort;
     private HolderUpstream upstream;
     private Target target;
 
@@ -84,7 +85,8 @@ final class ConnectionHolder {
         SshServer server = server(hostKey);
         server.start();
         LocalFolders.writePrivate(files.knownHosts(), files.hostKeyAlias() + " " + PublicKeyEntry.toString(hostKey.getPublic()) + "\n");
-        bridge.open(files.socket(), server.getPort());
+        sshPort = server.getPort();
+        bridge.open(files.socket(), sshPort);
         writeState();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(server)));
         HolderRelay.daemon(this::watch, "holder-idle");
@@ -192,6 +194,7 @@ final class ConnectionHolder {
         m.put("pid", ProcessHandle.current().pid());
         m.put("target", target.display());
         m.put("socket", files.socket().toString());
+        m.put("sshPort", sshPort);
         m.put("started", started);
         m.put("persistSeconds", persist.toSeconds());
         m.put("upstream", upstream.connected() ? "connected" : "down");

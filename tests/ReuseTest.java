@@ -149,6 +149,13 @@ class ReuseTest extends VpsTestBase {
         assertEquals("denied", other.trim(), "another user is refused by the folder's permissions");
         String self = run(List.of("timeout", "10", "perl", "-e", probe, f.socket().toString()));
         assertEquals("connected", self.trim(), "the same probe works for the owner");
+        int sshPort = ((Number) f.readState().raw().get("sshPort")).intValue();
+        try (java.net.Socket direct = new java.net.Socket("127.0.0.1", sshPort)) {
+            direct.setSoTimeout(5000);
+            assertEquals(-1, direct.getInputStream().read(), "the holder's TCP port closes on anyone but its own socket, before any banner");
+        } catch (java.net.SocketException reset) {
+            // closed with a reset: refused as well
+        }
     }
 
     @Test
