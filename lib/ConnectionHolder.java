@@ -125,7 +125,7 @@ final class ConnectionHolder {
         // A command may print nothing for hours, and a client may stop reading for as long.
         CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ZERO);
         CoreModuleProperties.WAIT_FOR_SPACE_TIMEOUT.set(server, Duration.ofDays(365));
-        server.setIoServiceEventListener(bridge);
+        server.addSessionListener(bridge);
         server.addSessionListener(new SessionListener() {
             @Override
             public void sessionCreated(Session session) {

@@ -15,16 +15,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.sshd.common.io.IoAcceptor;
-import org.apache.sshd.common.io.IoServiceEventListener;
+import org.apache.sshd.common.session.Session;
+import org.apache.sshd.common.session.SessionListener;
 
 /**
  * The holder's Unix socket, bridged to its SSH server (MINA SSHD has no Unix-socket acceptor) on
  * a loopback TCP port. The socket's private folder decides who may connect; the server, as this
- * listener, lets in only the TCP connections the bridge itself made, so no other local user
- * reaches it through the port.
+ * listener, ends every session whose TCP connection the bridge did not make itself, so no other
+ * local user reaches it through the port. (MINA's accept hook could refuse it earlier, but it
+ * leaves the refused socket open.)
  */
-final class HolderBridge implements IoServiceEventListener {
+final class HolderBridge implements SessionListener {
     private final Set<Integer> ports = ConcurrentHashMap.newKeySet();
     private final PrintStream log;
     private ServerSocketChannel socket;
@@ -54,9 +55,11 @@ final class HolderBridge implements IoServiceEventListener {
     }
 
     @Override
-    public void connectionAccepted(IoAcceptor acceptor, SocketAddress local, SocketAddress remote, SocketAddress service) throws IOException {
+    public void sessionCreated(Session session) {
+        SocketAddress remote = session.getIoSession().getRemoteAddress();
         if (!(remote instanceof InetSocketAddress r) || !ports.remove(r.getPort())) {
-            throw new IOException("not a connection from the holder's own socket: " + remote);
+            log.println(java.time.Instant.now() + " turned away " + remote + ": not through the holder's socket");
+            session.close(true);
         }
     }
 
