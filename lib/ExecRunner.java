@@ -21,9 +21,9 @@ final class ExecRunner {
         }
         long start = System.nanoTime();
         try {
-            channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+            channel.connect(connection.channelTimeoutMs());
         } catch (JSchException e) {
-            throw connection.lost(e);
+            throw connection.failedToStart(e, "the command");
         }
         // Ctrl-C or a killed client must not leave the command running on the server: without a
         // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
@@ -67,7 +67,7 @@ final class ExecRunner {
                 return new ExecOutcome(cmd.command(), null, null, true, durationMs);
             }
             if (!channel.isClosed()) {
-                throw connection.lost(new IOException("connection closed while the command was running"));
+                throw connection.mayHaveRun(new IOException("connection closed"), "the command");
             }
             String signal = channel.getExitSignal();
             int status = channel.getExitStatus();
@@ -75,7 +75,7 @@ final class ExecRunner {
                 return new ExecOutcome(cmd.command(), null, signal, false, durationMs);
             }
             if (status < 0) {
-                throw connection.lost(new IOException("the server closed the command without an exit status"));
+                throw connection.mayHaveRun(new IOException("the channel closed without an exit status"), "the command");
             }
             boolean timedOut = cmd.timeout() != null && durationMs >= cmd.timeout().toMillis()
                     && (status == 124 || status == 137);

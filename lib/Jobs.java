@@ -225,7 +225,7 @@ final class Jobs {
         return new VpsException(VpsException.Kind.REMOTE, message, hint, false, null);
     }
 
-    private static final class CountingStream extends OutputStream {
+    static final class CountingStream extends OutputStream {
         private final OutputStream out;
         long count;
 

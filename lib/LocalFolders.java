@@ -32,6 +32,18 @@ final class LocalFolders {
         return privateDir(root().resolve("output"));
     }
 
+    /** Writes FILE (mode 0600) by a rename, so that a reader sees the old or the new text, never a part. */
+    static void writePrivate(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp" + ProcessHandle.current().pid());
+        Files.writeString(tmp, text);
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     static Path privateDir(Path dir) {
         try {
             Files.createDirectories(dir);

@@ -42,7 +42,7 @@ final class RemoteFs implements AutoCloseable {
     private static ChannelSftp connectSftp(VpsConnection connection) throws JSchException {
         ChannelSftp channel = connection.openSftp();
         channel.setLocalWindowSizeMax(WINDOW);
-        channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
+        channel.connect(connection.channelTimeoutMs());
         channel.setBulkRequests(BULK_REQUESTS);
         return channel;
     }

@@ -63,7 +63,44 @@ final class TargetOptions {
     @Option(names = {"-v", "--verbose"}, description = "Log the SSH protocol to stderr.")
     boolean verbose;
 
+    @Option(names = "--reuse", negatable = true, description = "Keep the login in a background holder and reuse it on later calls, like ssh's "
+            + "ControlPersist (env VPS_REUSE=1). --no-reuse: connect directly.")
+    Boolean reuse;
+
+    @Option(names = "--persist", paramLabel = "DUR", converter = Durations.class,
+            description = "With --reuse: the holder exits after DUR without clients (env VPS_PERSIST; default 10m).")
+    Duration persist;
+
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+    /** Logs in to T directly, or through its connection holder with --reuse / VPS_REUSE=1. */
+    VpsConnection connect(Target t, PrintStream err) {
+        PrintStream log = verbose ? err : null;
+        if (!reuseWanted()) {
+            return VpsConnection.connect(t, log);
+        }
+        Duration idle = persist;
+        if (idle == null) {
+            String fromEnv = new TargetResolver(this, err).setting("VPS_PERSIST");
+            try {
+                idle = fromEnv == null ? Holders.DEFAULT_PERSIST : Durations.parse(fromEnv);
+            } catch (IllegalArgumentException e) {
+                throw VpsException.config("VPS_PERSIST: " + e.getMessage(), "set it to a duration such as 10m");
+            }
+        }
+        return Holders.connect(t, idle, log);
+    }
+
+    boolean reuseWanted() {
+        if (reuse != null) {
+            return reuse;
+        }
+        if (sandbox) {
+            return false;
+        }
+        String fromEnv = new TargetResolver(this, System.err).setting("VPS_REUSE");
+        return fromEnv != null && List.of("1", "true", "yes", "on").contains(fromEnv.trim().toLowerCase(java.util.Locale.ROOT));
+    }
 
     Target resolve() {
         return resolve(System.err);

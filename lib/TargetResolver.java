@@ -336,6 +336,14 @@ final class TargetResolver {
         return null;
     }
 
+    /** A VPS_* setting that is not part of the target (VPS_REUSE, VPS_PERSIST): the environment, then .env. */
+    String setting(String envName) {
+        if (dotenv == null) {
+            dotenv = readDotenv();
+        }
+        return secret(envName, envName);
+    }
+
     private String readSecret(Path file, String field) {
         try {
             String text = Files.readString(file, StandardCharsets.UTF_8);

@@ -1,3 +1,7 @@
+// Connection reuse (--reuse) comes with every script that connects:
+//SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderBridge.java HolderUpstream.java HolderChannel.java HolderRelay.java
+//SOURCES SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
+import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
@@ -28,11 +32,24 @@ final class VpsConnection implements AutoCloseable {
     final Target target;
     private final Session session;
     private final List<Session> jumpSessions;
+    /** The connection holder this session goes through, or null for a direct connection. */
+    final HolderFiles holder;
 
-    private VpsConnection(Target target, Session session, List<Session> jumpSessions) {
+    private VpsConnection(Target target, Session session, List<Session> jumpSessions, HolderFiles holder) {
         this.target = target;
         this.session = session;
         this.jumpSessions = jumpSessions;
+        this.holder = holder;
+    }
+
+    /** A login for a script: retried with a short backoff when the failure is a transient network one. */
+    static VpsConnection connect(Target target, PrintStream verboseLog) {
+        return Reconnect.withBackoff(() -> open(target, verboseLog), Reconnect.CONNECT);
+    }
+
+    /** A local session to the target's connection holder (see {@link Holders}). */
+    static VpsConnection throughHolder(Target target, Session local, HolderFiles holder) {
+        return new VpsConnection(target, local, List.of(), holder);
     }
 
     /** Connects through every ProxyJump hop in order, each with its own host-key check, then to the target. */
@@ -44,7 +61,7 @@ final class VpsConnection implements AutoCloseable {
                 previous = login(jump, previous, verboseLog);
                 hops.add(previous);
             }
-            return new VpsConnection(target, login(target, previous, verboseLog), hops);
+            return new VpsConnection(target, login(target, previous, verboseLog), hops, null);
         } catch (RuntimeException e) {
             hops.forEach(Session::disconnect);
             throw e;
@@ -88,7 +105,9 @@ final class VpsConnection implements AutoCloseable {
         try {
             session.connect(timeoutMs);
             session.setServerAliveInterval((int) target.aliveInterval().toMillis());
-            session.setServerAliveCountMax(target.aliveCountMax());
+            // JSch gives up one interval after its last unanswered keepalive: CountMax - 1 of them
+            // find a dead link within ServerAliveInterval x ServerAliveCountMax, as ssh_config(5) states.
+            session.setServerAliveCountMax(Math.max(0, target.aliveCountMax() - 1));
         } catch (JSchException e) {
             session.disconnect();
             throw translate(e, target, verifier, offered, watchdog.fired());
@@ -121,15 +140,61 @@ final class VpsConnection implements AutoCloseable {
         }
     }
 
+    Channel openChannel(String type) throws JSchException {
+        return session.openChannel(type);
+    }
+
     boolean isConnected() {
         return session.isConnected();
     }
 
+    /**
+     * How long to wait for a channel to open and its request to be answered. Through a holder, it
+     * answers only once the server did, after reconnecting or waiting for a session slot if need
+     * be, and bounds that wait itself.
+     */
+    int channelTimeoutMs() {
+        int direct = (int) Math.max(1000, target.connectTimeout().toMillis());
+        return holder == null ? direct : (int) HolderUpstream.QUEUE_MAX.toMillis() + 2 * direct;
+    }
+
     VpsException lost(Exception cause) {
         return new VpsException(VpsException.Kind.NETWORK,
-                "the connection to " + target.display() + " was lost: " + cause.getMessage(),
+                "the connection to " + target.display() + " was lost" + via() + ": " + cause.getMessage(),
                 "check the network and retry; a command that had started may still be running or may have finished",
                 true, cause);
+    }
+
+    /**
+     * A command's channel failed. When the server (or the holder) refused the channel or the
+     * request, the command surely did not start and may be run again; otherwise it may have.
+     */
+    VpsException failedToStart(JSchException e, String what) {
+        String m = String.valueOf(e.getMessage());
+        boolean refused = m.contains("channel is not opened") || m.contains("failed to send channel request");
+        if (!refused) {
+            return mayHaveRun(e, what);
+        }
+        VpsException why = holder == null ? null : holder.lastError();
+        if (why != null) {
+            return new VpsException(why.kind, what + " did not start: " + why.getMessage(), why.hint, why.retriable, e);
+        }
+        return new VpsException(VpsException.Kind.NETWORK, what + " did not start: " + target.display() + via() + " refused the channel (" + m + ")",
+                "it is safe to run it again; if this repeats, the server may be at its MaxSessions limit", true, e);
+    }
+
+    /** The link dropped while a command ran: it must not be re-run blindly. */
+    VpsException mayHaveRun(Exception cause, String what) {
+        return new VpsException(VpsException.Kind.NETWORK,
+                "the connection to " + target.display() + " was lost" + via() + " while " + what + " ran (" + cause.getMessage()
+                        + "): it may have finished, may still be running, or may not have started; it was not run again",
+                "it may still be running or have finished: check what it changed before running it again; work that must not run twice "
+                        + "belongs in a job (job start --id KEY is safe to repeat)",
+                false, cause);
+    }
+
+    private String via() {
+        return holder == null ? "" : " (through the connection holder " + holder.id() + ")";
     }
 
     @Override

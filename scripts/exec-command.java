@@ -131,7 +131,7 @@ class ExecCommand implements Callable<Integer> {
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null)) {
+            try (VpsConnection connection = target.connect(t, err)) {
                 boolean viaSudo = sudo && !"root".equals(t.user());
                 if (viaSudo) {
                     ExecRunner.requirePasswordlessSudo(connection);

@@ -70,6 +70,11 @@ class JobCommand implements Callable<Integer> {
 
         abstract int run(Jobs jobs, Map<String, Object> result);
 
+        /** Whether the whole subcommand may run again after a dropped link (it reads, or is idempotent). */
+        boolean repeatable() {
+            return true;
+        }
+
         String name() {
             return getClass().getAnnotation(Command.class).name();
         }
@@ -81,15 +86,20 @@ class JobCommand implements Callable<Integer> {
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
-                try (VpsConnection c = VpsConnection.open(t, target.verbose ? parent.err : null)) {
-                    Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
-                    int code = run(new Jobs(c), r);
-                    r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
-                    if (json) {
-                        parent.out.println(Json.write(r));
+                Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
+                int code;
+                if (repeatable()) {
+                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(new Jobs(c), r));
+                } else {
+                    try (VpsConnection c = target.connect(t, parent.err)) {
+                        code = run(new Jobs(c), r);
                     }
-                    return code;
                 }
+                r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
+                if (json) {
+                    parent.out.println(Json.write(r));
+                }
+                return code;
             } catch (VpsException e) {
                 if (json) {
                     parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
@@ -124,11 +134,28 @@ class JobCommand implements Callable<Integer> {
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
+        /** Chosen once, so that a report after a dropped link can name the job to check. */
+        String jobId;
+
+        @Override
+        boolean repeatable() {
+            return id != null;
+        }
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            String jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
+            jobId = id != null ? Jobs.checkId(id) : Jobs.newId();
             RemoteLock remoteLock = lock.lock("job " + jobId);
-            boolean created = jobs.start(jobId, String.join(" ", words), remoteLock);
+            boolean created;
+            try {
+                created = jobs.start(jobId, String.join(" ", words), remoteLock);
+            } catch (VpsException e) {
+                if (e.kind != VpsException.Kind.NETWORK || id != null) {
+                    throw e;
+                }
+                throw new VpsException(e.kind, e.getMessage() + "; job " + jobId + " may have been created",
+                        "check it with: job status " + jobId + " (next time give --id KEY: starting is then safe to repeat)", false, e);
+            }
             Jobs.Status s = jobs.status(jobId);
             putStatus(r, s);
             r.put("created", created);
@@ -179,17 +206,24 @@ class JobCommand implements Callable<Integer> {
                 description = "With --follow: while no output comes for DUR, print a progress line to stderr (default 20s; 0: off).")
         Duration heartbeat;
 
+        /** Counts what was printed, across a reconnect, so that a retry neither repeats nor skips output. */
+        Jobs.CountingStream sink;
+        final java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
-            java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
-            long offset = from;
+            if (sink == null) {
+                sink = new Jobs.CountingStream(json ? captured : parent.out);
+            }
+            long offset = from + sink.count;
             long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
             Jobs.Status s;
             try (Heartbeat beat = new Heartbeat(parent.err, follow ? heartbeat : null, "job " + id, null)) {
-                java.io.OutputStream sink = beat.watch(json ? captured : parent.out);
+                java.io.OutputStream watched = beat.watch(sink);
                 while (true) {
                     s = jobs.status(id);
-                    offset += jobs.logs(id, stderr, offset, sink);
+                    jobs.logs(id, stderr, from + sink.count, watched);
+                    offset = from + sink.count;
                     if (!follow || !s.status().equals("running")) {
                         break;
                     }

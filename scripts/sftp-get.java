@@ -65,11 +65,20 @@ class SftpGet implements Callable<Integer> {
             Uploader.Options options = transfer.toOptions();
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null);
-                 RemoteFs fs = RemoteFs.open(connection)) {
-                List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
-                return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);
+            String where = host;
+            // Partial files are resumed, so a transfer to files may run again after a dropped link; stdout may not.
+            java.util.function.Function<VpsConnection, Integer> work = connection -> {
+                try (RemoteFs fs = RemoteFs.open(connection)) {
+                    List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
+                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
+                }
+            };
+            if (destination.equals("-")) {
+                try (VpsConnection connection = target.connect(t, err)) {
+                    return work.apply(connection);
+                }
             }
+            return Reconnect.repeatable(() -> target.connect(t, err), work);
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }

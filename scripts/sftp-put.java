@@ -66,11 +66,20 @@ class SftpPut implements Callable<Integer> {
             Uploader.checkSources(sources);
             Target t = target.resolve(err);
             host = t.host();
-            try (VpsConnection connection = VpsConnection.open(t, target.verbose ? err : null);
-                 RemoteFs fs = RemoteFs.open(connection)) {
-                List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
-                return transfer.report(command, host, results, (System.nanoTime() - start) / 1_000_000, out, err);
+            String where = host;
+            // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
+            java.util.function.Function<VpsConnection, Integer> work = connection -> {
+                try (RemoteFs fs = RemoteFs.open(connection)) {
+                    List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
+                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
+                }
+            };
+            if (sources.contains("-")) {
+                try (VpsConnection connection = target.connect(t, err)) {
+                    return work.apply(connection);
+                }
             }
+            return Reconnect.repeatable(() -> target.connect(t, err), work);
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }

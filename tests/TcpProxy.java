@@ -7,7 +7,12 @@ import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** A loopback TCP proxy for fault injection: forwards to a port and can cut every connection. */
+/**
+ * A loopback TCP proxy for fault injection: forwards to a port and can cut every connection,
+ * stall (keep the connections but drop every byte, as a dead link does), add a fixed latency per
+ * direction (a delay line), and count round trips (turns from client-to-server traffic to
+ * server-to-client traffic).
+ */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final int targetPort;
@@ -15,6 +20,12 @@ final class TcpProxy implements AutoCloseable {
     private volatile boolean silent;
     /** Bytes per second per direction, 0 for no limit: makes a loopback transfer slow enough to interrupt. */
     volatile long bytesPerSecond;
+    /** Drop everything in both directions while set; connections stay open. */
+    volatile boolean stalled;
+    /** One-way delay in milliseconds added to every byte (0: none). Set before connections are made. */
+    volatile long delayMs;
+    private final java.util.concurrent.atomic.AtomicInteger turns = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean lastFromClient;
 
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -45,22 +56,41 @@ final class TcpProxy implements AutoCloseable {
                 }
                 Socket upstream = new Socket(InetAddress.getByName("127.0.0.1"), targetPort);
                 sockets.add(upstream);
-                pipe(client, upstream);
-                pipe(upstream, client);
+                client.setTcpNoDelay(true);
+                upstream.setTcpNoDelay(true);
+                pipe(client, upstream, true);
+                pipe(upstream, client, false);
             } catch (IOException e) {
                 return;
             }
         }
     }
 
-    private void pipe(Socket from, Socket to) {
+    /** Round trips seen so far: each time the server answers after the client spoke. */
+    int roundTrips() {
+        return turns.get();
+    }
+
+    private void forwarded(boolean fromClient) {
+        if (!fromClient && lastFromClient) {
+            turns.incrementAndGet();
+        }
+        lastFromClient = fromClient;
+    }
+
+    private void pipe(Socket from, Socket to, boolean fromClient) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try (InputStream in = from.getInputStream(); OutputStream direct = to.getOutputStream()) {
+                OutputStream out = delayMs > 0 ? new DelayLine(direct, delayMs) : direct;
                 int n;
                 long start = System.nanoTime();
                 long total = 0;
                 while ((n = in.read(buf)) >= 0) {
+                    if (stalled) {
+                        continue;
+                    }
+                    forwarded(fromClient);
                     out.write(buf, 0, n);
                     total += n;
                     long limit = bytesPerSecond;
@@ -80,6 +110,53 @@ final class TcpProxy implements AutoCloseable {
         }, "proxy-pipe");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** Writes each chunk DELAY ms after it was read, without limiting throughput (a delay line, not stop-and-wait). */
+    private static final class DelayLine extends OutputStream {
+        private record Chunk(long due, byte[] data) {}
+
+        private final java.util.concurrent.LinkedBlockingQueue<Chunk> line = new java.util.concurrent.LinkedBlockingQueue<>();
+
+        DelayLine(OutputStream out, long delayMs) {
+            Thread writer = new Thread(() -> {
+                try (out) {
+                    while (true) {
+                        Chunk c = line.take();
+                        long wait = c.due() - System.nanoTime();
+                        if (wait > 0) {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                        }
+                        if (c.data() == null) {
+                            return;
+                        }
+                        out.write(c.data());
+                    }
+                } catch (IOException | InterruptedException ignored) {
+                    // closed
+                }
+            }, "proxy-delay");
+            writer.setDaemon(true);
+            writer.start();
+            this.delayNanos = delayMs * 1_000_000;
+        }
+
+        private final long delayNanos;
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            line.add(new Chunk(System.nanoTime() + delayNanos, java.util.Arrays.copyOfRange(b, off, off + len)));
+        }
+
+        @Override
+        public void close() {
+            line.add(new Chunk(System.nanoTime() + delayNanos, null));
+        }
     }
 
     /** Drops every open connection at once, as a network failure would. */
