@@ -168,9 +168,25 @@ final class Holders {
     }
 
     /** The pid may have been reused by another program since: only a process whose arguments name this holder is ended. */
+    /**
+     * Whether process H is this holder (a pid may have been reused). On Linux /proc/PID/cmdline is
+     * read here: the JDK gives no arguments at all when the command line is longer than a page,
+     * as it is with a long class path.
+     */
     private static boolean isHolder(ProcessHandle h, HolderFiles f) {
-        return h.info().arguments().map(a -> List.of(a).contains(f.id())).orElse(false);
+        String mark = HOLDER_MARK + f.id();
+        Path cmdline = Path.of("/proc", Long.toString(h.pid()), "cmdline");
+        if (Files.exists(cmdline)) {
+            try {
+                return new String(Files.readAllBytes(cmdline), java.nio.charset.StandardCharsets.ISO_8859_1).contains(mark + "\0");
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return h.info().arguments().map(a -> List.of(a).contains(mark)).orElse(false);
     }
+
+    private static final String HOLDER_MARK = "-Dvps.holder=";
 
     /** Spawns the holder in its own session (no terminal, none of our streams) and waits for it to log in. */
     private static void start(Target t, Duration persist, HolderFiles f) throws IOException {
@@ -179,7 +195,7 @@ final class Holders {
             cmd.add("/usr/bin/setsid");
         }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xmx256m", "-Xss512k", "-cp", System.getProperty("java.class.path"),
+        cmd.addAll(List.of(HOLDER_MARK + f.id(), "-XX:+UseSerialGC", "-Xmx256m", "-Xss512k", "-cp", System.getProperty("java.class.path"),
                 "ConnectionHolder", f.dir().toAbsolutePath().toString(), f.id()));
         Process p = new ProcessBuilder(cmd)
                 .directory(f.dir().toFile())
