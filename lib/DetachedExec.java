@@ -48,7 +48,8 @@ final class DetachedExec {
                 + "exit " + NO_STATUS;
         Gate stdout = new Gate(out);
         Gate stderr = new Gate(err);
-        ChannelExec channel = connection.openExec(RemoteCommand.of(script).toShellLine());
+        // Straight to the login shell: the script needs no environment of its own, and two processes fewer count here.
+        ChannelExec channel = connection.openExec("exec </dev/null\n" + script);
         channel.setOutputStream(stdout, true);
         channel.setErrStream(stderr, true);
         try {

@@ -82,7 +82,8 @@ final class Jobs {
         return "umask 077; [ -d " + DIR + " ] || { mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + "; } || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
                 + "c=" + ShellQuote.quote(command) + "; printf '%s' \"$c\" > " + j + "/command\n"
-                + "date +%s > " + j + "/started\n"
+                // The client's clock, as gc compares with it; no `date` process on the way.
+                + "echo " + System.currentTimeMillis() / 1000 + " > " + j + "/started\n"
                 // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
                 + ": > " + j + "/stdout; : > " + j + "/stderr\n"
                 + "b=none; [ -r /proc/sys/kernel/random/boot_id ] && read -r b < /proc/sys/kernel/random/boot_id; echo \"$b\" > " + j + "/boot\n"
@@ -94,7 +95,7 @@ final class Jobs {
                 + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$2\" ) <"
                 + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
                 + j + " \"$c\" </dev/null >/dev/null 2>&1 &\n"
-                + "pid=$!; echo $pid > " + j + "/pid.tmp && mv " + j + "/pid.tmp " + j + "/pid\n";
+                + "pid=$!; echo $pid > " + j + "/pid\n";
     }
 
     /** One job's state; "lost" when the server rebooted under it or its runner died without an exit status. */
@@ -133,7 +134,7 @@ final class Jobs {
                 + "  id=$(basename \"$j\"); st=running; code=\n"
                 + "  if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
                 + "  elif [ \"$(cat \"$j/boot\")\" != \"$boot\" ]; then st=lost\n"
-                + "  elif [ -f \"$j/pid\" ] && ! kill -0 \"$(cat \"$j/pid\")\" 2>/dev/null; then sleep 0.2\n"
+                + "  elif p=$(cat \"$j/pid\" 2>/dev/null) && [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null; then sleep 0.2\n"
                 + "    if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
                 + "    elif [ -f \"$j/killed\" ]; then st=killed; else st=lost; fi\n"
                 + "  fi\n"
