@@ -12,6 +12,7 @@ final class ExecRunner {
 
     private ExecRunner() {}
 
+    /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */
     static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
         ChannelExec channel = connection.openExec(cmd.toShellLine());
         channel.setOutputStream(out, true);
@@ -33,8 +34,9 @@ final class ExecRunner {
             }
         }, "vps-exec-interrupt");
         Runtime.getRuntime().addShutdownHook(onExit);
+        ExecOutcome outcome;
         try {
-            return await(connection, cmd, channel, start);
+            outcome = await(connection, cmd, channel, start);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(onExit);
@@ -42,6 +44,13 @@ final class ExecRunner {
                 // the hook is running or about to: nothing to remove
             }
         }
+        if (cmd.lock() != null && outcome.exitCode() != null && outcome.exitCode() == RemoteLock.BUSY_EXIT) {
+            VpsException busy = cmd.lock().busyError(connection, cmd.runId());
+            if (busy != null) {
+                throw busy;
+            }
+        }
+        return outcome;
     }
 
     private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, ChannelExec channel, long start) {

@@ -21,13 +21,19 @@ final class Jobs {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("job", id);
-            m.put("status", status);
-            m.put("exitCode", exitCode);
-            m.put("started", startedEpoch);
-            m.put("stdoutBytes", stdoutBytes);
-            m.put("stderrBytes", stderrBytes);
+            putInto(m);
             m.put("command", command);
             return m;
+        }
+
+        /** The job's state into a result: status, exitCode, job, started, stdoutBytes, stderrBytes. */
+        void putInto(Map<String, Object> r) {
+            r.put("status", status);
+            r.put("exitCode", exitCode);
+            r.put("job", id);
+            r.put("started", startedEpoch);
+            r.put("stdoutBytes", stdoutBytes);
+            r.put("stderrBytes", stderrBytes);
         }
     }
 

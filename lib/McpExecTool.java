@@ -1,8 +1,6 @@
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -146,25 +144,9 @@ final class McpExecTool {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        List<String> files = new ArrayList<>();
-        for (OutputCapture c : List.of(stdout, stderr)) {
-            if (c.spillFile() != null) {
-                files.add(c.spillFile().toString());
-            }
-        }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("host", host);
-        r.put("command", command);
-        r.put("status", status);
-        r.put("exitCode", exitCode);
+        Map<String, Object> r = Json.envelope(host, command, status, exitCode, (System.nanoTime() - start) / 1_000_000, null);
         r.put("signal", signal);
-        r.put("stdout", stdout.text());
-        r.put("stderr", stderr.text());
-        r.put("truncated", stdout.truncated() || stderr.truncated());
-        r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
-        r.put("job", null);
-        r.put("error", null);
-        r.put("outputFiles", files.isEmpty() ? null : files);
+        OutputCapture.putAll(r, List.of(stdout, stderr));
         return r;
     }
 }

@@ -74,7 +74,7 @@ final class McpJobTools {
         String id = args.text("id") != null ? Jobs.checkId(args.text("id")) : Jobs.newId();
         return withJobs(args, "job_start", (jobs, r) -> {
             boolean created = jobs.start(id, command);
-            put(r, jobs.status(id));
+            jobs.status(id).putInto(r);
             r.put("command", command);
             r.put("created", created);
         });
@@ -82,7 +82,7 @@ final class McpJobTools {
 
     private Map<String, Object> status(McpArgs args) {
         String id = args.requiredText("id");
-        return withJobs(args, "job_status", (jobs, r) -> put(r, jobs.status(id)));
+        return withJobs(args, "job_status", (jobs, r) -> jobs.status(id).putInto(r));
     }
 
     private Map<String, Object> logs(McpArgs args) {
@@ -96,7 +96,7 @@ final class McpJobTools {
             jobs.logs(id, stderr, from, max + 3, buffer);   // 3 more: enough to see where the last character ends
             byte[] bytes = buffer.toByteArray();
             int kept = bytes.length <= max ? bytes.length : utf8Boundary(bytes, (int) max);
-            put(r, s);
+            s.putInto(r);
             r.put("stdout", new String(bytes, 0, kept, StandardCharsets.UTF_8));
             r.put("truncated", kept < bytes.length);
             r.put("next", from + kept);
@@ -110,7 +110,7 @@ final class McpJobTools {
             throw VpsException.config("max " + Durations.format(max) + " is longer than " + Durations.format(MAX_WAIT),
                     "wait in several calls of at most 10m");
         }
-        return withJobs(args, "job_wait", (jobs, r) -> put(r, jobs.awaitEnd(id, max, 500)));
+        return withJobs(args, "job_wait", (jobs, r) -> jobs.awaitEnd(id, max, 500).putInto(r));
     }
 
     private Map<String, Object> kill(McpArgs args) {
@@ -118,7 +118,7 @@ final class McpJobTools {
         String signal = args.text("signal") == null ? "TERM" : args.text("signal").toUpperCase().replaceFirst("^SIG", "");
         return withJobs(args, "job_kill", (jobs, r) -> {
             jobs.kill(id, signal);
-            put(r, jobs.awaitEnd(id, Duration.ofSeconds(5), 200));
+            jobs.awaitEnd(id, Duration.ofSeconds(5), 200).putInto(r);
         });
     }
 
@@ -139,15 +139,6 @@ final class McpJobTools {
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
             return r;
         });
-    }
-
-    private static void put(Map<String, Object> r, Jobs.Status s) {
-        r.put("status", s.status());
-        r.put("exitCode", s.exitCode());
-        r.put("job", s.id());
-        r.put("started", s.startedEpoch());
-        r.put("stdoutBytes", s.stdoutBytes());
-        r.put("stderrBytes", s.stderrBytes());
     }
 
     /** The largest length up to MAX that does not split a UTF-8 sequence (the next call starts at a character). */

@@ -4,6 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * One output stream of a remote command, bounded in memory: keeps everything up to {@code limit}
@@ -171,5 +174,28 @@ final class OutputCapture extends OutputStream {
         }
         return new String(head, 0, headLen, StandardCharsets.UTF_8) + cutMarker()
                 + new String(tailBytes(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Puts the captured output into a DESIGN §5 result: "stdout" and "stderr" (each the captures of
+     * that name, in order), "truncated", and "outputFiles" (the spill files, or null) at the end.
+     */
+    static void putAll(Map<String, Object> result, List<OutputCapture> captures) {
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        boolean truncated = false;
+        List<String> files = new ArrayList<>();
+        for (OutputCapture c : captures) {
+            (c.name.equals("stdout") ? stdout : stderr).append(c.text());
+            truncated |= c.truncated();
+            if (c.spillFile() != null) {
+                files.add(c.spillFile().toString());
+            }
+        }
+        result.put("stdout", stdout.toString());
+        result.put("stderr", stderr.toString());
+        result.put("truncated", truncated);
+        result.remove("outputFiles");
+        result.put("outputFiles", files.isEmpty() ? null : files);
     }
 }

@@ -155,11 +155,7 @@ class ExecCommand implements Callable<Integer> {
             steps.forEach(Step::finish);
             if (json) {
                 Map<String, Object> r = Json.failure(host, label(toRun), e, elapsedMs(start));
-                fillOutput(r, steps);
-                r.put("durationMs", r.remove("durationMs"));
-                r.put("job", r.remove("job"));
-                r.put("error", r.remove("error"));
-                r.put("outputFiles", r.remove("outputFiles"));
+                OutputCapture.putAll(r, captures(steps));
                 out.println(Json.write(r));
             }
             return Cli.fail(e, err);
@@ -179,12 +175,6 @@ class ExecCommand implements Callable<Integer> {
                 return;
             }
             step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in);
-            if (cmd.lock() != null && step.outcome.exitCode() != null && step.outcome.exitCode() == RemoteLock.BUSY_EXIT) {
-                VpsException busy = cmd.lock().busyError(connection, cmd.runId());
-                if (busy != null) {
-                    throw busy;
-                }
-            }
         }
     }
 
@@ -203,19 +193,11 @@ class ExecCommand implements Callable<Integer> {
     private int reportDetached(String host, List<String> toRun, Step step, long durationMs) {
         DetachedExec.Result d = step.detached;
         if (json) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("host", host);
-            r.put("command", label(toRun));
-            r.put("status", "detached");
-            r.put("exitCode", null);
-            r.put("signal", null);
-            fillOutput(r, List.of(step));
-            r.put("durationMs", durationMs);
+            Map<String, Object> r = Json.envelope(host, label(toRun), "detached", null, durationMs, null);
             r.put("job", d.jobId());
-            r.put("error", null);
             r.put("next", d.stdoutNext());
             r.put("nextStderr", d.stderrNext());
-            r.put("outputFiles", r.remove("outputFiles"));
+            OutputCapture.putAll(r, captures(List.of(step)));
             out.println(Json.write(r));
         }
         out.flush();
@@ -246,17 +228,10 @@ class ExecCommand implements Callable<Integer> {
         }
         VpsException problem = deciding.outcome.problem(timeout);
         if (json) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("host", host);
-            r.put("command", label(toRun));
-            r.put("status", deciding.outcome.status());
-            r.put("exitCode", deciding.outcome.exitCode());
+            Map<String, Object> r = Json.envelope(host, label(toRun), deciding.outcome.status(), deciding.outcome.exitCode(), durationMs, problem);
             r.put("signal", deciding.outcome.signal());
-            fillOutput(r, steps);
-            r.put("durationMs", durationMs);
             r.put("job", deciding.jobId);
-            r.put("error", problem == null ? null : Json.error(problem));
-            r.put("outputFiles", r.remove("outputFiles"));
+            OutputCapture.putAll(r, captures(steps));
             if (steps.size() > 1 || toRun.size() > 1) {
                 r.put("steps", steps.stream().map(Step::toJson).toList());
             }
@@ -270,26 +245,8 @@ class ExecCommand implements Callable<Integer> {
         return exit;
     }
 
-    private void fillOutput(Map<String, Object> r, List<Step> steps) {
-        StringBuilder stdout = new StringBuilder();
-        StringBuilder stderr = new StringBuilder();
-        boolean truncated = false;
-        List<String> files = new ArrayList<>();
-        for (Step s : steps) {
-            stdout.append(s.stdout.text());
-            stderr.append(s.stderr.text());
-            truncated |= s.stdout.truncated() || s.stderr.truncated();
-            if (s.stdout.spillFile() != null) {
-                files.add(s.stdout.spillFile().toString());
-            }
-            if (s.stderr.spillFile() != null) {
-                files.add(s.stderr.spillFile().toString());
-            }
-        }
-        r.put("stdout", stdout.toString());
-        r.put("stderr", stderr.toString());
-        r.put("truncated", truncated);
-        r.put("outputFiles", files.isEmpty() ? null : files);
+    private static List<OutputCapture> captures(List<Step> steps) {
+        return steps.stream().flatMap(s -> java.util.stream.Stream.of(s.stdout, s.stderr)).toList();
     }
 
     /** The command texts to run; a script is read here, so a bad path is a usage error. */

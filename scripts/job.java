@@ -108,15 +108,6 @@ class JobCommand implements Callable<Integer> {
             }
         }
 
-        void putStatus(Map<String, Object> r, Jobs.Status s) {
-            r.put("status", s.status());
-            r.put("exitCode", s.exitCode());
-            r.put("job", s.id());
-            r.put("started", s.startedEpoch());
-            r.put("stdoutBytes", s.stdoutBytes());
-            r.put("stderrBytes", s.stderrBytes());
-        }
-
         String line(Jobs.Status s) {
             return s.id() + "  " + s.status() + (s.exitCode() == null ? "" : " (exit " + s.exitCode() + ")") + "  started "
                     + java.time.Instant.ofEpochSecond(s.startedEpoch()) + "  " + s.command();
@@ -157,7 +148,7 @@ class JobCommand implements Callable<Integer> {
                         "check it with: job status " + jobId + " (next time give --id KEY: starting is then safe to repeat)", false, e);
             }
             Jobs.Status s = jobs.status(jobId);
-            putStatus(r, s);
+            s.putInto(r);
             r.put("created", created);
             if (!json) {
                 parent.out.println(jobId);
@@ -177,7 +168,7 @@ class JobCommand implements Callable<Integer> {
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
             Jobs.Status s = jobs.status(id);
-            putStatus(r, s);
+            s.putInto(r);
             if (!json) {
                 parent.out.println(line(s));
             }
@@ -233,7 +224,7 @@ class JobCommand implements Callable<Integer> {
                     sleep(1000);
                 }
             }
-            putStatus(r, s);
+            s.putInto(r);
             r.put("stdout", json ? captured.toString(java.nio.charset.StandardCharsets.UTF_8) : "");
             r.put("next", offset);
             if (!json) {
@@ -262,7 +253,7 @@ class JobCommand implements Callable<Integer> {
             try (Heartbeat beat = new Heartbeat(parent.err, heartbeat, "job " + id, () -> progress(jobs, id))) {
                 s = jobs.awaitEnd(id, max, 1000);
             }
-            putStatus(r, s);
+            s.putInto(r);
             if (!json) {
                 parent.err.println(line(s));
             }
@@ -292,7 +283,7 @@ class JobCommand implements Callable<Integer> {
         int run(Jobs jobs, Map<String, Object> r) {
             jobs.kill(id, signal.toUpperCase().replaceFirst("^SIG", ""));
             Jobs.Status s = jobs.awaitEnd(id, Duration.ofSeconds(5), 200);
-            putStatus(r, s);
+            s.putInto(r);
             if (!json) {
                 parent.err.println(line(s));
             }
