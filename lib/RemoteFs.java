@@ -199,6 +199,26 @@ final class RemoteFs implements AutoCloseable {
         }
     }
 
+    /**
+     * SHA-256 of the first PREFIX bytes of PATH, then of each of the BLOCKS blocks of BLOCK bytes that follow
+     * it, in one command; null when the server cannot tell. A block past the end of the file hashes short
+     * and so never matches.
+     */
+    List<String> sha256OfPrefixAndBlocks(String path, long prefix, int block, int blocks) {
+        String cmd = HASHERS + "f=" + ShellQuote.quote(path) + "\nh=$(head -c " + prefix + " < \"$f\" | $large) && printf 'H:%.64s\\n' \"$h\" || exit 1\n"
+                + "i=0; while [ $i -lt " + blocks + " ]; do h=$(dd if=\"$f\" bs=" + block + " skip=$((" + prefix / block + " + i)) count=1 2>/dev/null | $small)"
+                + " && printf 'H:%.64s\\n' \"$h\" || exit 1; i=$((i + 1)); done";
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+        List<String> hashes = new ArrayList<>();
+        for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
+            if (line.startsWith("H:") && line.substring(2).trim().matches("[0-9a-f]{64}")) {
+                hashes.add(line.substring(2).trim());
+            }
+        }
+        return o.exitCode() != null && o.exitCode() == 0 && hashes.size() == blocks + 1 ? hashes : null;
+    }
+
     /** SHA-256 of the first BYTES of PATH, or null when the server cannot tell. */
     String sha256OfPrefix(String path, long bytes) {
         String cmd = HASHERS + "h=$(head -c " + bytes + " < " + ShellQuote.quote(path)

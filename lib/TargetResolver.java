@@ -8,11 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Resolves a {@link Target}: options > environment (VPS_*) > .env file > ~/.ssh/config >
@@ -176,7 +178,13 @@ final class TargetResolver {
         String ciphers = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,chacha20-poly1305@openssh.com";
         out.put("cipher.c2s", ciphers);
         out.put("cipher.s2c", ciphers);
-        out.put("CheckCiphers", "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com");
+        // JSch probes every algorithm named in its Check* lists by loading it. The BouncyCastle ones load and
+        // signature-check BouncyCastle's signed jar: ~0.3 s of every call. chacha20-poly1305 is always there
+        // (we ship BouncyCastle), so it is not probed; ML-KEM in JSch 2.28.8 needs BouncyCastle classes that
+        // 1.83 lacks, so the probe always dropped it: it is left out of the default proposal instead.
+        out.put("CheckCiphers", "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+        out.put("kex", Arrays.stream(JSch.getConfig("kex").split(",")).filter(k -> !k.startsWith("mlkem"))
+                .collect(Collectors.joining(",")));
         if (o.legacySshRsa) {
             out.put("server_host_key", JSch.getConfig("server_host_key") + ",ssh-rsa");
             out.put("PubkeyAcceptedAlgorithms", JSch.getConfig("PubkeyAcceptedAlgorithms") + ",ssh-rsa");
@@ -195,6 +203,9 @@ final class TargetResolver {
                 }
             });
         }
+        List<String> proposed = List.of(out.get("kex").split(","));
+        out.put("CheckKexes", Arrays.stream(JSch.getConfig("CheckKexes").split(",")).filter(proposed::contains)
+                .collect(Collectors.joining(",")));
         return out;
     }
 

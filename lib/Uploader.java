@@ -183,12 +183,13 @@ final class Uploader {
                 n = in.read(buf, 0, (int) Math.min(buf.length, offset - skipped));
                 digest.update(buf, 0, n);
             }
+            if (!item.stdin() && (offset > 0 || item.size() >= StripedUpload.MIN_BYTES)) {
+                return sendStriped(item, partial, in, offset, digest);
+            }
             OutputStream out;
             try {
-                out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, offset > 0 ? ChannelSftp.APPEND : ChannelSftp.OVERWRITE);
-                if (offset == 0) {
-                    fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
-                }
+                out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE);
+                fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
             } catch (SftpException e) {
                 throw fs.failure("cannot write", partial, e);
             }
@@ -208,21 +209,65 @@ final class Uploader {
         }
     }
 
+    /**
+     * A large file (or any resumed one) goes over several channels, each writing its chunks in place. A fresh
+     * partial is created empty and private first; a resumed one keeps its checked prefix and is overwritten
+     * from there on.
+     */
+    private Pending sendStriped(Item item, String partial, InputStream in, long offset, BackgroundDigest digest) throws IOException {
+        if (offset == 0) {
+            try {
+                fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE).close();
+                fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
+            } catch (SftpException e) {
+                throw fs.failure("cannot write", partial, e);
+            } catch (IOException e) {
+                throw writeFailure(item, partial, e);
+            }
+        }
+        try {
+            StripedUpload.send(fs.connection, partial, in, offset, item.size(), digest, progress);
+        } catch (SftpException e) {
+            throw writeFailure(item, partial, new IOException(e.getMessage(), e));
+        } catch (IOException e) {
+            throw writeFailure(item, partial, e);
+        }
+        return new Pending(item, partial, digest.hex(), item.size() - offset, offset);
+    }
+
+    /**
+     * How much of an existing partial can be kept: its bytes below (its size - StripedUpload.LOOKAHEAD) were
+     * all written before it stopped, so that prefix is checked as one hash and the rest block by block (a
+     * striped upload may have left holes there); the first block that differs is where sending resumes.
+     */
     private long resumableOffset(Item item, String partial) {
         SftpATTRS existing = fs.lstat(partial);
         if (existing == null || !existing.isReg() || existing.getSize() == 0 || existing.getSize() > item.size()
                 || item.size() < RESUME_MIN_BYTES) {
             return 0;
         }
-        long have = existing.getSize();
-        String remoteHash = fs.sha256OfPrefix(partial, have);
-        if (remoteHash == null) {
+        int block = StripedUpload.CHUNK;
+        long prefix = Math.max(0, existing.getSize() - StripedUpload.LOOKAHEAD) / block * block;
+        int blocks = (int) ((existing.getSize() - prefix) / block);
+        List<String> remote = fs.sha256OfPrefixAndBlocks(partial, prefix, block, blocks);
+        if (remote == null) {
             return 0;
         }
         try (InputStream in = Files.newInputStream(item.local())) {
             MessageDigest d = Sha256.digest();
-            Sha256.feed(d, in, have);
-            return Sha256.hex(d).equals(remoteHash) ? have : 0;
+            Sha256.feed(d, in, prefix);
+            if (!Sha256.hex(d).equals(remote.get(0))) {
+                return 0;
+            }
+            long have = prefix;
+            for (int i = 1; i <= blocks; i++, have += block) {
+                MessageDigest b = Sha256.digest();
+                Sha256.feed(b, in, block);
+                if (!Sha256.hex(b).equals(remote.get(i))) {
+                    break;
+                }
+            }
+            return have;
         } catch (IOException e) {
             return 0;
         }

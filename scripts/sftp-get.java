@@ -1,6 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //MAIN SftpGet
-//JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto
+//JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,com.sun.crypto.provider.*::*,0.01 -XX:CompileCommand=CompileThresholdScaling,sun.security.provider.*::*,0.01
 //DESCRIPTION Download files and folders over SFTP: atomic, resumable, SHA-256 verified; remote globs.
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
@@ -8,7 +8,7 @@
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
 //SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
 //SOURCES ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java ../lib/TransferProgress.java ../lib/PosixModes.java
-//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/Downloader.java ../lib/BackgroundDigest.java
+//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/BackgroundDigest.java
 
 import java.io.InputStream;
 import java.io.PrintStream;

@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -212,6 +214,34 @@ class TransferTest extends VpsTestBase {
         assertTrue(((String) error.get("message")).contains("no space left"), error.toString());
         assertEquals("keep", vps.exec("cat /mnt/tiny/existing.txt"), "the existing target is intact");
         assertEquals("existing.txt", vps.exec("ls -A /mnt/tiny").trim(), "no partial file left behind");
+        Path huge = Files.write(dir.resolve("huge.bin"), random(20 << 20, 8));   // large enough to go over several channels
+        Runs.Result striped = put("--json", huge.toString(), "/mnt/tiny/existing.txt");
+        assertEquals(1, striped.exit(), striped.toString());
+        assertTrue(((String) ((Map<?, ?>) striped.json().get("error")).get("message")).contains("no space left"), striped.toString());
+        assertEquals("keep", vps.exec("cat /mnt/tiny/existing.txt"), "the existing target is intact");
+        assertEquals("existing.txt", vps.exec("ls -A /mnt/tiny").trim(), "no partial file left behind");
+    }
+
+    @Test
+    void aLargeUploadOverALinkWithLatencyGoesOverSeveralChannels(@TempDir Path dir) throws Exception {
+        byte[] data = random(24 << 20, 13);
+        Path src = Files.write(dir.resolve("wide.bin"), data);
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            proxy.delayMs = 25;
+            proxy.bytesPerSecond = 8 << 20;   // about 3 s: time to see the server's side
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            CompletableFuture<Runs.Result> upload = CompletableFuture.supplyAsync(() -> put(viaProxy, "--json", src.toString(), "/tmp/wide.bin"));
+            int most = 0;
+            for (long end = System.nanoTime() + 60_000_000_000L; !upload.isDone() && System.nanoTime() < end; ) {
+                most = Math.max(most, Integer.parseInt(vps.exec("pgrep -c -x sftp-server || true").trim()));
+            }
+            Runs.Result r = upload.get(60, TimeUnit.SECONDS);
+            assertEquals(0, r.exit(), r.toString());
+            assertTrue(most >= 1 + StripedUpload.LANES, "one SFTP channel for the file system and four lanes for the data at once, saw " + most);
+            assertEquals(Sha256.hex(digestOf(data)), r.json().get("sha256"));
+        }
+        assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < /tmp/wide.bin").substring(0, 64));
     }
 
     @Test
