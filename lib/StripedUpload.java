@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Sends part of a local file into a remote file over several SFTP channels at once. One channel
@@ -38,6 +39,7 @@ final class StripedUpload {
     /** Chunks read but not yet acknowledged: offset -> length. */
     private final TreeMap<Long, Integer> unfinished = new TreeMap<>();
     private final List<SftpWriter> writers = new ArrayList<>();
+    private final AtomicInteger unopened = new AtomicInteger();
     private volatile Exception failure;
 
     private StripedUpload(VpsConnection connection, String remotePath, TransferProgress progress) {
@@ -63,7 +65,7 @@ final class StripedUpload {
         try {
             for (int i = 0; i < lanes; i++) {
                 lanesDone.add(pool.submit(() -> {
-                    lane();
+                    lane(lanes);
                     return null;
                 }));
             }
@@ -135,13 +137,17 @@ final class StripedUpload {
         return length == null ? 0 : length;
     }
 
-    private void lane() throws Exception {
+    private void lane(int lanes) throws Exception {
         SftpWriter writer;
         try {
             writer = SftpWriter.open(connection, remotePath);
         } catch (Exception e) {
-            fail(e);
-            throw e;
+            // A server at its MaxSessions refuses extra channels: the lanes that did open carry the file.
+            if (unopened.incrementAndGet() == lanes) {
+                fail(e);
+                throw e;
+            }
+            return;
         }
         synchronized (writers) {
             writers.add(writer);

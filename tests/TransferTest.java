@@ -245,6 +245,19 @@ class TransferTest extends VpsTestBase {
     }
 
     @Test
+    void aServerThatAllowsFewChannelsStillTakesALargeUpload(@TempDir Path dir) throws Exception {
+        int port = vps.extraSshd("MaxSessions=2");   // the file system's channel and one lane
+        Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(port) + "\n");
+        List<String> target = List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", knownHosts.toString());
+        byte[] data = random(20 << 20, 17);
+        Path src = Files.write(dir.resolve("narrow.bin"), data);
+        Runs.Result r = put(target, "--json", src.toString(), "/tmp/narrow.bin");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < /tmp/narrow.bin").substring(0, 64));
+    }
+
+    @Test
     void aCutConnectionIsResumedWithinTheSameCall(@TempDir Path dir) throws Exception {
         byte[] data = random(48 << 20, 11);
         Path src = Files.write(dir.resolve("big.bin"), data);
