@@ -221,16 +221,8 @@ final class RemoteFs implements AutoCloseable {
 
     /** SHA-256 of the first BYTES of PATH, or null when the server cannot tell. */
     String sha256OfPrefix(String path, long bytes) {
-        String cmd = HASHERS + "h=$(head -c " + bytes + " < " + ShellQuote.quote(path)
-                + " | $large) && printf 'H:%.64s\\n' \"$h\"";
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
-        for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
-            if (line.startsWith("H:") && line.substring(2).trim().matches("[0-9a-f]{64}") && o.exitCode() != null && o.exitCode() == 0) {
-                return line.substring(2).trim();
-            }
-        }
-        return null;
+        List<String> hashes = sha256OfPrefixAndBlocks(path, bytes, 1, 0);
+        return hashes == null ? null : hashes.get(0);
     }
 
     /** The REMOTE error for a failed SFTP call; a write failure on a full disk says so. */

@@ -186,13 +186,7 @@ final class Uploader {
             if (!item.stdin() && (offset > 0 || item.size() >= StripedUpload.MIN_BYTES)) {
                 return sendStriped(item, partial, in, offset, digest);
             }
-            OutputStream out;
-            try {
-                out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE);
-                fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
-            } catch (SftpException e) {
-                throw fs.failure("cannot write", partial, e);
-            }
+            OutputStream out = createPartial(partial);
             try (out) {
                 while ((n = in.read(buf)) >= 0) {
                     digest.update(buf, 0, n);
@@ -209,6 +203,17 @@ final class Uploader {
         }
     }
 
+    /** Creates (or empties) PARTIAL, private until complete: it may be a secret. */
+    private OutputStream createPartial(String partial) {
+        try {
+            OutputStream out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE);
+            fs.sftp.chmod(0600, RemotePaths.literal(partial));
+            return out;
+        } catch (SftpException e) {
+            throw fs.failure("cannot write", partial, e);
+        }
+    }
+
     /**
      * A large file (or any resumed one) goes over several channels, each writing its chunks in place. A fresh
      * partial is created empty and private first; a resumed one keeps its checked prefix and is overwritten
@@ -217,10 +222,7 @@ final class Uploader {
     private Pending sendStriped(Item item, String partial, InputStream in, long offset, BackgroundDigest digest) throws IOException {
         if (offset == 0) {
             try {
-                fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE).close();
-                fs.sftp.chmod(0600, RemotePaths.literal(partial));   // private until complete: it may be a secret
-            } catch (SftpException e) {
-                throw fs.failure("cannot write", partial, e);
+                createPartial(partial).close();
             } catch (IOException e) {
                 throw writeFailure(item, partial, e);
             }
