@@ -148,7 +148,9 @@ final class TargetResolver {
                         "set VPS_PASSWORD in the environment or .env, or pass --password-file FILE (never on the command line)");
             }
         }
-        return new Target.Credentials(keys, passphrase, useAgent, agentSocket, o.passwordAuth, password);
+        // Absolute: a connection holder runs in its own folder and must find the same files.
+        return new Target.Credentials(keys.stream().map(Path::toAbsolutePath).toList(), passphrase, useAgent,
+                agentSocket == null ? null : agentSocket.toAbsolutePath(), o.passwordAuth, password);
     }
 
     private Target.HostKeyPolicy hostKeys(SshConfig.Entry ssh, String host, String user, int port) {
@@ -169,7 +171,7 @@ final class TargetResolver {
             }
         }
         String alias = ssh == null ? null : ssh.get("hostkeyalias");
-        return new Target.HostKeyPolicy(knownHosts, pick("hostKey", o.hostKey, "VPS_HOST_KEY"), acceptNew, alias);
+        return new Target.HostKeyPolicy(knownHosts.toAbsolutePath(), pick("hostKey", o.hostKey, "VPS_HOST_KEY"), acceptNew, alias);
     }
 
     private Map<String, String> algorithms(SshConfig.Entry ssh) {

@@ -55,6 +55,18 @@ class ReuseTest extends VpsTestBase {
     }
 
     @Test
+    void relativeKeyAndKnownHostsPathsWorkThroughTheHolder() {
+        // The holder runs in its own folder: paths relative to the caller's folder must still reach the same files.
+        Path here = Path.of("").toAbsolutePath();
+        List<String> target = List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
+                "-i", here.relativize(vps.key).toString(), "--known-hosts", here.relativize(vps.knownHosts).toString());
+        assertTrue(!Path.of(target.get(7)).isAbsolute(), target.get(7));
+        Runs.Result r = Runs.exec(reuse(target, "--", "echo relative"));
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("relative\n", r.stdout());
+    }
+
+    @Test
     void exitStatusSignalAndStreamsPassThrough() {
         Runs.Result r = Runs.exec(reuse(vps.target("root"), "--", "echo out; echo err >&2; exit 7"));
         assertEquals(7, r.exit(), r.toString());
