@@ -205,6 +205,7 @@ final class ConnectionHolder {
         m.put("refusals", upstream.refusals);
         m.put("lastActivity", lastActivity);
         m.put("lastError", upstream.lastError == null ? null : Json.error(upstream.lastError));
+        m.put("transfers", true);   // runs sftp-put/sftp-get itself (HolderTransfer); older holders only relay
         try {
             LocalFolders.writePrivate(files.stateFile(), Json.write(m));
         } catch (IOException e) {

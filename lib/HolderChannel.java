@@ -9,7 +9,8 @@ import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.channel.ChannelSession;
 
 /**
- * A client's session channel in the holder. Its exec or subsystem request is answered only once
+ * A client's session channel in the holder. A transfer request runs in the holder itself
+ * ({@link HolderTransfer}); any other exec or subsystem request is answered only once
  * the upstream channel is open: success, or failure when it could not be opened (link down and
  * no reconnect, no session slot in time), so the client knows for sure that nothing started.
  * The opening runs on its own thread because it takes network round trips (and may wait in line
@@ -29,6 +30,13 @@ final class HolderChannel extends ChannelSession {
     @Override
     protected Result handleExec(String request, Buffer buffer, boolean wantReply) throws IOException {
         byte[] command = buffer.getBytes();
+        HolderTransfer transfer = HolderTransfer.forExec(upstream, command, upstream.log);
+        if (transfer != null) {
+            type = request;
+            commandInstance = transfer;
+            respond(request, prepareChannelCommand(request, transfer), wantReply);
+            return Result.Replied;
+        }
         relay(request, wantReply, c -> {
             ChannelExec exec = (ChannelExec) c.openChannel("exec");
             exec.setCommand(command);

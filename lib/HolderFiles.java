@@ -64,8 +64,7 @@ record HolderFiles(Path dir, String id) {
         if (!(e instanceof Map<?, ?> m)) {
             return null;
         }
-        return new VpsException(VpsException.Kind.valueOf((String) m.get("kind")), (String) m.get("message"), (String) m.get("hint"),
-                Boolean.TRUE.equals(m.get("retriable")), null);
+        return VpsException.fromJson(m);
     }
 
     /** Removes everything but the log and the lock. */

@@ -20,7 +20,7 @@ final class HolderUpstream {
     }
 
     private final Target target;
-    private final PrintStream log;
+    final PrintStream log;
     private final Consumer<HolderUpstream> onChange;
     private VpsConnection connection;
     /** Channels open or being opened (what waits in line is not counted). */
@@ -52,7 +52,7 @@ final class HolderUpstream {
     }
 
     /** A live session: the current one, or a new login after a bounded number of tries with backoff. */
-    private VpsConnection live() {
+    VpsConnection live() {
         synchronized (this) {
             if (connection != null && connection.isConnected()) {
                 return connection;

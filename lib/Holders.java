@@ -225,9 +225,7 @@ final class Holders {
         }
         p.destroyForcibly();
         if (answer != null && answer.startsWith("{")) {
-            Map<?, ?> m = Json.read(answer, Map.class);
-            throw new VpsException(VpsException.Kind.valueOf((String) m.get("kind")), (String) m.get("message"), (String) m.get("hint"),
-                    Boolean.TRUE.equals(m.get("retriable")), null);
+            throw VpsException.fromJson(Json.read(answer, Map.class));
         }
         throw new VpsException(VpsException.Kind.NETWORK, "the connection holder for " + t.display() + " did not start within "
                 + Durations.format(Duration.ofMillis(waitMs)), "see its log " + f.log() + "; run without --reuse meanwhile", true, null);

@@ -54,17 +54,25 @@ final class Reconnect {
      * "not retriable": that flag warns about commands that may have run, and WORK may repeat.
      */
     static <T> T repeatable(Supplier<VpsConnection> connect, java.util.function.Function<VpsConnection, T> work) {
+        return repeatable(connect, work, VpsConnection::close);
+    }
+
+    /** As above, with DONE instead of closing each connection after its try (the holder keeps its session). */
+    static <T> T repeatable(Supplier<VpsConnection> connect, java.util.function.Function<VpsConnection, T> work,
+            java.util.function.Consumer<VpsConnection> done) {
         long start = System.nanoTime();
         long pauseMs = OPERATION.first().toMillis();
         for (int tried = 1; ; tried++) {
             VpsConnection c = connect.get();
-            try (c) {
+            try {
                 return work.apply(c);
             } catch (VpsException e) {
                 long elapsedMs = (System.nanoTime() - start) / 1_000_000;
                 if (e.kind != VpsException.Kind.NETWORK || tried >= OPERATION.attempts() || elapsedMs + pauseMs > OPERATION.budget().toMillis()) {
                     throw e;
                 }
+            } finally {
+                done.accept(c);
             }
             sleep(pauseMs / 2 + ThreadLocalRandom.current().nextLong(pauseMs / 2 + 1));
             pauseMs = Math.min(pauseMs * 2, OPERATION.longest().toMillis());

@@ -94,6 +94,9 @@ final class StripedUpload {
         if (failure instanceof IOException e) {
             throw e;
         }
+        if (failure instanceof RuntimeException e) {
+            throw e;   // e.g. the holder's client went away: nothing to report, the partial stays for a rerun
+        }
         if (failure != null) {
             throw new IOException(failure.getMessage(), failure);
         }

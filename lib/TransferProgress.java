@@ -8,12 +8,28 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /**
  * Progress of a transfer: a progress bar (me.tongfei:progressbar) when a person watches a
  * terminal; otherwise a line on stderr every few seconds (bytes, rate, ETA), so that an agent's
- * inactivity timer never fires during a long transfer.
+ * inactivity timer never fires during a long transfer. A transfer that the connection holder runs
+ * for a client writes to a {@link Feed} instead: the total and the bytes as they go, for the
+ * client to show as it would its own.
  */
 final class TransferProgress implements AutoCloseable {
     static final long LINE_EVERY_MS = 5_000;
+    private static final long FEED_EVERY_NANOS = 100_000_000L;
+
+    /** The holder's end of a client's stderr: FRAME lines carry progress, any other line is text to print. */
+    static final class Feed extends PrintStream {
+        static final char FRAME = '\u0001';
+        volatile boolean cancelled;
+
+        Feed(java.io.OutputStream clientStderr) {
+            super(clientStderr, true, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
 
     private final PrintStream err;
+    private final Feed feed;
+    private long fed;
+    private long lastFed = System.nanoTime();
     private final long total;
     private final long start = System.nanoTime();
     private final AtomicLong done = new AtomicLong();
@@ -24,11 +40,15 @@ final class TransferProgress implements AutoCloseable {
     TransferProgress(String task, long total, PrintStream err, boolean quiet) {
         this.err = err;
         this.total = total;
-        boolean terminal = !quiet && System.console() != null && err == System.err;
+        feed = err instanceof Feed f ? f : null;
+        if (feed != null) {
+            feed.println(Feed.FRAME + "total " + total);
+        }
+        boolean terminal = feed == null && !quiet && System.console() != null && err == System.err;
         bar = terminal ? new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(total, 0))
                 .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).showSpeed().setConsumer(
                         new me.tongfei.progressbar.ConsoleProgressBarConsumer(err)).build() : null;
-        ticker = terminal || quiet ? null : new Thread(this::tick, "vps-progress");
+        ticker = terminal || quiet || feed != null ? null : new Thread(this::tick, "vps-progress");
         if (ticker != null) {
             ticker.setDaemon(true);
             ticker.start();
@@ -40,6 +60,35 @@ final class TransferProgress implements AutoCloseable {
         if (bar != null) {
             bar.stepBy(bytes);
         }
+        if (feed != null) {
+            if (feed.cancelled) {
+                throw new java.util.concurrent.CancellationException("the client went away");
+            }
+            sendFeed(false);
+        }
+    }
+
+    /** At most ten lines a second: a line per 32 KiB packet would cost more than the bytes it reports. */
+    private synchronized void sendFeed(boolean last) {
+        long now = done.get();
+        if (now > fed && (last || System.nanoTime() - lastFed >= FEED_EVERY_NANOS)) {
+            feed.println(Feed.FRAME + "+" + (now - fed));
+            fed = now;
+            lastFed = System.nanoTime();
+        }
+    }
+
+    /** What a client makes of a line from its holder's feed: true when it was a progress frame. */
+    static boolean fromFeed(String line, java.util.function.LongConsumer total, java.util.function.LongConsumer bytes) {
+        if (line.isEmpty() || line.charAt(0) != Feed.FRAME) {
+            return false;
+        }
+        if (line.startsWith("total ", 1)) {
+            total.accept(Long.parseLong(line.substring(7)));
+        } else if (line.startsWith("+", 1)) {
+            bytes.accept(Long.parseLong(line.substring(2)));
+        }
+        return true;
     }
 
     long done() {
@@ -78,6 +127,9 @@ final class TransferProgress implements AutoCloseable {
 
     @Override
     public void close() {
+        if (feed != null && !feed.cancelled) {
+            sendFeed(true);
+        }
         if (ticker != null) {
             ticker.interrupt();
         }

@@ -14,4 +14,17 @@ record TransferResult(String local, String remote, long bytes, long sent, long r
         m.put("status", status);
         return m;
     }
+
+    TransferResult withLocal(String other) {
+        return new TransferResult(other, remote, bytes, sent, resumedFrom, sha256, status);
+    }
+
+    static TransferResult fromJson(Map<?, ?> m) {
+        return new TransferResult((String) m.get("local"), (String) m.get("remote"), number(m.get("bytes")), number(m.get("sent")),
+                number(m.get("resumedFrom")), (String) m.get("sha256"), (String) m.get("status"));
+    }
+
+    private static long number(Object n) {
+        return n == null ? 0 : ((Number) n).longValue();
+    }
 }

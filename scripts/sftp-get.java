@@ -68,10 +68,8 @@ class SftpGet implements Callable<Integer> {
             String where = host;
             // Partial files are resumed, so a transfer to files may run again after a dropped link; stdout may not.
             java.util.function.Function<VpsConnection, Integer> work = connection -> {
-                try (RemoteFs fs = RemoteFs.open(connection)) {
-                    List<TransferResult> results = new Downloader(fs, options, err).download(sources, destination, out, transfer.quiet || transfer.json);
-                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
-                }
+                List<TransferResult> results = Transfer.run(connection, false, sources, destination, options, transfer.quiet || transfer.json, in, out, err);
+                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
             };
             if (destination.equals("-")) {
                 try (VpsConnection connection = target.connect(t, err)) {

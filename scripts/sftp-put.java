@@ -69,10 +69,8 @@ class SftpPut implements Callable<Integer> {
             String where = host;
             // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
             java.util.function.Function<VpsConnection, Integer> work = connection -> {
-                try (RemoteFs fs = RemoteFs.open(connection)) {
-                    List<TransferResult> results = new Uploader(fs, options, err).upload(sources, destination, in, transfer.quiet || transfer.json);
-                    return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
-                }
+                List<TransferResult> results = Transfer.run(connection, true, sources, destination, options, transfer.quiet || transfer.json, in, out, err);
+                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
             };
             if (sources.contains("-")) {
                 try (VpsConnection connection = target.connect(t, err)) {

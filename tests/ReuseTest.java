@@ -89,12 +89,74 @@ class ReuseTest extends VpsTestBase {
         assertEquals(0, up.exit(), up.toString());
         Runs.Result down = TransferTest.get(reuse(vps.target("root"), "/tmp/reuse.bin", dir.resolve("back.bin").toString()));
         assertEquals(0, down.exit(), down.toString());
-        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(dir.resolve("back.bin"))), "byte-exact through the holder's sftp relay");
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(dir.resolve("back.bin"))), "byte-exact through the holder");
+        String log = Files.readString(Holders.all().get(0).log());
+        assertTrue(log.contains("ran sftp-put for a client") && log.contains("ran sftp-get for a client"), "the holder ran both itself: " + log);
         Runs.Result start = JobTest.job(reuse(vps.target("root")), "start", "--id", "reuse-job", "--", "echo from-job");
         assertEquals(0, start.exit(), start.toString());
         assertEquals(0, JobTest.job(reuse(vps.target("root")), "wait", "reuse-job", "--max", "20s").exit());
         assertEquals("from-job\n", JobTest.job(reuse(vps.target("root")), "logs", "reuse-job").stdout());
         assertEquals(1, vps.logins() - before, "sftp-put, sftp-get and job share one login");
+    }
+
+    @Test
+    void transfersInTheHolderNameLocalFilesAsTheCallerDid(@TempDir Path dir) throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("site/inner"));
+        Files.writeString(tree.resolve("b.txt"), "b");
+        Files.writeString(dir.resolve("site/a.txt"), "a");
+        String site = Path.of("").toAbsolutePath().relativize(dir.resolve("site")).toString();   // relative to this folder, not the holder's
+        vps.exec("rm -rf /tmp/reuse-site");
+        Runs.Result up = TransferTest.put(reuse(vps.target("root"), "--json", "--mkdir", site, "/tmp/reuse-site/"));
+        assertEquals(0, up.exit(), up.toString());
+        List<?> files = (List<?>) up.json().get("files");
+        assertEquals(2, files.size(), up.toString());
+        for (Object f : files) {
+            assertTrue(((String) ((Map<?, ?>) f).get("local")).startsWith(site + "/"), "named as given: " + f);
+        }
+        assertEquals("b", vps.exec("cat /tmp/reuse-site/site/inner/b.txt"));
+        Runs.Result missing = TransferTest.get(reuse(vps.target("root"), "/tmp/reuse-nothing-here", dir.resolve("x").toString()));
+        assertEquals(1, missing.exit(), missing.toString());
+        assertTrue(missing.stderr().startsWith("vps: REMOTE: remote file /tmp/reuse-nothing-here does not exist"), missing.stderr());
+    }
+
+    @Test
+    void aClientThatGoesAwayStopsItsTransferInTheHolderAndTheRerunResumes(@TempDir Path dir) throws Exception {
+        byte[] data = TransferTest.random(48 << 20, 21);
+        Path src = Files.write(dir.resolve("big.bin"), data);
+        vps.exec("rm -f /tmp/.gone.bin.vps-partial; printf keep > /tmp/gone.bin");
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            proxy.bytesPerSecond = 8 << 20;   // about 6 s for the whole file
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString(), "--reuse");
+            Target t = target(viaProxy);
+            try (VpsConnection client = Holders.connect(t, Holders.DEFAULT_PERSIST, null)) {
+                ChannelExec exec = (ChannelExec) client.openChannel("exec");
+                exec.setCommand(HolderTransfer.command(true, List.of(src.toString()), "/tmp/gone.bin",
+                        new Uploader.Options(false, false, false, true, "keep"), true));
+                exec.connect(10_000);
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (partialSize("/tmp/.gone.bin.vps-partial") < (8 << 20) && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+            }   // the client's session ends here, mid-transfer
+            // Left running, the rest would arrive within 6 s and replace the target: give it 9.
+            Thread.sleep(8000);
+            long stopped = partialSize("/tmp/.gone.bin.vps-partial");
+            Thread.sleep(1000);
+            assertEquals(stopped, partialSize("/tmp/.gone.bin.vps-partial"), "the holder stopped writing");
+            assertTrue(stopped > 0 && stopped < data.length, "a partial is left to resume: " + stopped);
+            assertEquals("keep", vps.exec("cat /tmp/gone.bin"), "the target is untouched");
+            assertTrue(Files.readString(Holders.files(t).log()).contains("the client of an sftp-put went away: stopping it"));
+            Runs.Result again = TransferTest.put(TestSupport.args(viaProxy, "--json", src.toString(), "/tmp/gone.bin"));
+            assertEquals(0, again.exit(), again.toString());
+            Map<?, ?> file = (Map<?, ?>) ((List<?>) again.json().get("files")).get(0);
+            assertTrue(((Number) file.get("resumedFrom")).longValue() > 0, "resumed, not restarted: " + file);
+        }
+        assertEquals(Sha256.hex(TransferTest.digestOf(data)), vps.exec("sha256sum < /tmp/gone.bin").substring(0, 64));
+    }
+
+    private static long partialSize(String remote) {
+        return Long.parseLong(vps.exec("stat -c %s " + remote + " 2>/dev/null || echo 0").trim());
     }
 
     @Test

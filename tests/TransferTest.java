@@ -90,7 +90,7 @@ class TransferTest extends VpsTestBase {
         }
     }
 
-    private static java.security.MessageDigest digestOf(byte[] data) {
+    static java.security.MessageDigest digestOf(byte[] data) {
         java.security.MessageDigest d = Sha256.digest();
         d.update(data);
         return d;
