@@ -85,6 +85,27 @@ class EndToEndTest {
     }
 
     @Test
+    void aSignalToTheLauncherEndsTheCommandAlsoOnTheRunThatRecordsItsClassArchive() throws Exception {
+        Path cache = Files.createTempDirectory("vps-launcher-cache");
+        Map<String, String> env = Map.of("VPS_LAUNCHER_CACHE", cache.toString());
+        assertEquals(0, run(env, ROOT.resolve("jbang").toString(), "exec-command", "--sandbox", "--", "true").exit());   // remembers the command
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("jbang").toString(), "exec-command", "--sandbox", "--", "sleep 60").directory(elsewhere.toFile());
+        pb.environment().put("VPS_SANDBOX_DIR", sandboxDir.toString());
+        pb.environment().putAll(env);
+        Process launcher = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();   // records the archive: not exec'd
+        List<ProcessHandle> java = List.of();
+        for (long end = System.nanoTime() + 30_000_000_000L; java.isEmpty() && System.nanoTime() < end; Thread.sleep(200)) {
+            java = launcher.descendants().filter(h -> h.info().command().orElse("").endsWith("java")).toList();
+        }
+        assertEquals(1, java.size(), "the launcher runs java as its child");
+        Thread.sleep(2000);   // connected and running the remote sleep
+        launcher.destroy();   // SIGTERM to the launcher only, as a tool-call timeout may send it
+        assertTrue(launcher.waitFor(20, TimeUnit.SECONDS), "the launcher ended");
+        assertEquals(143, launcher.exitValue());
+        assertTrue(java.get(0).onExit().completeOnTimeout(null, 20, TimeUnit.SECONDS).get() != null, "java ended with it, not left running");
+    }
+
+    @Test
     void versionAndHelp() throws Exception {
         Proc v = run(Map.of(), ROOT.resolve("jbang").toString(), "exec-command", "--version");
         assertEquals(0, v.exit(), v.toString());
