@@ -21,6 +21,7 @@ final class RemoteFs implements AutoCloseable {
     final VpsConnection connection;
     ChannelSftp sftp;
     private Boolean canHash;
+    private long fastestReplyNanos = -1;
 
     private RemoteFs(VpsConnection connection, ChannelSftp sftp) {
         this.connection = connection;
@@ -49,6 +50,7 @@ final class RemoteFs implements AutoCloseable {
 
     /** stat, following links; null when the path does not exist. */
     SftpATTRS stat(String path) {
+        long asked = System.nanoTime();
         try {
             return sftp.stat(RemotePaths.literal(path));
         } catch (SftpException e) {
@@ -56,10 +58,13 @@ final class RemoteFs implements AutoCloseable {
                 return null;
             }
             throw failure("cannot read", path, e);
+        } finally {
+            answered(asked);
         }
     }
 
     SftpATTRS lstat(String path) {
+        long asked = System.nanoTime();
         try {
             return sftp.lstat(RemotePaths.literal(path));
         } catch (SftpException e) {
@@ -67,7 +72,24 @@ final class RemoteFs implements AutoCloseable {
                 return null;
             }
             throw failure("cannot read", path, e);
+        } finally {
+            answered(asked);
         }
+    }
+
+    private void answered(long askedNanos) {
+        long took = System.nanoTime() - askedNanos;
+        if (fastestReplyNanos < 0 || took < fastestReplyNanos) {
+            fastestReplyNanos = took;
+        }
+    }
+
+    /**
+     * The quickest stat answer so far (-1: none yet): the link's round trip, give or take the
+     * server's stat. The quickest, because a cold JVM on a busy machine makes some answers late.
+     */
+    long fastestReplyNanos() {
+        return fastestReplyNanos;
     }
 
     boolean isDirectory(String path) {

@@ -21,7 +21,7 @@ final class SftpWriter implements AutoCloseable {
     /** Data per WRITE request: the size every SFTP server must accept (OpenSSH's client uses it too). */
     static final int PIECE = 32 * 1024;
     /**
-     * Requests in flight per channel, sized to the round trip of OPEN: enough for about 64 MiB/s a
+     * Requests in flight per channel, sized to the link's round trip: enough for about 64 MiB/s a
      * channel, between 16 (512 KiB) and 64 (2 MiB, the window OpenSSH's sshd gives a session
      * channel). Deeper is not free: with 64 in flight sshd spent twice the CPU per byte on
      * loopback (2.2 s against 1.1 s for 256 MiB), and on a fast link that CPU is the limit.
@@ -37,7 +37,7 @@ final class SftpWriter implements AutoCloseable {
     private final DataInputStream in;
     private final String path;
     private byte[] handle;
-    private int inFlight = MAX_IN_FLIGHT;
+    private final int inFlight;
     private int nextId = 1;
     /** Request id -> the piece of work (its tag) it belongs to; and how many requests each tag still waits for. */
     private final Map<Integer, Long> tagOf = new HashMap<>();
@@ -47,15 +47,16 @@ final class SftpWriter implements AutoCloseable {
         void done(long tag);
     }
 
-    private SftpWriter(ChannelSubsystem channel, InputStream in, String path) throws IOException {
+    private SftpWriter(ChannelSubsystem channel, InputStream in, String path, int inFlight) throws IOException {
         this.channel = channel;
+        this.inFlight = inFlight;
         this.out = new DataOutputStream(channel.getOutputStream());
         this.in = new DataInputStream(in);
         this.path = path;
     }
 
-    /** Opens PATH for writing without truncating it (created if missing) on a new channel. */
-    static SftpWriter open(VpsConnection connection, String path) throws IOException, SftpException {
+    /** Opens PATH for writing without truncating it (created if missing) on a new channel; IN_FLIGHT requests at most. */
+    static SftpWriter open(VpsConnection connection, String path, int inFlight) throws IOException, SftpException {
         ChannelSubsystem channel;
         InputStream in;
         try {
@@ -67,7 +68,7 @@ final class SftpWriter implements AutoCloseable {
         } catch (JSchException e) {
             throw new IOException("cannot open an SFTP channel: " + e.getMessage(), e);
         }
-        SftpWriter w = new SftpWriter(channel, in, path);
+        SftpWriter w = new SftpWriter(channel, in, path, inFlight);
         try {
             w.handshake();
             return w;
@@ -96,10 +97,8 @@ final class SftpWriter implements AutoCloseable {
         out.write(name);
         out.writeInt(WRITE_FLAG | CREAT_FLAG);
         out.writeInt(0);   // no attributes
-        long sent = System.nanoTime();
         out.flush();
         length = in.readInt();
-        inFlight = inFlightFor(System.nanoTime() - sent);
         int type = in.readUnsignedByte();
         in.readInt();   // id: only one request was open
         if (type == STATUS) {
@@ -138,14 +137,13 @@ final class SftpWriter implements AutoCloseable {
         }
     }
 
-    /** Two requests per millisecond of round trip: 32 KiB each, that keeps 64 MiB/s moving. */
+    /** Two requests per millisecond of round trip (32 KiB each: 64 MiB/s); the most when it is not known (-1). */
     static int inFlightFor(long roundTripNanos) {
-        long perMs = 2 * Math.max(0, roundTripNanos) / 1_000_000;
+        if (roundTripNanos < 0) {
+            return MAX_IN_FLIGHT;
+        }
+        long perMs = 2 * roundTripNanos / 1_000_000;
         return (int) Math.max(MIN_IN_FLIGHT, Math.min(MAX_IN_FLIGHT, perMs));
-    }
-
-    int inFlight() {
-        return inFlight;
     }
 
     /** Whether requests are still waiting for their acknowledgement. */

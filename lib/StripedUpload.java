@@ -35,6 +35,7 @@ final class StripedUpload {
     private final VpsConnection connection;
     private final String remotePath;
     private final TransferProgress progress;
+    private final int depth;
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(LANES);
     /** Chunks read but not yet acknowledged: offset -> length. */
     private final TreeMap<Long, Integer> unfinished = new TreeMap<>();
@@ -42,16 +43,20 @@ final class StripedUpload {
     private final AtomicInteger unopened = new AtomicInteger();
     private volatile Exception failure;
 
-    private StripedUpload(VpsConnection connection, String remotePath, TransferProgress progress) {
+    private StripedUpload(VpsConnection connection, String remotePath, int depth, TransferProgress progress) {
         this.connection = connection;
         this.remotePath = remotePath;
+        this.depth = depth;
         this.progress = progress;
     }
 
-    /** Writes bytes [from, size) of LOCAL (positioned at FROM) to REMOTE, feeding every byte read to DIGEST. */
-    static void send(VpsConnection connection, String remote, InputStream local, long from, long size,
+    /**
+     * Writes bytes [from, size) of LOCAL (positioned at FROM) to REMOTE, feeding every byte read to DIGEST,
+     * with DEPTH write requests in flight on each channel.
+     */
+    static void send(VpsConnection connection, String remote, InputStream local, long from, long size, int depth,
             BackgroundDigest digest, TransferProgress progress) throws IOException, SftpException {
-        new StripedUpload(connection, remote, progress).run(local, from, size, digest);
+        new StripedUpload(connection, remote, depth, progress).run(local, from, size, digest);
     }
 
     private void run(InputStream local, long from, long size, BackgroundDigest digest) throws IOException, SftpException {
@@ -143,7 +148,7 @@ final class StripedUpload {
     private void lane(int lanes) throws Exception {
         SftpWriter writer;
         try {
-            writer = SftpWriter.open(connection, remotePath);
+            writer = SftpWriter.open(connection, remotePath, depth);
         } catch (Exception e) {
             // A server at its MaxSessions refuses extra channels: the lanes that did open carry the file.
             if (unopened.incrementAndGet() == lanes) {

@@ -228,7 +228,8 @@ final class Uploader {
             }
         }
         try {
-            StripedUpload.send(fs.connection, partial, in, offset, item.size(), digest, progress);
+            int depth = SftpWriter.inFlightFor(fs.fastestReplyNanos());
+            StripedUpload.send(fs.connection, partial, in, offset, item.size(), depth, digest, progress);
         } catch (SftpException e) {
             throw writeFailure(item, partial, new IOException(e.getMessage(), e));
         } catch (IOException e) {

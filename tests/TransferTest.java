@@ -245,25 +245,29 @@ class TransferTest extends VpsTestBase {
     }
 
     @Test
-    void aLaneKeepsAShallowPipelineNearbyAndADeepOneOverDistance(@TempDir Path dir) throws Exception {
+    void uploadLanesKeepAShallowPipelineNearbyAndADeepOneOverDistance(@TempDir Path dir) throws Exception {
         assertEquals(SftpWriter.MIN_IN_FLIGHT, SftpWriter.inFlightFor(200_000), "0.2 ms");
         assertEquals(20, SftpWriter.inFlightFor(10_000_000), "10 ms");
         assertEquals(SftpWriter.MAX_IN_FLIGHT, SftpWriter.inFlightFor(50_000_000), "50 ms");
+        assertEquals(SftpWriter.MAX_IN_FLIGHT, SftpWriter.inFlightFor(-1), "not known");
         try (TcpProxy proxy = new TcpProxy(vps.port)) {
             proxy.delayMs = 25;   // each way: a 50 ms round trip
             Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(vps.port) + "\n" + vps.knownHostsLine(proxy.port()) + "\n");
-            assertTrue(inFlightOfALaneVia(vps.port, knownHosts) < SftpWriter.MAX_IN_FLIGHT, "loopback needs no deep pipeline");
-            assertEquals(SftpWriter.MAX_IN_FLIGHT, inFlightOfALaneVia(proxy.port(), knownHosts));
+            assertTrue(depthMeasuredVia(vps.port, knownHosts) < SftpWriter.MAX_IN_FLIGHT, "loopback needs no deep pipeline");
+            assertEquals(SftpWriter.MAX_IN_FLIGHT, depthMeasuredVia(proxy.port(), knownHosts));
         }
     }
 
-    private static int inFlightOfALaneVia(int port, Path knownHosts) throws Exception {
+    /** The depth an upload picks after the stat calls it makes anyway (the destination, the partial). */
+    private static int depthMeasuredVia(int port, Path knownHosts) {
         Target target = new Target("lane", "127.0.0.1", port, "root",
                 new Target.Credentials(List.of(vps.key), null, false, null, false, null),
                 new Target.HostKeyPolicy(knownHosts, null, false, null), java.time.Duration.ofSeconds(10),
                 Target.DEFAULT_ALIVE_INTERVAL, Target.DEFAULT_ALIVE_COUNT_MAX, Map.of(), List.of(), Map.of(), List.of());
-        try (VpsConnection c = VpsConnection.open(target, null); SftpWriter lane = SftpWriter.open(c, "/tmp/lane-depth.bin")) {
-            return lane.inFlight();
+        try (VpsConnection c = VpsConnection.open(target, null); RemoteFs fs = RemoteFs.open(c)) {
+            fs.stat("/tmp");
+            fs.lstat("/tmp/.no-such.vps-partial");
+            return SftpWriter.inFlightFor(fs.fastestReplyNanos());
         }
     }
 
