@@ -260,11 +260,7 @@ class TransferTest extends VpsTestBase {
 
     /** The depth an upload picks after the stat calls it makes anyway (the destination, the partial). */
     private static int depthMeasuredVia(int port, Path knownHosts) {
-        Target target = new Target("lane", "127.0.0.1", port, "root",
-                new Target.Credentials(List.of(vps.key), null, false, null, false, null),
-                new Target.HostKeyPolicy(knownHosts, null, false, null), java.time.Duration.ofSeconds(10),
-                Target.DEFAULT_ALIVE_INTERVAL, Target.DEFAULT_ALIVE_COUNT_MAX, Map.of(), List.of(), Map.of(), List.of());
-        try (VpsConnection c = VpsConnection.open(target, null); RemoteFs fs = RemoteFs.open(c)) {
+        try (VpsConnection c = VpsConnection.open(vps.resolved("root", port, knownHosts), null); RemoteFs fs = RemoteFs.open(c)) {
             fs.stat("/tmp");
             fs.lstat("/tmp/.no-such.vps-partial");
             return SftpWriter.inFlightFor(fs.fastestReplyNanos());

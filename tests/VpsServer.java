@@ -145,6 +145,17 @@ final class VpsServer implements AutoCloseable {
     }
 
     /** The target options for user {@code user} with the good key and the right known_hosts. */
+    /** This server as a resolved target (for lib classes used directly), reached on AT_PORT with KNOWN_HOSTS. */
+    Target resolved(String user, int atPort, Path knownHostsFile) {
+        return new Target("vps", "127.0.0.1", atPort, user, new Target.Credentials(List.of(key), null, false, null, false, null),
+                new Target.HostKeyPolicy(knownHostsFile, null, false, null), java.time.Duration.ofSeconds(10),
+                Target.DEFAULT_ALIVE_INTERVAL, Target.DEFAULT_ALIVE_COUNT_MAX, java.util.Map.of(), List.of(), java.util.Map.of(), List.of());
+    }
+
+    Target resolved(String user) {
+        return resolved(user, port, knownHosts);
+    }
+
     List<String> target(String user) {
         return new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", user,
                 "-i", key.toString(), "--known-hosts", knownHosts.toString(), "--connect-timeout", "10s"));
