@@ -48,7 +48,8 @@ final class Downloader {
                 List<Item> slice = items.subList(i, Math.min(items.size(), i + BATCH));
                 // The server hashes its files while they travel: verification then costs no extra wall time.
                 java.util.concurrent.CompletableFuture<List<String>> remoteHashes = options.verify()
-                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList(), slice.stream().map(Item::size).toList()))
+                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList(), slice.stream().map(Item::size).toList()),
+                                Downloader::ownThread)
                         : java.util.concurrent.CompletableFuture.completedFuture(null);
                 List<Pending> batch = new ArrayList<>();
                 for (Item item : slice) {
@@ -165,6 +166,13 @@ final class Downloader {
                 items.add(new Item(remote, local, a.getSize(), a.getPermissions(), a.getMTime(), false));
             }
         }
+    }
+
+    /** Its own thread: the common pool has one thread on two cores, and a holder's downloads must not queue behind each other. */
+    private static void ownThread(Runnable r) {
+        Thread t = new Thread(r, "vps-remote-hash");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static List<String> joined(java.util.concurrent.CompletableFuture<List<String>> hashes) {

@@ -30,13 +30,6 @@ final class HolderChannel extends ChannelSession {
     @Override
     protected Result handleExec(String request, Buffer buffer, boolean wantReply) throws IOException {
         byte[] command = buffer.getBytes();
-        HolderTransfer transfer = HolderTransfer.forExec(upstream, command, upstream.log);
-        if (transfer != null) {
-            type = request;
-            commandInstance = transfer;
-            respond(request, prepareChannelCommand(request, transfer), wantReply);
-            return Result.Replied;
-        }
         relay(request, wantReply, c -> {
             ChannelExec exec = (ChannelExec) c.openChannel("exec");
             exec.setCommand(command);
@@ -48,6 +41,13 @@ final class HolderChannel extends ChannelSession {
     @Override
     protected Result handleSubsystem(String request, Buffer buffer, boolean wantReply) throws IOException {
         String name = buffer.getString();
+        HolderTransfer transfer = HolderTransfer.forSubsystem(upstream, name, upstream.log);
+        if (transfer != null) {
+            type = request;
+            commandInstance = transfer;
+            respond(request, prepareChannelCommand(request, transfer), wantReply);
+            return Result.Replied;
+        }
         relay(request, wantReply, c -> {
             ChannelSubsystem sub = (ChannelSubsystem) c.openChannel("subsystem");
             sub.setSubsystem(name);

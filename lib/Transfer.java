@@ -12,7 +12,10 @@ final class Transfer {
             Uploader.Options options, boolean quiet, InputStream stdin, OutputStream stdout, PrintStream err) {
         boolean streams = put ? sources.contains("-") : destination.equals("-");
         if (!streams && HolderTransfer.available(connection)) {
-            return HolderTransfer.request(connection, put, sources, destination, options, quiet, err);
+            List<TransferResult> done = HolderTransfer.request(connection, put, sources, destination, options, quiet, err);
+            if (done != null) {
+                return done;
+            }
         }
         try (RemoteFs fs = RemoteFs.open(connection)) {
             return put ? new Uploader(fs, options, err).upload(sources, destination, stdin, quiet)

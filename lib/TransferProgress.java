@@ -83,10 +83,14 @@ final class TransferProgress implements AutoCloseable {
         if (line.isEmpty() || line.charAt(0) != Feed.FRAME) {
             return false;
         }
-        if (line.startsWith("total ", 1)) {
-            total.accept(Long.parseLong(line.substring(7)));
-        } else if (line.startsWith("+", 1)) {
-            bytes.accept(Long.parseLong(line.substring(2)));
+        try {
+            if (line.startsWith("total ", 1)) {
+                total.accept(Long.parseLong(line.substring(7)));
+            } else if (line.startsWith("+", 1)) {
+                bytes.accept(Long.parseLong(line.substring(2)));
+            }
+        } catch (NumberFormatException ignored) {
+            // a frame this version does not know: progress is only for show
         }
         return true;
     }

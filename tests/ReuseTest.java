@@ -130,10 +130,13 @@ class ReuseTest extends VpsTestBase {
                     "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString(), "--reuse");
             Target t = target(viaProxy);
             try (VpsConnection client = Holders.connect(t, Holders.DEFAULT_PERSIST, null)) {
-                ChannelExec exec = (ChannelExec) client.openChannel("exec");
-                exec.setCommand(HolderTransfer.command(true, List.of(src.toString()), "/tmp/gone.bin",
+                com.jcraft.jsch.ChannelSubsystem transfer = (com.jcraft.jsch.ChannelSubsystem) client.openChannel("subsystem");
+                transfer.setSubsystem(HolderTransfer.SUBSYSTEM);
+                java.io.OutputStream request = transfer.getOutputStream();
+                transfer.connect(10_000);
+                request.write(HolderTransfer.requestLine(true, List.of(src.toString()), "/tmp/gone.bin",
                         new Uploader.Options(false, false, false, true, "keep"), true));
-                exec.connect(10_000);
+                request.flush();
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 while (partialSize("/tmp/.gone.bin.vps-partial") < (8 << 20) && System.nanoTime() < deadline) {
                     Thread.sleep(100);
