@@ -48,7 +48,7 @@ final class Downloader {
                 List<Item> slice = items.subList(i, Math.min(items.size(), i + BATCH));
                 // The server hashes its files while they travel: verification then costs no extra wall time.
                 java.util.concurrent.CompletableFuture<List<String>> remoteHashes = options.verify()
-                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(slice.stream().map(Item::remote).toList(), slice.stream().map(Item::size).toList()),
+                        ? java.util.concurrent.CompletableFuture.supplyAsync(() -> fs.sha256(remotes(slice), sizes(slice), false),
                                 Downloader::ownThread)
                         : java.util.concurrent.CompletableFuture.completedFuture(null);
                 List<Pending> batch = new ArrayList<>();
@@ -59,7 +59,7 @@ final class Downloader {
                     }
                     batch.add(receive(item, stdout));
                 }
-                finish(batch, slice, joined(remoteHashes), results);
+                finish(batch, slice, options.verify() ? hashesOf(slice, remoteHashes) : null, results);
             }
         }
         return results;
@@ -173,6 +173,26 @@ final class Downloader {
         Thread t = new Thread(r, "vps-remote-hash");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The server's hashes of SLICE: those computed during the transfer, or now when the server refused a channel beside SFTP then. */
+    private List<String> hashesOf(List<Item> slice, java.util.concurrent.CompletableFuture<List<String>> during) {
+        try {
+            return joined(during);
+        } catch (VpsException e) {
+            if (!fs.refused(e)) {
+                throw e;
+            }
+            return fs.sha256(remotes(slice), sizes(slice), true);
+        }
+    }
+
+    private static List<String> remotes(List<Item> items) {
+        return items.stream().map(Item::remote).toList();
+    }
+
+    private static List<Long> sizes(List<Item> items) {
+        return items.stream().map(Item::size).toList();
     }
 
     private static List<String> joined(java.util.concurrent.CompletableFuture<List<String>> hashes) {

@@ -134,8 +134,50 @@ final class RemoteFs implements AutoCloseable {
         try {
             ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("true"), new ByteArrayOutputStream(), new ByteArrayOutputStream(), null);
             return o.exitCode() != null;
+        } catch (VpsException e) {
+            return refused(e);   // a server that refuses a channel answered: the link works
         } catch (RuntimeException e) {
             return false;
+        }
+    }
+
+    /** The server (or the holder) answered a channel open with a refusal: the session is fine, only full (MaxSessions). */
+    boolean refused(VpsException e) {
+        return e.kind == VpsException.Kind.NETWORK && e.retriable && connection.isConnected();
+    }
+
+    /**
+     * Runs the shell code CMD beside the SFTP channel. A server that allows one channel at a time
+     * (MaxSessions 1) refuses it while SFTP is open: then, when SFTP_IDLE, SFTP is closed for as long
+     * as CMD runs; else the refusal is thrown.
+     */
+    private ExecOutcome exec(String cmd, ByteArrayOutputStream out, boolean sftpIdle) {
+        try {
+            return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+        } catch (VpsException e) {
+            if (!sftpIdle || !refused(e)) {
+                throw e;
+            }
+        }
+        sftp.disconnect();
+        try {
+            // The server frees the slot a moment after the channel closed: a few quick tries.
+            for (int tried = 1; ; tried++) {
+                try {
+                    return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+                } catch (VpsException e) {
+                    if (tried == 10 || !refused(e)) {
+                        throw e;
+                    }
+                    pause(50);
+                }
+            }
+        } finally {
+            try {
+                sftp = connectSftp(connection);
+            } catch (JSchException e) {
+                throw connection.lost(e);
+            }
         }
     }
 
@@ -170,8 +212,11 @@ final class RemoteFs implements AutoCloseable {
             + "if command -v sha256sum >/dev/null 2>&1; then small=sha256sum; large=${large:-sha256sum}; fi\n"
             + "[ -n \"$small\" ] || exit 127\n";
 
-    /** SHA-256 of each path in order (null for a path that could not be read); null when the server has no way to hash. */
-    List<String> sha256(List<String> paths, List<Long> sizes) {
+    /**
+     * SHA-256 of each path in order (null for a path that could not be read); null when the server
+     * has no way to hash. SFTP_IDLE: nothing is using the SFTP channel meanwhile (see exec).
+     */
+    List<String> sha256(List<String> paths, List<Long> sizes, boolean sftpIdle) {
         if (Boolean.FALSE.equals(canHash)) {
             return null;
         }
@@ -187,7 +232,7 @@ final class RemoteFs implements AutoCloseable {
             cmd.append("\nwhile [ $# -gt 1 ]; do if [ \"$1\" = L ]; then h=$($large < \"$2\" 2>/dev/null); else h=$($small < \"$2\" 2>/dev/null); fi"
                     + " && printf 'H:%.64s\\n' \"$h\" || echo H:-; shift 2; done");
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd.toString()), out, new ByteArrayOutputStream(), null);
+            ExecOutcome o = exec(cmd.toString(), out, sftpIdle);
             if (o.exitCode() != null && o.exitCode() == 127) {
                 canHash = false;
                 return null;
@@ -231,7 +276,7 @@ final class RemoteFs implements AutoCloseable {
                 + "i=0; while [ $i -lt " + blocks + " ]; do h=$(dd if=\"$f\" bs=" + block + " skip=$((" + prefix / block + " + i)) count=1 2>/dev/null | $small)"
                 + " && printf 'H:%.64s\\n' \"$h\" || exit 1; i=$((i + 1)); done";
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+        ExecOutcome o = exec(cmd, out, true);
         List<String> hashes = new ArrayList<>();
         for (String line : out.toString(StandardCharsets.US_ASCII).split("\n")) {
             if (line.startsWith("H:") && line.substring(2).trim().matches("[0-9a-f]{64}")) {
@@ -268,12 +313,19 @@ final class RemoteFs implements AutoCloseable {
     private String freeSpace(String dir) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
-            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("df -Pk -- " + ShellQuote.quote(dir.isEmpty() ? "." : dir) + " | tail -n 1"),
-                    out, new ByteArrayOutputStream(), null);
+            ExecOutcome o = exec("df -Pk -- " + ShellQuote.quote(dir.isEmpty() ? "." : dir) + " | tail -n 1", out, true);
             String[] f = out.toString(StandardCharsets.UTF_8).trim().split("\\s+");
             return o.exitCode() != null && o.exitCode() == 0 && f.length >= 4 ? Long.parseLong(f[3]) + " KiB free" : null;
         } catch (RuntimeException e) {
             return null;
+        }
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -28,6 +28,13 @@ final class StripedUpload {
     /** Smaller fresh files go through one channel: opening three more costs more than it saves. */
     static final long MIN_BYTES = 16L << 20;
 
+    /** Not one lane could open (the server allows no more channels): nothing was written. */
+    static final class NoLanes extends RuntimeException {
+        NoLanes(Exception why) {
+            super("no SFTP channel could be opened beside the first: " + why.getMessage(), why);
+        }
+    }
+
     private record Chunk(long offset, byte[] data, int length) {}
 
     private static final Chunk END = new Chunk(-1, null, 0);
@@ -152,8 +159,9 @@ final class StripedUpload {
         } catch (Exception e) {
             // A server at its MaxSessions refuses extra channels: the lanes that did open carry the file.
             if (unopened.incrementAndGet() == lanes) {
-                fail(e);
-                throw e;
+                NoLanes none = new NoLanes(e);
+                fail(none);
+                throw none;
             }
             return;
         }

@@ -174,6 +174,19 @@ final class Uploader {
     private Pending send(Item item, InputStream stdin) {
         String partial = RemotePaths.partial(item.remote());
         long offset = item.stdin() ? 0 : resumableOffset(item, partial);
+        if (!item.stdin() && (offset > 0 || item.size() >= StripedUpload.MIN_BYTES)) {
+            try {
+                return sendFrom(item, partial, null, offset, true);
+            } catch (StripedUpload.NoLanes e) {
+                // The server allows no channel beside the SFTP one (MaxSessions 1): all of it over that one.
+                return sendFrom(item, partial, null, 0, false);
+            }
+        }
+        return sendFrom(item, partial, stdin, 0, false);
+    }
+
+    /** Sends ITEM from OFFSET (0 unless STRIPED) into PARTIAL, hashing it all. */
+    private Pending sendFrom(Item item, String partial, InputStream stdin, long offset, boolean striped) {
         long sent = 0;
         try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local());
              BackgroundDigest digest = new BackgroundDigest()) {
@@ -183,7 +196,7 @@ final class Uploader {
                 n = in.read(buf, 0, (int) Math.min(buf.length, offset - skipped));
                 digest.update(buf, 0, n);
             }
-            if (!item.stdin() && (offset > 0 || item.size() >= StripedUpload.MIN_BYTES)) {
+            if (striped) {
                 return sendStriped(item, partial, in, offset, digest);
             }
             OutputStream out = createPartial(partial);
@@ -294,7 +307,7 @@ final class Uploader {
         if (batch.isEmpty()) {
             return;
         }
-        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(Pending::partial).toList(), batch.stream().map(p -> p.item().size()).toList()) : null;
+        List<String> hashes = options.verify() ? fs.sha256(batch.stream().map(Pending::partial).toList(), batch.stream().map(p -> p.item().size()).toList(), true) : null;
         for (int i = 0; i < batch.size(); i++) {
             Pending p = batch.get(i);
             if (options.verify()) {

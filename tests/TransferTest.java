@@ -281,6 +281,29 @@ class TransferTest extends VpsTestBase {
     }
 
     @Test
+    void aServerThatAllowsOneChannelAtATimeStillTakesAndGivesFiles(@TempDir Path dir) throws Exception {
+        int port = vps.extraSshd("MaxSessions=1");   // SFTP, lanes and hash commands cannot be open together
+        Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(port) + "\n");
+        List<String> target = List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", knownHosts.toString());
+        byte[] small = random(1000, 19);
+        byte[] large = random(20 << 20, 23);
+        Path src = Files.createDirectory(dir.resolve("src"));
+        Files.write(src.resolve("small.bin"), small);
+        Files.write(src.resolve("large.bin"), large);
+        Runs.Result up = put(target, "--json", src.resolve("small.bin").toString(), src.resolve("large.bin").toString(), "/tmp/one-channel/");
+        assertEquals(1, up.exit(), "the folder is missing: " + up);
+        up = put(target, "--json", "--mkdir", src.resolve("small.bin").toString(), src.resolve("large.bin").toString(), "/tmp/one-channel/");
+        assertEquals(0, up.exit(), up.toString());
+        assertEquals(Sha256.hex(digestOf(large)), vps.exec("sha256sum < /tmp/one-channel/large.bin").substring(0, 64));
+        Path back = Files.createDirectory(dir.resolve("back"));
+        Runs.Result down = get(target, "/tmp/one-channel/small.bin", "/tmp/one-channel/large.bin", back.toString());
+        assertEquals(0, down.exit(), down.toString());
+        assertArrayEquals(small, Files.readAllBytes(back.resolve("small.bin")));
+        assertArrayEquals(large, Files.readAllBytes(back.resolve("large.bin")));
+    }
+
+    @Test
     void aCutConnectionIsResumedWithinTheSameCall(@TempDir Path dir) throws Exception {
         byte[] data = random(48 << 20, 11);
         Path src = Files.write(dir.resolve("big.bin"), data);
