@@ -33,6 +33,12 @@ final class RemoteFs implements AutoCloseable {
         try {
             sftp = connectSftp(connection);
         } catch (JSchException e) {
+            if (String.valueOf(e.getMessage()).contains("channel is not opened") && connection.isConnected()) {
+                // Refused before the subsystem was asked for: the server is at its MaxSessions (other channels are open).
+                throw new VpsException(VpsException.Kind.NETWORK, "the server refused a channel for SFTP (" + e.getMessage() + ")",
+                        "it may be at its MaxSessions limit: retry when fewer commands run at once, or raise MaxSessions in sshd_config",
+                        true, e);
+            }
             throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
                     "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
         }

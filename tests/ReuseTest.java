@@ -158,6 +158,22 @@ class ReuseTest extends VpsTestBase {
         assertEquals(Sha256.hex(TransferTest.digestOf(data)), vps.exec("sha256sum < /tmp/gone.bin").substring(0, 64));
     }
 
+    @Test
+    void aTransferWaitsForTheOnlyChannelAnotherCommandHolds(@TempDir Path dir) throws Exception {
+        int port = vps.extraSshd("MaxSessions=1");
+        Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(port) + "\n");
+        List<String> target = List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
+                "--known-hosts", knownHosts.toString(), "--reuse");
+        Path src = Files.writeString(dir.resolve("note.txt"), "after the wait\n");
+        java.util.concurrent.CompletableFuture<Runs.Result> busy = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> Runs.exec(TestSupport.args(target, "--", "sleep 2; echo done")));
+        Thread.sleep(1000);   // the command holds the server's only channel now
+        Runs.Result up = TransferTest.put(TestSupport.args(target, "--json", src.toString(), "/tmp/after-wait.txt"));
+        assertEquals(0, up.exit(), "tried again once the channel was free, not 'no SFTP subsystem': " + up);
+        assertEquals("after the wait", vps.exec("cat /tmp/after-wait.txt").trim());
+        assertEquals("done\n", busy.get(30, TimeUnit.SECONDS).stdout());
+    }
+
     private static long partialSize(String remote) {
         return Long.parseLong(vps.exec("stat -c %s " + remote + " 2>/dev/null || echo 0").trim());
     }
