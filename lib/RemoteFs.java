@@ -138,8 +138,7 @@ final class RemoteFs implements AutoCloseable {
             return false;
         }
         try {
-            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of("true"), new ByteArrayOutputStream(), new ByteArrayOutputStream(), null);
-            return o.exitCode() != null;
+            return run("true", new ByteArrayOutputStream()).exitCode() != null;
         } catch (VpsException e) {
             return refused(e);   // a server that refuses a channel answered: the link works
         } catch (RuntimeException e) {
@@ -159,7 +158,7 @@ final class RemoteFs implements AutoCloseable {
      */
     private ExecOutcome exec(String cmd, ByteArrayOutputStream out, boolean sftpIdle) {
         try {
-            return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+            return run(cmd, out);
         } catch (VpsException e) {
             if (!sftpIdle || !refused(e)) {
                 throw e;
@@ -170,7 +169,7 @@ final class RemoteFs implements AutoCloseable {
             // The server frees the slot a moment after the channel closed: a few quick tries.
             for (int tried = 1; ; tried++) {
                 try {
-                    return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+                    return run(cmd, out);
                 } catch (VpsException e) {
                     if (tried == 10 || !refused(e)) {
                         throw e;
@@ -179,12 +178,12 @@ final class RemoteFs implements AutoCloseable {
                 }
             }
         } finally {
-            try {
-                sftp = connectSftp(connection);
-            } catch (JSchException e) {
-                throw connection.lost(e);
-            }
+            reopen();
         }
+    }
+
+    private ExecOutcome run(String cmd, ByteArrayOutputStream out) {
+        return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
     }
 
     /** A fresh SFTP channel, for cleaning up after a failed transfer left the old one out of step. */
