@@ -44,6 +44,8 @@ final class StripedUpload {
     private final TransferProgress progress;
     private final int depth;
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(LANES);
+    /** Chunk buffers a lane has sent, for the reader to fill again (a fresh 1 MiB array per chunk is garbage the GC must chase). */
+    private final BlockingQueue<byte[]> spare = new ArrayBlockingQueue<>(2 * LANES + 2);
     /** Chunks read but not yet acknowledged: offset -> length. */
     private final TreeMap<Long, Integer> unfinished = new TreeMap<>();
     private final List<SftpWriter> writers = new ArrayList<>();
@@ -116,9 +118,13 @@ final class StripedUpload {
 
     private void produce(InputStream local, long from, long size, BackgroundDigest digest, int lanes) throws IOException, InterruptedException {
         for (long offset = from; offset < size && failure == null; ) {
-            byte[] data = new byte[(int) Math.min(CHUNK, size - offset)];
-            int n = local.readNBytes(data, 0, data.length);
-            if (n < data.length) {
+            byte[] data = spare.poll();
+            if (data == null) {
+                data = new byte[CHUNK];
+            }
+            int want = (int) Math.min(CHUNK, size - offset);
+            int n = local.readNBytes(data, 0, want);
+            if (n < want) {
                 throw new IOException("the local file shrank while it was being sent");
             }
             digest.update(data, 0, n);
@@ -185,6 +191,7 @@ final class StripedUpload {
                 }
                 if (c != null) {
                     writer.write(c.offset(), c.offset(), c.data(), 0, c.length(), done);
+                    spare.offer(c.data());   // written means copied into the channel's buffers
                 }
             }
         } catch (Exception e) {
