@@ -66,6 +66,25 @@ class TransferTest extends VpsTestBase {
         assertEquals("", vps.exec("ls -A /tmp | grep vps-partial || true").trim(), "no partial file left behind");
     }
 
+    /**
+     * The hashing thread works through batches that go round a small pool while the caller keeps
+     * feeding pieces of every size: a batch refilled before it was hashed would change the digest.
+     */
+    @Test
+    void backgroundDigestMatchesOnePassOverTheSameBytes() {
+        byte[] data = new byte[23 * 1024 * 1024 + 17];   // many more batches than the pool holds
+        new Random(7).nextBytes(data);
+        Random sizes = new Random(11);
+        try (BackgroundDigest background = new BackgroundDigest()) {
+            for (int at = 0; at < data.length; ) {
+                int n = Math.min(data.length - at, sizes.nextInt(3) == 0 ? 1 + sizes.nextInt(64) : 1 + sizes.nextInt(3 << 20));
+                background.update(data, at, n);
+                at += n;
+            }
+            assertEquals(Sha256.hex(digestOf(data)), background.hex());
+        }
+    }
+
     /** Verification takes what the server has: sha256sum and openssl, openssl alone, or neither (read back over SFTP). */
     @Test
     void verifiesWithWhateverHasherTheServerHas(@TempDir Path dir) throws Exception {
