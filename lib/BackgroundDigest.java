@@ -45,6 +45,12 @@ final class BackgroundDigest implements AutoCloseable {
     }
 
     private void handOver() {
+        submit();
+        pending = freeBatch();
+    }
+
+    /** Queues the pending batch for the hashing thread, which puts the buffer back in FREE when done. */
+    private void submit() {
         byte[] full = pending;
         int length = pendingLength;
         last = thread.submit(() -> {
@@ -55,24 +61,28 @@ final class BackgroundDigest implements AutoCloseable {
             }
         });
         pendingLength = 0;
+    }
+
+    /** A buffer the hashing thread is done with; a new one while fewer than BATCHES exist; else the next to come free. */
+    private byte[] freeBatch() {
         byte[] next = free.poll();
         if (next == null && allocated < BATCHES) {
             allocated++;
             next = new byte[BATCH];
         }
         try {
-            pending = next != null ? next : free.take();
+            return next != null ? next : free.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while hashing", e);
         }
     }
 
-    /** Waits for every queued chunk and returns the hex digest. */
+    /** Waits for every queued chunk and returns the hex digest (the last call: no buffer is made ready for more). */
     String hex() {
         try {
             if (pendingLength > 0) {
-                handOver();
+                submit();
             }
             if (last != null) {
                 last.get();
