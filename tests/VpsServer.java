@@ -17,10 +17,11 @@ import org.testcontainers.utility.DockerImageName;
 /**
  * The "VPS" of the tests: a Debian container with OpenSSH as PID 1 on host networking, so it
  * listens on 127.0.0.1:port. Users: root and alice (passwordless sudo) log in with {@link #key};
- * bob's sudo wants a password. One container is shared by the whole run and stopped at its end.
+ * bob's sudo wants a password. dana, zed, fin and tom log in with the same key and have dash, zsh,
+ * fish and tcsh as their login shells. One container is shared by the whole run and stopped at its end.
  */
 final class VpsServer implements AutoCloseable {
-    static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-2");
+    static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-3");
     private static VpsServer shared;
 
     final GenericContainer<?> container;
@@ -83,9 +84,13 @@ final class VpsServer implements AutoCloseable {
             id alice >/dev/null 2>&1 || useradd -m -s /bin/bash alice
             id bob >/dev/null 2>&1 || useradd -m -s /bin/bash -G sudo bob
             echo 'bob:a-password' | chpasswd
+            # Login shells other than bash: dash, zsh, fish and tcsh users log in with the same key.
+            for u in dana:/usr/bin/dash zed:/usr/bin/zsh fin:/usr/bin/fish tom:/usr/bin/tcsh; do
+              id ${u%%:*} >/dev/null 2>&1 || useradd -m -s ${u#*:} ${u%%:*}
+            done
             echo 'alice ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/alice
             chmod 0440 /etc/sudoers.d/alice
-            for home in /root /home/alice /home/bob; do
+            for home in /root /home/alice /home/bob /home/dana /home/zed /home/fin /home/tom; do
               mkdir -p $home/.ssh
               cp /tmp/client.pub $home/.ssh/authorized_keys
               chmod 700 $home/.ssh; chmod 600 $home/.ssh/authorized_keys
