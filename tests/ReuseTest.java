@@ -203,23 +203,36 @@ class ReuseTest extends VpsTestBase {
         Path knownHosts = Files.writeString(Files.createTempFile("kh", ""), vps.knownHostsLine(port) + "\n");
         List<String> target = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", "root", "-i", vps.key.toString(),
                 "--known-hosts", knownHosts.toString(), "--reuse"));
+        // Every command waits for a barrier file (at most 90 s), so the first ten hold the server's ten
+        // sessions while the others ask for more: the limit is met for certain, not by chance of timing.
+        String barrier = "/tmp/reuse-barrier-" + System.nanoTime();
         ExecutorService pool = Executors.newFixedThreadPool(50);
         List<Future<Runs.Result>> runs = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
             String word = "parallel-" + i;
-            runs.add(pool.submit(() -> Runs.exec(TestSupport.args(target, "--", "sleep 0.3; echo " + word))));
+            runs.add(pool.submit(() -> Runs.exec(TestSupport.args(target, "--",
+                    "n=0; while [ ! -e " + barrier + " ] && [ $n -lt 1800 ]; do sleep 0.05; n=$((n+1)); done; echo " + word))));
         }
         try {
+            Map<String, Object> state = Map.of();
+            for (long deadline = System.nanoTime() + 60_000_000_000L; System.nanoTime() < deadline; Thread.sleep(100)) {
+                state = Holders.all().isEmpty() ? Map.of() : Holders.all().get(0).readState().raw();
+                if (state.get("refusals") instanceof Number n && n.intValue() >= 1) {
+                    break;
+                }
+            }
+            assertTrue(state.get("refusals") instanceof Number n && n.intValue() >= 1, "the server's limit was met while ten commands held it: " + state);
+            vps.exec("touch " + barrier);
             for (int i = 0; i < 50; i++) {
                 Runs.Result r = runs.get(i).get(120, TimeUnit.SECONDS);
                 assertEquals(0, r.exit(), r.toString());
                 assertEquals("parallel-" + i + "\n", r.stdout());
             }
-            Map<String, Object> state = Holders.all().get(0).readState().raw();
-            assertTrue(((Number) state.get("refusals")).intValue() >= 1, "the server's limit was met and waited for: " + state);
+            state = Holders.all().get(0).readState().raw();
             double limit = ((Number) state.get("sessionLimit")).doubleValue();
             assertTrue(limit >= 1 && limit <= 10, "the learned limit is never above the server's MaxSessions: " + state);
         } finally {
+            vps.exec("touch " + barrier);
             pool.shutdownNow();
         }
     }
