@@ -30,6 +30,8 @@ final class Holders {
     static final Duration DEFAULT_PERSIST = Duration.ofMinutes(10);
     /** A holder that does not finish the local handshake in this time is hung: it is replaced. */
     static final int ATTACH_TIMEOUT_MS = 5000;
+    /** Why this thread's last attach failed, for the error when a holder that was just started does not answer. */
+    private static final ThreadLocal<String> LAST_ATTACH_FAILURE = ThreadLocal.withInitial(() -> "no socket");
     /** Unix socket paths are limited to about 100 bytes (sun_path). */
     private static final int MAX_SOCKET_PATH = 100;
 
@@ -83,10 +85,11 @@ final class Holders {
                         "check that folder's permissions, or run without --reuse", false, e);
             }
         }
-        c = attach(t, f, verboseLog);
+        // Many clients may arrive at a holder that has just started: it may be busy, not hung.
+        c = attachWhileAlive(t, f, verboseLog);
         if (c == null) {
-            throw new VpsException(VpsException.Kind.NETWORK, "the connection holder for " + t.display() + " started but does not answer",
-                    "see its log " + f.log() + "; run without --reuse meanwhile", true, null);
+            throw new VpsException(VpsException.Kind.NETWORK, "the connection holder for " + t.display() + " started but does not answer ("
+                    + LAST_ATTACH_FAILURE.get() + ")", "see its log " + f.log() + "; run without --reuse meanwhile", true, null);
         }
         return c;
     }
@@ -125,6 +128,7 @@ final class Holders {
             }
             return VpsConnection.throughHolder(t, session, f);
         } catch (JSchException e) {
+            LAST_ATTACH_FAILURE.set(e.getMessage());
             if (session != null) {
                 session.disconnect();
             }

@@ -71,7 +71,7 @@ class FaultTest extends VpsTestBase {
             List<String> t = target(vps, proxy.port(), reuse);
             CompletableFuture<Runs.Result> run = CompletableFuture.supplyAsync(
                     () -> exec(t, "--json", "--", "echo started >> " + marker + "; sleep 3; echo finished >> " + marker));
-            awaitRemote("grep -c started " + marker + " 2>/dev/null", "1");
+            vps.await("grep -c started " + marker + " 2>/dev/null", "1");
             proxy.cutAll();
             Runs.Result r = run.get(30, TimeUnit.SECONDS);
             assertEquals(255, r.exit(), r.toString());
@@ -92,7 +92,7 @@ class FaultTest extends VpsTestBase {
         try (TcpProxy proxy = new TcpProxy(vps.port)) {
             List<String> t = target(vps, proxy.port(), reuse);
             CompletableFuture<Runs.Result> run = CompletableFuture.supplyAsync(() -> exec(t, "--", "touch " + marker + "; sleep 30"));
-            awaitRemote("test -f " + marker + " && echo yes", "yes");
+            vps.await("test -f " + marker + " && echo yes", "yes");
             long stalledAt = System.nanoTime();
             proxy.stalled = true;
             Runs.Result r = run.get(30, TimeUnit.SECONDS);
@@ -199,16 +199,6 @@ class FaultTest extends VpsTestBase {
             Runs.Result afterRestart = exec(t, "--", "echo after-restart");
             assertEquals(0, afterRestart.exit(), afterRestart.toString());
             assertEquals("after-restart\n", afterRestart.stdout());
-        }
-    }
-
-    static void awaitRemote(String shell, String expected) throws InterruptedException {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (!vps.exec(shell).trim().equals(expected)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the remote command did not start: " + shell);
-            }
-            Thread.sleep(100);
         }
     }
 

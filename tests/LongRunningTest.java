@@ -73,11 +73,13 @@ class LongRunningTest extends VpsTestBase {
         try (TcpProxy proxy = new TcpProxy(vps.port)) {
             List<String> args = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root",
                     "-i", vps.key.toString(), "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString(),
-                    "--detach-after", "60s", "--", "sleep 2; echo survived"));
+                    "--detach-after", "60s", "--", "touch /root/follow-started; " + VpsServer.waitForFile("/root/follow-go") + "; echo survived"));
+            vps.exec("rm -f /root/follow-started /root/follow-go");
             CompletableFuture<Runs.Result> run = CompletableFuture.supplyAsync(() -> Runs.exec(args));
-            Thread.sleep(1000);
+            vps.await("test -e /root/follow-started && echo yes", "yes");
             proxy.cutAll();
             cut = run.get(30, TimeUnit.SECONDS);
+            vps.exec("touch /root/follow-go");
         }
         assertEquals(255, cut.exit(), cut.toString());
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("as job (\\S+)").matcher(cut.stderr());
@@ -98,18 +100,21 @@ class LongRunningTest extends VpsTestBase {
 
     @Test
     void aLockHasOneHolderAtATimeAndABusyLockFailsClearly() throws Exception {
-        vps.exec("rm -f /root/lock-b");
-        CompletableFuture<Runs.Result> holder = CompletableFuture.supplyAsync(() -> exec("--lock", "apt", "--", "sleep 4; echo held"));
-        Thread.sleep(1500);
+        vps.exec("rm -f /root/lock-b /root/lock-a-held /root/lock-a-release");
+        CompletableFuture<Runs.Result> holder = CompletableFuture.supplyAsync(() -> exec("--lock", "apt", "--",
+                "touch /root/lock-a-held; " + VpsServer.waitForFile("/root/lock-a-release") + "; echo held"));
+        vps.await("test -e /root/lock-a-held && echo yes", "yes");
         Runs.Result busy = exec("--lock", "apt", "--lock-wait", "1s", "--json", "--", "touch /root/lock-b");
         assertEquals(124, busy.exit(), busy.toString());
         Map<?, ?> error = (Map<?, ?>) busy.json().get("error");
         assertEquals("TIMEOUT", error.get("kind"));
-        assertTrue(((String) error.get("message")).contains("lock 'apt'") && ((String) error.get("message")).contains("sleep 4"),
+        assertTrue(((String) error.get("message")).contains("lock 'apt'") && ((String) error.get("message")).contains("lock-a-held"),
                 "names the lock and its holder: " + error);
         assertEquals("", vps.exec("ls /root/lock-b 2>/dev/null || true"), "the command did not run");
 
-        Runs.Result waited = exec("--lock", "apt", "--lock-wait", "20s", "--", "touch /root/lock-b; echo ran");
+        CompletableFuture<Runs.Result> waiting = CompletableFuture.supplyAsync(() -> exec("--lock", "apt", "--lock-wait", "60s", "--", "touch /root/lock-b; echo ran"));
+        vps.exec("touch /root/lock-a-release");
+        Runs.Result waited = waiting.get(90, TimeUnit.SECONDS);
         assertEquals(0, waited.exit(), waited.toString());
         assertEquals("held\n", holder.get(30, TimeUnit.SECONDS).stdout(), "the holder finished before the waiter ran");
         assertEquals("ran\n", waited.stdout());

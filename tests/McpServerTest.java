@@ -321,10 +321,10 @@ class McpServerTest extends VpsTestBase {
                     "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh-proxy").toString());
             try (Session session = new Session(viaProxy)) {
                 assertEquals("warm\n", session.call("exec", args("command", "echo warm")).get("stdout"));
-                vps.exec("rm -f /root/cut-runs");
+                vps.exec("rm -f /root/cut-runs /root/cut-job-started /root/cut-job");
                 ExecutorService pool = Executors.newSingleThreadExecutor();
                 Future<Call> during = pool.submit(() -> session.call("exec", args("command", "echo run >> /root/cut-runs; sleep 5", "detach_after", "0")));
-                Thread.sleep(1500);
+                vps.await("cat /root/cut-runs 2>/dev/null", "run");
                 proxy.cutAll();
                 Call cut = during.get(60, TimeUnit.SECONDS);
                 pool.shutdown();
@@ -340,8 +340,8 @@ class McpServerTest extends VpsTestBase {
 
                 // Run as a job (the default), the command even outlives the cut and can be waited for.
                 Future<Call> asJob = Executors.newSingleThreadExecutor().submit(() -> session.call("exec",
-                        args("command", "sleep 3; echo survived > /root/cut-job")));
-                Thread.sleep(1500);
+                        args("command", "touch /root/cut-job-started; sleep 3; echo survived > /root/cut-job")));
+                vps.await("test -e /root/cut-job-started && echo yes", "yes");
                 proxy.cutAll();
                 Call lost = asJob.get(60, TimeUnit.SECONDS);
                 assertEquals("NETWORK", lost.errorKind(), lost.toString());

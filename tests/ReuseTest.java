@@ -166,8 +166,8 @@ class ReuseTest extends VpsTestBase {
                 "--known-hosts", knownHosts.toString(), "--reuse");
         Path src = Files.writeString(dir.resolve("note.txt"), "after the wait\n");
         java.util.concurrent.CompletableFuture<Runs.Result> busy = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> Runs.exec(TestSupport.args(target, "--", "sleep 2; echo done")));
-        Thread.sleep(1000);   // the command holds the server's only channel now
+                () -> Runs.exec(TestSupport.args(target, "--", "touch /tmp/only-channel-held; sleep 2; echo done")));
+        vps.await("test -e /tmp/only-channel-held && rm /tmp/only-channel-held && echo held", "held");   // the command holds the server's only channel now
         Runs.Result up = TransferTest.put(TestSupport.args(target, "--json", src.toString(), "/tmp/after-wait.txt"));
         assertEquals(0, up.exit(), "tried again once the channel was free, not 'no SFTP subsystem': " + up);
         assertEquals("after the wait", vps.exec("cat /tmp/after-wait.txt").trim());
@@ -211,7 +211,7 @@ class ReuseTest extends VpsTestBase {
         for (int i = 0; i < 50; i++) {
             String word = "parallel-" + i;
             runs.add(pool.submit(() -> Runs.exec(TestSupport.args(target, "--",
-                    "n=0; while [ ! -e " + barrier + " ] && [ $n -lt 1800 ]; do sleep 0.05; n=$((n+1)); done; echo " + word))));
+                    VpsServer.waitForFile(barrier) + "; echo " + word))));
         }
         try {
             Map<String, Object> state = Map.of();

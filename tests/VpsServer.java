@@ -144,6 +144,30 @@ final class VpsServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits (at most 60 s) until SHELL, run in the container, prints EXPECTED: how a test knows that
+     * a remote command has reached a point, instead of sleeping and hoping it has.
+     */
+    void await(String shell, String expected) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!exec(shell).trim().equals(expected)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not reached within 60 s: " + shell + " never printed " + expected);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting for: " + shell);
+            }
+        }
+    }
+
+    /** A shell loop that waits (at most 90 s) until FILE exists: a barrier the test opens with {@code exec("touch FILE")}. */
+    static String waitForFile(String file) {
+        return "n=0; while [ ! -e " + file + " ] && [ $n -lt 1800 ]; do sleep 0.05; n=$((n+1)); done";
+    }
+
     /** How many logins the server has accepted so far (sshd logs each to the container's stderr). */
     long logins() {
         return container.getLogs().lines().filter(l -> l.contains("Accepted publickey")).count();
