@@ -124,6 +124,18 @@ class HostCertificateTest extends VpsTestBase {
     }
 
     @Test
+    void aWarmConnectionHolderChecksThePinToo(@TempDir Path dir) throws Exception {
+        Path known = knownHosts(dir, certAuthorityLine());
+        try {
+            assertEquals("warm\n", Runs.exec(target(known, "--reuse", "--host-key", vps.hostKeyFingerprint, "--", "echo warm")).stdout());
+            assertRefused(Runs.exec(target(known, "--reuse", "--host-key", OTHER_FINGERPRINT, "--", "echo should-not-run")),
+                    "not the pinned " + OTHER_FINGERPRINT);
+        } finally {
+            Holders.all().forEach(Holders::stop);
+        }
+    }
+
+    @Test
     void diagnoseAuthReportsTheCertificateAndThePinMismatch(@TempDir Path dir) throws Exception {
         Path known = knownHosts(dir, certAuthorityLine());
         Runs.Result works = DiagnoseAuthTest.diagnose(target(known));
