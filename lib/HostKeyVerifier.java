@@ -281,11 +281,12 @@ final class HostKeyVerifier implements HostKeyRepository {
             if (pin == null || !"@cert-authority".equals(entry.getMarker())) {
                 seen.add(entry);
             }
-            if ("@revoked".equals(entry.getMarker())) {
-                seen.add(asRevokedAuthority(entry));
+            HostKey revokedAuthority = "@revoked".equals(entry.getMarker()) ? asRevokedAuthority(entry) : null;
+            if (revokedAuthority != null) {
+                seen.add(revokedAuthority);
             }
         }
-        return seen.stream().filter(java.util.Objects::nonNull).toArray(HostKey[]::new);
+        return seen.toArray(HostKey[]::new);
     }
 
     /** A CA line for every host with the revoked key: JSch sees it as a revoked CA, never as a trusted one. */

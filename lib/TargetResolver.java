@@ -387,6 +387,14 @@ final class TargetResolver {
         } else if (!Files.isRegularFile(file)) {
             throw VpsException.config("env file " + file + " does not exist", "fix the --env-file path");
         }
+        Map<String, String> values = parseDotenv(file);
+        if (o.envFile == null) {
+            refuseTrustAnchors(file, values);
+        }
+        return values;
+    }
+
+    private static Map<String, String> parseDotenv(Path file) {
         try {
             Dotenv env = Dotenv.configure()
                     .directory(file.toAbsolutePath().getParent().toString())
@@ -396,12 +404,7 @@ final class TargetResolver {
             for (DotenvEntry e : env.entries(Dotenv.Filter.DECLARED_IN_ENV_FILE)) {
                 values.put(e.getKey(), unquoteSingle(e.getValue()));
             }
-            if (o.envFile == null) {
-                refuseTrustAnchors(file, values);
-            }
             return values;
-        } catch (VpsException e) {
-            throw e;
         } catch (RuntimeException e) {
             // dotenv-java quotes the offending line, which may hold a secret: never show its message.
             throw VpsException.config("cannot read env file " + file + ": a line is malformed (e.g. an unmatched quote)",
