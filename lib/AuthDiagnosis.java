@@ -263,23 +263,20 @@ final class AuthDiagnosis {
         List<String> log = new ArrayList<>();
         jsch.setInstanceLogger(new Collector(log));
         HostKeyVerifier verifier;
+        JSchException ended = null;
         try {
-            verifier = new HostKeyVerifier(jsch, t.knownHosts(), t.pinnedHostKey(), t.acceptNew());
-            jsch.setHostKeyRepository(verifier);
             Session session = jsch.getSession(t.user(), t.host(), t.port());
+            verifier = HostKeyVerifier.install(jsch, session, t);
             if (jump != null) {
                 session.setProxy(jump.tunnel());
             }
-            session.setConfig("StrictHostKeyChecking", "yes");
             session.setConfig("PreferredAuthentications", "publickey");
             t.algorithms().forEach(session::setConfig);
-            if (t.hostKeys().alias() != null) {
-                session.setHostKeyAlias(t.hostKeys().alias());
-            }
             try {
                 session.connect(timeoutMs);
                 session.disconnect();
             } catch (JSchException expected) {
+                ended = expected;
                 session.disconnect();
             }
         } catch (JSchException e) {
@@ -287,12 +284,15 @@ final class AuthDiagnosis {
             verdict = new Verdict("login fails", "cannot check the host key", e.getMessage(), "check the known_hosts file");
             return null;
         }
-        VpsException refused = verifier.failure();
+        VpsException refused = verifier.failure(ended);
         if (refused != null) {
             check("host key", "FAIL", refused.getMessage());
-            verdict = new Verdict("login fails", verifier.verdict == HostKeyVerifier.Verdict.UNKNOWN
-                    ? "the server's host key is not known yet" : "the server's host key does not match what is recorded",
-                    refused.getMessage(), refused.hint);
+            verdict = new Verdict("login fails", switch (verifier.verdict) {
+                case UNKNOWN -> "the server's host key is not known yet";
+                case PIN_MISMATCH -> "the server's host key is not the pinned one";
+                case REVOKED -> "the server's host key or its certificate authority is revoked";
+                default -> "the server's host key does not match what is recorded";
+            }, refused.getMessage(), refused.hint);
             return verifier.verdict;
         }
         if (verifier.verdict == HostKeyVerifier.Verdict.UNCHECKED) {
@@ -301,8 +301,10 @@ final class AuthDiagnosis {
             verdict = new Verdict("login fails", "the SSH handshake failed", reason, "rerun exec-command with -v to see the protocol log");
             return null;
         }
-        check("host key", "PASS", verifier.offeredType + " " + verifier.offeredFingerprint + " is "
-                + (verifier.verdict == HostKeyVerifier.Verdict.PINNED ? "the pinned key" : "known in " + t.knownHosts()));
+        check("host key", "PASS", verifier.verdict == HostKeyVerifier.Verdict.CERTIFIED
+                ? "the server's host certificate is signed by a certificate authority trusted in " + t.knownHosts()
+                : verifier.offeredType + " " + verifier.offeredFingerprint + " is "
+                        + (verifier.verdict == HostKeyVerifier.Verdict.PINNED ? "the pinned key" : "known in " + t.knownHosts()));
         serverSigAlgs = log.stream().filter(l -> l.startsWith("server-sig-algs=<"))
                 .map(l -> List.of(l.substring(17, l.length() - 1).split(","))).findFirst().orElse(null);
         String methods = log.stream().filter(l -> l.startsWith("Authentications that can continue: "))

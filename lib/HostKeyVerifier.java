@@ -2,6 +2,8 @@ import com.jcraft.jsch.HostKey;
 import com.jcraft.jsch.HostKeyRepository;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchException;
+import com.jcraft.jsch.JSchRevokedHostKeyException;
+import com.jcraft.jsch.Session;
 import com.jcraft.jsch.UserInfo;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -10,15 +12,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 /**
- * Strict host-key checking for one connection: known_hosts, a pinned fingerprint, or trust on
- * first use (--accept-new). Wraps JSch's known_hosts parser and remembers why it refused a key,
- * so the error can name both fingerprints and the known_hosts line.
+ * Strict host-key checking for one connection: known_hosts (keys, @cert-authority, @revoked), a
+ * pinned fingerprint, or trust on first use (--accept-new). Wraps JSch's known_hosts parser and
+ * remembers why it refused a key, so the error can name both fingerprints and the known_hosts line.
+ * A pin names the server's own key, also when it presents a host certificate: then it is the key
+ * inside the certificate (the one that signs the key exchange), never the certificate authority.
  */
 final class HostKeyVerifier implements HostKeyRepository {
-    enum Verdict { UNCHECKED, KNOWN, PINNED, ACCEPTED_NEW, UNKNOWN, CHANGED, PIN_MISMATCH, REVOKED }
+    enum Verdict { UNCHECKED, KNOWN, CERTIFIED, PINNED, ACCEPTED_NEW, UNKNOWN, CHANGED, PIN_MISMATCH, REVOKED }
 
     private final HostKeyRepository knownHosts;
     private final Path knownHostsFile;
@@ -31,15 +37,31 @@ final class HostKeyVerifier implements HostKeyRepository {
     volatile String knownFingerprint;
     volatile String knownLine;
     volatile String checkedName;
+    /** Whether the server presented a host certificate. */
+    volatile boolean certificateOffered;
 
-    HostKeyVerifier(JSch jsch, Path knownHostsFile, String pin, boolean acceptNew) throws JSchException {
+    private HostKeyVerifier(JSch jsch, Path knownHostsFile, String pin, boolean acceptNew, String hostKeyName) throws JSchException {
         this.knownHostsFile = knownHostsFile;
         this.pin = pin;
         this.acceptNew = acceptNew;
+        this.checkedName = hostKeyName;
         if (Files.isRegularFile(knownHostsFile)) {
             jsch.setKnownHosts(knownHostsFile.toString());
         }
         this.knownHosts = jsch.getHostKeyRepository();
+    }
+
+    /** Makes SESSION (of JSCH) check its host key as TARGET's settings say; the verifier then tells how it went. */
+    static HostKeyVerifier install(JSch jsch, Session session, Target target) throws JSchException {
+        HostKeyVerifier verifier = new HostKeyVerifier(jsch, target.knownHosts(), target.pinnedHostKey(), target.acceptNew(), target.hostKeyName());
+        session.setHostKeyRepository(verifier);
+        session.setConfig("StrictHostKeyChecking", "yes");
+        // A certificate no trusted CA vouches for is checked as the plain key inside it (as OpenSSH does); pins rely on that.
+        session.setConfig("host_certificate_to_key_fallback", "yes");
+        if (target.hostKeys().alias() != null) {
+            session.setHostKeyAlias(target.hostKeys().alias());
+        }
+        return verifier;
     }
 
     @Override
@@ -185,8 +207,13 @@ final class HostKeyVerifier implements HostKeyRepository {
         return knownHostsFile.toString();
     }
 
-    /** The HOSTKEY error for the recorded refusal, or null when the key was not the problem. */
-    VpsException failure() {
+    /** The HOSTKEY error for a handshake that failed with CAUSE, or null when the host key was not the problem. */
+    VpsException failure(JSchException cause) {
+        if (verdict != Verdict.REVOKED && cause instanceof JSchRevokedHostKeyException) {
+            // JSch refused the certificate itself: the key in it, or the CA that signed it, is @revoked.
+            verdict = Verdict.REVOKED;
+            knownLine = knownHostsFile.toString();
+        }
         String name = checkedName;
         return switch (verdict) {
             case UNKNOWN -> new VpsException(VpsException.Kind.HOSTKEY,
@@ -200,13 +227,16 @@ final class HostKeyVerifier implements HostKeyRepository {
                     "if the server was reinstalled or its keys rotated, confirm the new fingerprint with its owner, then remove the old entry: ssh-keygen -R '"
                             + name + "' -f " + knownHostsFile);
             case REVOKED -> new VpsException(VpsException.Kind.HOSTKEY,
-                    "the host key of " + name + " (" + offeredType + " " + offeredFingerprint + ") is marked @revoked at " + knownLine
+                    (offeredFingerprint == null
+                            ? "the host certificate of " + name + " holds, or is signed by, a key marked @revoked in " + knownLine
+                            : "the host key of " + name + " (" + offeredType + " " + offeredFingerprint + ") is marked @revoked at " + knownLine)
                             + "; a stolen key may be impersonating the server",
                     "do not connect; ask the server's owner for its new host key");
             case PIN_MISMATCH -> new VpsException(VpsException.Kind.HOSTKEY,
                     "the host key of " + name + " is " + offeredType + " " + offeredFingerprint
-                            + ", not the pinned " + pin,
-                    "check the --host-key / VPS_HOST_KEY value with the server's owner; the server may have been reinstalled");
+                            + (certificateOffered ? " (in the host certificate it presented)" : "") + ", not the pinned " + pin,
+                    "check the --host-key / VPS_HOST_KEY value with the server's owner; the server may have been reinstalled"
+                            + (certificateOffered ? "; a pin names the server's own key, not the certificate authority that signed its certificate" : ""));
             default -> null;
         };
     }
@@ -232,9 +262,40 @@ final class HostKeyVerifier implements HostKeyRepository {
         return knownHosts.getKnownHostsRepositoryID();
     }
 
+    /**
+     * JSch reads every entry only to validate a host certificate (its CA and @revoked lines), and
+     * calls {@link #check} with the key inside the certificate only when no trusted CA accepts it.
+     * So: with a pin, the @cert-authority lines are left out, and the pin decides in check. And each
+     * @revoked key is also offered as a revoked CA, so that JSch refuses a certificate it signed even
+     * when no @cert-authority line names it (OpenSSH does; JSch only refuses a revoked CA it trusts).
+     */
     @Override
     public HostKey[] getHostKey() {
-        return knownHosts.getHostKey();
+        certificateOffered = true;
+        if (verdict == Verdict.UNCHECKED && pin == null) {
+            verdict = Verdict.CERTIFIED;   // stays unless check() or a revocation judges otherwise
+        }
+        HostKey[] entries = knownHosts.getHostKey();
+        List<HostKey> seen = new ArrayList<>();
+        for (HostKey entry : entries == null ? new HostKey[0] : entries) {
+            if (pin == null || !"@cert-authority".equals(entry.getMarker())) {
+                seen.add(entry);
+            }
+            HostKey revokedAuthority = "@revoked".equals(entry.getMarker()) ? asRevokedAuthority(entry) : null;
+            if (revokedAuthority != null) {
+                seen.add(revokedAuthority);
+            }
+        }
+        return seen.toArray(HostKey[]::new);
+    }
+
+    /** A CA line for every host with the revoked key: JSch sees it as a revoked CA, never as a trusted one. */
+    private static HostKey asRevokedAuthority(HostKey revoked) {
+        try {
+            return new HostKey("@cert-authority", "*", HostKey.GUESS, Base64.getDecoder().decode(revoked.getKey()), "revoked");
+        } catch (JSchException | RuntimeException unusable) {
+            return null;   // a @revoked certificate line: it cannot sign anything
+        }
     }
 
     @Override

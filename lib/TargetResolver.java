@@ -44,6 +44,14 @@ final class TargetResolver {
     /** What names the target, not a jump host: a hop ignores these variables. */
     private static final List<String> TARGET_ONLY = List.of("VPS_HOST", "VPS_PORT", "VPS_USER", "VPS_HOST_KEY", "VPS_JUMP");
 
+    /**
+     * What says which host keys are trusted, or how strictly (an ssh config can set
+     * UserKnownHostsFile, StrictHostKeyChecking, HostKeyAlias). A .env found in the working folder,
+     * which may be a cloned repository, must not set these; the environment, an option or a file
+     * named with --env-file may. A new setting of that kind belongs here.
+     */
+    private static final List<String> TRUST_ANCHORS = List.of("VPS_KNOWN_HOSTS", "VPS_HOST_KEY", "VPS_SSH_CONFIG");
+
     private final boolean hop;
 
     TargetResolver(TargetOptions options, PrintStream warnings) {
@@ -272,6 +280,7 @@ final class TargetResolver {
         hopOptions.user = hopUser;
         hopOptions.port = hopPort;
         hopOptions.sshConfig = o.sshConfig;
+        hopOptions.envFile = o.envFile;
         hopOptions.knownHosts = o.knownHosts;
         hopOptions.acceptNew = o.acceptNew;
         hopOptions.connectTimeout = connectTimeout;
@@ -282,7 +291,8 @@ final class TargetResolver {
     }
 
     private SshConfig.Entry sshConfigFor(String alias) {
-        SshConfig config = readSshConfig(o.sshConfig);
+        String chosen = o.sshConfig != null ? o.sshConfig.toString() : pick("sshConfig", null, "VPS_SSH_CONFIG");
+        SshConfig config = readSshConfig(chosen == null ? null : Path.of(chosen));
         return config == null ? null : config.lookup(alias);
     }
 
@@ -370,13 +380,21 @@ final class TargetResolver {
     private Map<String, String> readDotenv() {
         Path file = o.envFile;
         if (file == null) {
-            file = Path.of(".env").toAbsolutePath();
+            file = Environment.workingFolder().resolve(".env");
             if (!Files.isRegularFile(file)) {
                 return Map.of();
             }
         } else if (!Files.isRegularFile(file)) {
             throw VpsException.config("env file " + file + " does not exist", "fix the --env-file path");
         }
+        Map<String, String> values = parseDotenv(file);
+        if (o.envFile == null) {
+            refuseTrustAnchors(file, values);
+        }
+        return values;
+    }
+
+    private static Map<String, String> parseDotenv(Path file) {
         try {
             Dotenv env = Dotenv.configure()
                     .directory(file.toAbsolutePath().getParent().toString())
@@ -391,6 +409,17 @@ final class TargetResolver {
             // dotenv-java quotes the offending line, which may hold a secret: never show its message.
             throw VpsException.config("cannot read env file " + file + ": a line is malformed (e.g. an unmatched quote)",
                     "fix the syntax of that file (KEY=value lines)");
+        }
+    }
+
+    /** The names only: a value in that file may be a secret. */
+    private static void refuseTrustAnchors(Path file, Map<String, String> values) {
+        List<String> set = TRUST_ANCHORS.stream().filter(name -> values.get(name) != null && !values.get(name).isEmpty()).toList();
+        if (!set.isEmpty()) {
+            throw VpsException.config(file + " sets " + String.join(", ", set) + ", which a .env found in the working folder may not:"
+                            + " that folder (a cloned repository, say) must not decide which host keys are trusted",
+                    "remove " + (set.size() == 1 ? "that line" : "those lines") + "; if you wrote that file yourself, name it: --env-file "
+                            + file + " (or export the variable)");
         }
     }
 

@@ -11,7 +11,6 @@ import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchAlgoNegoFailException;
 import com.jcraft.jsch.JSchException;
-import com.jcraft.jsch.JSchRevokedHostKeyException;
 import com.jcraft.jsch.Logger;
 import com.jcraft.jsch.Session;
 import com.jcraft.jsch.UIKeyboardInteractive;
@@ -82,19 +81,14 @@ final class VpsConnection implements AutoCloseable {
         HostKeyVerifier verifier;
         Session session;
         try {
-            verifier = new HostKeyVerifier(jsch, target.knownHosts(), target.pinnedHostKey(), target.acceptNew());
-            jsch.setHostKeyRepository(verifier);
             session = jsch.getSession(target.user(), target.host(), target.port());
+            verifier = HostKeyVerifier.install(jsch, session, target);
         } catch (JSchException e) {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot set up the connection: " + e.getMessage(),
                     "check the known_hosts file and the target values", false, e);
         }
-        session.setConfig("StrictHostKeyChecking", "yes");
         session.setConfig("PreferredAuthentications", target.passwordAuth() ? "publickey,keyboard-interactive,password" : "publickey");
         target.algorithms().forEach(session::setConfig);
-        if (target.hostKeys().alias() != null) {
-            session.setHostKeyAlias(target.hostKeys().alias());
-        }
         if (target.passwordAuth() && target.credentials().password() != null) {
             session.setPassword(target.credentials().password().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             session.setUserInfo(new PasswordAnswers(target.credentials().password()));
@@ -210,16 +204,9 @@ final class VpsConnection implements AutoCloseable {
     }
 
     private static VpsException translate(JSchException e, Target t, HostKeyVerifier verifier, List<String> offered, boolean timedOut) {
-        VpsException hostKey = verifier.failure();
+        VpsException hostKey = verifier.failure(e);
         if (hostKey != null) {
             return hostKey;
-        }
-        if (e instanceof JSchRevokedHostKeyException) {
-            return new VpsException(VpsException.Kind.HOSTKEY,
-                    "the host key (or host certificate key) of " + t.hostKeyName() + " is marked @revoked in " + t.knownHosts()
-                            + (verifier.offeredFingerprint == null ? "" : " (" + verifier.offeredFingerprint + ")")
-                            + "; a stolen key may be impersonating the server",
-                    "do not connect; ask the server's owner for its new host key", false, e);
         }
         String where = t.host() + ":" + t.port();
         Throwable cause = e.getCause();
