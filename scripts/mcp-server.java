@@ -79,6 +79,7 @@ class McpServer implements Callable<Integer> {
                 return Cli.fail(e, err);
             }
         }
+        OutputCapture.removeOldSpills();   // a session may last for days: what earlier ones spilled goes by age and size
         List<SyncToolSpecification> tools = new ArrayList<>();
         try (WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose)) {
             tools.add(new McpExecTool(names, connections, err).tool().specification());
