@@ -79,7 +79,7 @@ class McpServer implements Callable<Integer> {
                 return Cli.fail(e, err);
             }
         }
-        OutputCapture.removeOldSpills();   // a session may last for days: what earlier ones spilled goes by age and size
+        OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();
         try (WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose)) {
             tools.add(new McpExecTool(names, connections, err).tool().specification());
