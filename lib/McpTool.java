@@ -12,6 +12,8 @@ import java.util.Map;
  * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
  */
 record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+    private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
+
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
@@ -31,12 +33,20 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
         long start = System.nanoTime();
         McpArgs args = new McpArgs(arguments);
+        IN_FLIGHT.incrementAndGet();
         try {
             return toResult(handle(args, start));
         } catch (RuntimeException | Error e) {
             // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
             return toResult(internalFailure(args, e, start));
+        } finally {
+            IN_FLIGHT.decrementAndGet();
         }
+    }
+
+    /** How many tool calls are running now, in this process. */
+    static int callsInFlight() {
+        return IN_FLIGHT.get();
     }
 
     private Map<String, Object> handle(McpArgs args, long start) {

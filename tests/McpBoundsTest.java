@@ -182,6 +182,55 @@ class McpBoundsTest extends VpsTestBase {
         }
     }
 
+    /** The pids of the container's processes whose command line starts with PREFIX. */
+    static List<String> running(String prefix) {
+        String out = vps.exec("for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$c\" 2>/dev/null | grep -q '^" + prefix + "' && "
+                + "{ p=${c#/proc/}; echo \"${p%%/*}\"; }; done; true");
+        return out.lines().filter(l -> !l.isBlank()).toList();
+    }
+
+    /**
+     * The client goes away (closes the server's stdin) while a plain exec runs: the command must
+     * end with the server, not run on for minutes. The server is a process of its own here, as a
+     * host starts it, since its exit is what is tested.
+     */
+    @Test
+    void aCommandStillRunningWhenTheSessionEndsIsEndedWithIt() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+                "-cp", System.getProperty("java.class.path"), "McpServer"));
+        cmd.addAll(vps.target("root"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(dir.resolve("ending-stderr").toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("VPS_SSH_CONFIG", dir.resolve("ssh_config").toString());
+        pb.environment().put("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString());
+        Process server = pb.start();
+        try {
+            OutputStream in = server.getOutputStream();
+            in.write(("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                    + "\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"exec\",\"arguments\":"
+                    + "{\"command\":\"sleep 321\",\"detach_after\":\"0\"}}}\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            List<String> sleeping = List.of();
+            for (int look = 0; look < 120 && sleeping.isEmpty(); look++) {   // at most 60 s: a cold JVM logs in first
+                Thread.sleep(500);
+                sleeping = running("sleep 321");
+            }
+            assertEquals(1, sleeping.size(), "the command runs on the server");
+            in.close();   // the client goes away
+            assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server ends when its stdin closes");
+            // The kill was sent before the server exited; the process may take a moment to go.
+            for (int look = 0; look < 20 && !running("sleep 321").isEmpty(); look++) {
+                Thread.sleep(250);
+            }
+            assertEquals(List.of(), running("sleep 321"), "the command ended with the session");
+        } finally {
+            server.destroyForcibly();
+            running("sleep 321").forEach(pid -> vps.exec("kill -9 " + pid + " 2>/dev/null; true"));
+        }
+    }
+
     /**
      * Tools whose handlers throw real Errors, served the way mcp-server serves its own tools (McpTool
      * specifications on the SDK's stdio server through McpSerialTransport), here over in-process
