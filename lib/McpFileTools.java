@@ -10,9 +10,16 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * mcp-server's file tools: write_file and read_file carry the content in the call (size-capped),
@@ -22,6 +29,16 @@ import java.util.Map;
 final class McpFileTools {
     static final long MAX_CONTENT_BYTES = 8L << 20;
     static final long DEFAULT_READ_BYTES = 256L << 10;
+    /**
+     * A read_file that gets no answer for this long is abandoned (its SFTP channel closed): a FIFO
+     * put in place after the stat blocks the server's open for ever, and a server may just stall.
+     */
+    static final Duration READ_STALL = Duration.ofSeconds(30);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "vps-read-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final TargetNames names;
     private final WarmConnections connections;
@@ -51,7 +68,8 @@ final class McpFileTools {
                         "Read a remote regular file into the result (content, bytes, and sha256 of the content returned). Refuses "
                                 + "files larger than max_bytes (default 256 KiB, at most 8 MiB) instead of cutting them, also when a file "
                                 + "grows past it while being read: read a part with exec (e.g. tail -c 65536 FILE) or fetch it with "
-                                + "download. Devices, FIFOs and folders are refused. Content that is not UTF-8 comes back as base64 "
+                                + "download. Devices, FIFOs and folders are refused; a read the server leaves unanswered for 30 s is abandoned. "
+                                + "Content that is not UTF-8 comes back as base64 "
                                 + "(encoding says which).",
                         new McpTool.Schema()
                                 .requiredText("path", "Remote file path.")
@@ -111,7 +129,7 @@ final class McpFileTools {
         long max = args.size("max_bytes", DEFAULT_READ_BYTES, MAX_CONTENT_BYTES);
         return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
-                byte[] content = readAtMost(fs, path, max);
+                byte[] content = readAtMost(fs, path, max, READ_STALL);
                 // Hashed here, over the bytes returned: a server-side hash of the path could read something else, or never end.
                 String sha256 = java.util.HexFormat.of().formatHex(Sha256.digest().digest(content));
                 TransferResult read = new TransferResult("-", path, content.length, content.length, 0, sha256, "done");
@@ -127,10 +145,40 @@ final class McpFileTools {
     /**
      * The bytes of the regular file PATH, never more than MAX of them. The stat is only a first check:
      * a log grows while it is read and a /proc file says 0 bytes, so the read itself stops past MAX.
-     * A device or a FIFO is refused before it is opened (/dev/zero never ends; a FIFO's open blocks).
+     * A device or a FIFO is refused before it is opened (/dev/zero never ends; a FIFO's open blocks),
+     * and the whole read is abandoned when the server answers nothing for STALL.
      */
-    static byte[] readAtMost(RemoteFs fs, String path, long max) {
+    static byte[] readAtMost(RemoteFs fs, String path, long max, Duration stall) {
+        AtomicLong answered = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        ScheduledFuture<?> guard = WATCHDOG.scheduleWithFixedDelay(() -> {
+            if (System.nanoTime() - answered.get() > stall.toNanos() && stalled.compareAndSet(false, true)) {
+                fs.sftp.disconnect();   // fails the request that waits, whichever it is
+            }
+        }, 200, 200, TimeUnit.MILLISECONDS);
+        byte[] content;
+        try {
+            content = readAtMost(fs, path, max, answered);
+        } catch (RuntimeException e) {
+            throw stalled.get() ? stallError(path, stall, e) : e;
+        } finally {
+            guard.cancel(false);
+        }
+        if (stalled.get()) {
+            throw stallError(path, stall, null);   // the closed channel may have read as the file's end
+        }
+        return content;
+    }
+
+    private static VpsException stallError(String path, Duration stall, Exception cause) {
+        return new VpsException(VpsException.Kind.REMOTE, "the server sent nothing for " + Durations.human(stall) + " while reading " + path
+                + ", so the read was abandoned (a FIFO put there after the check, a hung file system, or a stalled server)",
+                "look at the path with exec (ls -la PATH) before retrying", false, cause);
+    }
+
+    private static byte[] readAtMost(RemoteFs fs, String path, long max, AtomicLong answered) {
         SftpATTRS a = fs.stat(path);
+        answered.set(System.nanoTime());
         if (a == null) {
             throw new VpsException(VpsException.Kind.REMOTE, "remote file " + path + " does not exist on " + fs.connection.target.host(),
                     "check the path (relative paths start in the login folder)", false, null);
@@ -146,14 +194,21 @@ final class McpFileTools {
         ByteArrayOutputStream content = new ByteArrayOutputStream((int) Math.min(a.getSize(), max) + 1);
         byte[] buf = new byte[64 * 1024];
         try (InputStream in = fs.sftp.get(RemotePaths.literal(path))) {
-            // One byte past MAX tells "more than MAX" from "exactly MAX".
-            for (int n; content.size() <= max && (n = in.read(buf, 0, (int) Math.min(buf.length, max + 1 - content.size()))) >= 0; ) {
+            answered.set(System.nanoTime());
+            // Up to one byte past MAX: that byte tells "more than MAX" from "exactly MAX".
+            while (content.size() <= max) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, max + 1 - content.size()));
+                if (n < 0) {
+                    break;
+                }
                 content.write(buf, 0, n);
+                answered.set(System.nanoTime());
             }
         } catch (SftpException e) {
             throw fs.failure("cannot read", path, e);
         } catch (IOException e) {
-            throw fs.alive() ? fs.failure("cannot read", path, new SftpException(ChannelSftp.SSH_FX_FAILURE, String.valueOf(e.getMessage())))
+            throw fs.sftp.isConnected() && fs.alive()
+                    ? fs.failure("cannot read", path, new SftpException(ChannelSftp.SSH_FX_FAILURE, String.valueOf(e.getMessage())))
                     : fs.connection.lost(e);
         }
         if (content.size() > max) {

@@ -182,6 +182,55 @@ class McpBoundsTest extends VpsTestBase {
         }
     }
 
+    /**
+     * A hostile SFTP server (MINA) whose stat says "a small regular file" and whose open then never
+     * answers, as sftp-server's does when a FIFO was put in place after the stat: the read is
+     * abandoned after the stall time, with an error that says so.
+     */
+    @Test
+    void aReadThatGetsNoAnswerIsAbandoned() throws Exception {
+        Path root = Files.createTempDirectory("hostile-sftp");
+        Files.writeString(root.resolve("small.txt"), "hello\n");
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        org.apache.sshd.sftp.server.SftpFileSystemAccessor openNeverAnswers = new org.apache.sshd.sftp.server.SftpFileSystemAccessor() {
+            @Override
+            public java.nio.channels.SeekableByteChannel openFile(org.apache.sshd.sftp.server.SftpSubsystemProxy subsystem,
+                    org.apache.sshd.sftp.server.FileHandle fileHandle, Path file, String handle, java.util.Set<? extends java.nio.file.OpenOption> options,
+                    java.nio.file.attribute.FileAttribute<?>... attrs) throws IOException {
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("released by the test");
+            }
+        };
+        org.apache.sshd.server.SshServer server = org.apache.sshd.server.SshServer.setUpDefaultServer();
+        server.setHost("127.0.0.1");
+        server.setPort(0);
+        server.setKeyPairProvider(new org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider());
+        server.setPublickeyAuthenticator(org.apache.sshd.server.auth.pubkey.AcceptAllPublickeyAuthenticator.INSTANCE);
+        server.setFileSystemFactory(new org.apache.sshd.common.file.virtualfs.VirtualFileSystemFactory(root));
+        server.setSubsystemFactories(List.of(new org.apache.sshd.sftp.server.SftpSubsystemFactory.Builder().withFileSystemAccessor(openNeverAnswers).build()));
+        server.start();
+        try {
+            Target target = new Target("hostile", "127.0.0.1", server.getPort(), "root",
+                    new Target.Credentials(List.of(vps.key), null, false, null, false, null),
+                    new Target.HostKeyPolicy(root.resolve("known_hosts"), null, true, null), Duration.ofSeconds(10),
+                    Target.DEFAULT_ALIVE_INTERVAL, Target.DEFAULT_ALIVE_COUNT_MAX, Map.of(), List.of(), Map.of(), List.of());
+            try (VpsConnection c = VpsConnection.open(target, null); RemoteFs fs = RemoteFs.open(c)) {
+                VpsException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(PROMPT, () -> org.junit.jupiter.api.Assertions.assertThrows(
+                        VpsException.class, () -> McpFileTools.readAtMost(fs, "/small.txt", 1000, Duration.ofSeconds(2))));
+                assertEquals(VpsException.Kind.REMOTE, e.kind);
+                assertTrue(e.getMessage().contains("the server sent nothing for 2s while reading /small.txt"), e.getMessage());
+                assertFalse(e.retriable, "not repeated by itself: the same path would stall again");
+            }
+        } finally {
+            release.countDown();
+            server.stop(true);
+        }
+    }
+
     /** The pids of the container's processes whose command line starts with PREFIX. */
     static List<String> running(String prefix) {
         String out = vps.exec("for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$c\" 2>/dev/null | grep -q '^" + prefix + "' && "
