@@ -7,7 +7,12 @@ import java.util.Map;
 /** mcp-server's exec tool: one command on a warm connection, output bounded like exec-command --json. */
 final class McpExecTool {
     static final long DEFAULT_MAX_OUTPUT = 64 * 1024;
-    static final long MAX_OUTPUT_LIMIT = 1L << 30;
+    /**
+     * Per stream, as for read_file and job_logs: the result is held in memory and written as one JSON
+     * message (control characters take six bytes there), and an agent reads far less; the spill
+     * files (outputFiles) keep the rest.
+     */
+    static final long MAX_OUTPUT_LIMIT = McpFileTools.MAX_CONTENT_BYTES;
     /** Under the roughly 60 s after which agents' hosts give up on a tool call. */
     static final Duration DEFAULT_DETACH_AFTER = Duration.ofSeconds(45);
 
@@ -31,7 +36,8 @@ final class McpExecTool {
                 "Run a shell command on the server (its login shell, like `ssh host CMD`) and get one JSON result: status "
                         + "(exited, timed_out, detached), exitCode, stdout, stderr. A non-zero exitCode is the command's own answer, not a "
                         + "tool error. Never prompts: stdin is empty, pagers and apt/debconf dialogs are off. Output beyond max_output is cut "
-                        + "to a head and a tail (truncated: true; outputFiles names local files with every byte). Pass values through env, "
+                        + "to a head and a tail (truncated: true; outputFiles names local files with every byte, up to " + OutputCapture.SPILL_FILE_MB
+                        + " MiB a stream, kept " + OutputCapture.SPILL_MAX_AGE.toHours() + " h; outputFilesCut: true when a file stopped at that cap). Pass values through env, "
                         + "not by pasting them into the command. The command runs as a job: if it still runs after detach_after (default "
                         + "45s) the call returns status 'detached' with its job id and 'next': continue with job_wait, then job_logs with "
                         + "from = next. Never run a detached command again. If the connection drops mid-command the call fails with "
@@ -41,7 +47,7 @@ final class McpExecTool {
                         .text("timeout", "Kill the command (its whole process group, on the server) after this long: e.g. '30s', '5m'. Default: none.")
                         .text("detach_after", "If the command still runs after this long (default '45s'), return with status 'detached' and its job id: "
                                 + "it goes on as a job (job_wait, job_logs from 'next'). '0' never detaches.")
-                        .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536.")
+                        .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536, at most 8388608.")
                         .strings("env", "Environment variables for the command, e.g. {\"RAILS_ENV\": \"production\"}; works whatever the server's AcceptEnv.")
                         .text("cwd", "Run in this remote directory.")
                         .flag("sudo", "Run as root through sudo -n; fails at once, with the fix, if sudo would ask for a password.")
@@ -55,7 +61,12 @@ final class McpExecTool {
         String command = args.requiredText("command");
         Duration timeout = args.duration("timeout", null);
         Duration detachAfter = args.duration("detach_after", DEFAULT_DETACH_AFTER);
-        long limit = args.size("max_output", DEFAULT_MAX_OUTPUT, MAX_OUTPUT_LIMIT);
+        long limit = args.size("max_output", DEFAULT_MAX_OUTPUT, Long.MAX_VALUE);
+        if (limit > MAX_OUTPUT_LIMIT) {
+            throw VpsException.config("max_output " + limit + " is more than one result holds (" + MAX_OUTPUT_LIMIT + " bytes a stream)",
+                    "ask for at most " + MAX_OUTPUT_LIMIT + " (8m); beyond it the output is cut to a head and a tail and every byte "
+                            + "stays in the local files named by outputFiles");
+        }
         Map<String, String> env = RemoteCommand.parseEnv(args.strings("env").entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
         if (limit == 0) {
             throw VpsException.config("max_output 0 would mean unlimited, which one JSON result cannot hold", "give a size such as 1048576");

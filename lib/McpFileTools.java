@@ -1,14 +1,25 @@
+import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.SftpATTRS;
+import com.jcraft.jsch.SftpException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * mcp-server's file tools: write_file and read_file carry the content in the call (size-capped),
@@ -18,6 +29,16 @@ import java.util.Map;
 final class McpFileTools {
     static final long MAX_CONTENT_BYTES = 8L << 20;
     static final long DEFAULT_READ_BYTES = 256L << 10;
+    /**
+     * A read_file that gets no answer for this long is abandoned (its SFTP channel closed): a FIFO
+     * put in place after the stat blocks the server's open for ever, and a server may just stall.
+     */
+    static final Duration READ_STALL = Duration.ofSeconds(30);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "vps-read-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final TargetNames names;
     private final WarmConnections connections;
@@ -44,9 +65,12 @@ final class McpFileTools {
                                 .build(),
                         false, this::writeFile),
                 new McpTool("read_file",
-                        "Read a remote file into the result (content, bytes, sha256). Refuses files larger than max_bytes (default "
-                                + "256 KiB, at most 8 MiB) instead of cutting them: read a part with exec (e.g. tail -c 65536 FILE) "
-                                + "or fetch it with download. Content that is not UTF-8 comes back as base64 (encoding says which).",
+                        "Read a remote regular file into the result (content, bytes, and sha256 of the content returned). Refuses "
+                                + "files larger than max_bytes (default 256 KiB, at most 8 MiB) instead of cutting them, also when a file "
+                                + "grows past it while being read: read a part with exec (e.g. tail -c 65536 FILE) or fetch it with "
+                                + "download. Devices, FIFOs and folders are refused; a read the server leaves unanswered for 30 s is abandoned. "
+                                + "Content that is not UTF-8 comes back as base64 "
+                                + "(encoding says which).",
                         new McpTool.Schema()
                                 .requiredText("path", "Remote file path.")
                                 .integer("max_bytes", "Largest file to return, in bytes (default 262144, at most 8388608).")
@@ -103,24 +127,105 @@ final class McpFileTools {
         long start = System.nanoTime();
         String path = args.requiredText("path");
         long max = args.size("max_bytes", DEFAULT_READ_BYTES, MAX_CONTENT_BYTES);
-        Uploader.Options options = new Uploader.Options(false, false, false, true, "keep");
         return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
-                SftpATTRS a = fs.stat(path);
-                if (a != null && a.isReg() && a.getSize() > max) {
-                    throw new VpsException(VpsException.Kind.REMOTE, path + " is " + a.getSize() + " bytes, more than max_bytes (" + max + ")",
-                            "raise max_bytes (up to " + MAX_CONTENT_BYTES + "), read a part with exec (tail -c 65536 FILE, sed -n 1,200p FILE), or use download",
-                            false, null);
-                }
-                ByteArrayOutputStream content = new ByteArrayOutputStream();
-                List<TransferResult> done = new Downloader(fs, options, log).download(List.of(path), "-", content, true);
-                Map<String, Object> r = TransferOptions.toJson("read_file " + path, c.target.host(), done, ms(start));
-                String text = utf8OrNull(content.toByteArray());
+                byte[] content = readAtMost(fs, path, max, READ_STALL);
+                // Hashed here, over the bytes returned: a server-side hash of the path could read something else, or never end.
+                String sha256 = java.util.HexFormat.of().formatHex(Sha256.digest().digest(content));
+                TransferResult read = new TransferResult("-", path, content.length, content.length, 0, sha256, "done");
+                Map<String, Object> r = TransferOptions.toJson("read_file " + path, c.target.host(), List.of(read), ms(start));
+                String text = utf8OrNull(content);
                 r.put("encoding", text != null ? "utf8" : "base64");
-                r.put("content", text != null ? text : Base64.getEncoder().encodeToString(content.toByteArray()));
+                r.put("content", text != null ? text : Base64.getEncoder().encodeToString(content));
                 return r;
             }
         });
+    }
+
+    /**
+     * The bytes of the regular file PATH, never more than MAX of them. The stat is only a first check:
+     * a log grows while it is read and a /proc file says 0 bytes, so the read itself stops past MAX.
+     * A device or a FIFO is refused before it is opened (/dev/zero never ends; a FIFO's open blocks),
+     * and the whole read is abandoned when the server answers nothing for STALL.
+     */
+    static byte[] readAtMost(RemoteFs fs, String path, long max, Duration stall) {
+        AtomicLong answered = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        ScheduledFuture<?> guard = WATCHDOG.scheduleWithFixedDelay(() -> {
+            if (System.nanoTime() - answered.get() > stall.toNanos() && stalled.compareAndSet(false, true)) {
+                fs.sftp.disconnect();   // fails the request that waits, whichever it is
+            }
+        }, 200, 200, TimeUnit.MILLISECONDS);
+        byte[] content;
+        try {
+            content = readAtMost(fs, path, max, answered);
+        } catch (RuntimeException e) {
+            throw stalled.get() ? stallError(path, stall, e) : e;
+        } finally {
+            guard.cancel(false);
+        }
+        if (stalled.get()) {
+            throw stallError(path, stall, null);   // the closed channel may have read as the file's end
+        }
+        return content;
+    }
+
+    private static VpsException stallError(String path, Duration stall, Exception cause) {
+        return new VpsException(VpsException.Kind.REMOTE, "the server sent nothing for " + Durations.human(stall) + " while reading " + path
+                + ", so the read was abandoned (a FIFO put there after the check, a hung file system, or a stalled server)",
+                "look at the path with exec (ls -la PATH) before retrying", false, cause);
+    }
+
+    private static byte[] readAtMost(RemoteFs fs, String path, long max, AtomicLong answered) {
+        SftpATTRS a = fs.stat(path);
+        answered.set(System.nanoTime());
+        if (a == null) {
+            throw new VpsException(VpsException.Kind.REMOTE, "remote file " + path + " does not exist on " + fs.connection.target.host(),
+                    "check the path (relative paths start in the login folder)", false, null);
+        }
+        if (!a.isReg()) {
+            throw new VpsException(VpsException.Kind.REMOTE, path + " is " + kindOf(a) + ", not a regular file: read_file reads files only",
+                    a.isDir() ? "list it with exec (ls -la DIR), or fetch it with download"
+                            : "read a bounded part with exec instead, e.g. head -c 4096 " + ShellQuote.quote(path) + " | od -c", false, null);
+        }
+        if (a.getSize() > max) {
+            throw tooBig(path, a.getSize() + " bytes", max);
+        }
+        ByteArrayOutputStream content = new ByteArrayOutputStream((int) Math.min(a.getSize(), max) + 1);
+        byte[] buf = new byte[64 * 1024];
+        try (InputStream in = fs.sftp.get(RemotePaths.literal(path))) {
+            answered.set(System.nanoTime());
+            // Up to one byte past MAX: that byte tells "more than MAX" from "exactly MAX".
+            while (content.size() <= max) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, max + 1 - content.size()));
+                if (n < 0) {
+                    break;
+                }
+                content.write(buf, 0, n);
+                answered.set(System.nanoTime());
+            }
+        } catch (SftpException e) {
+            throw fs.failure("cannot read", path, e);
+        } catch (IOException e) {
+            throw fs.sftp.isConnected() && fs.alive()
+                    ? fs.failure("cannot read", path, new SftpException(ChannelSftp.SSH_FX_FAILURE, String.valueOf(e.getMessage())))
+                    : fs.connection.lost(e);
+        }
+        if (content.size() > max) {
+            throw tooBig(path, "more than " + max + " bytes when read (stat said " + a.getSize() + ": it grows, or its size is not what stat says)", max);
+        }
+        return content.toByteArray();
+    }
+
+    private static VpsException tooBig(String path, String size, long max) {
+        return new VpsException(VpsException.Kind.REMOTE, path + " is " + size + ", more than max_bytes (" + max + ")",
+                "raise max_bytes (up to " + MAX_CONTENT_BYTES + "), read a part with exec (tail -c 65536 FILE, sed -n 1,200p FILE), or use download",
+                false, null);
+    }
+
+    private static String kindOf(SftpATTRS a) {
+        return a.isDir() ? "a folder" : a.isChr() ? "a character device" : a.isBlk() ? "a block device"
+                : a.isFifo() ? "a named pipe (FIFO)" : a.isSock() ? "a socket" : "not a regular file";
     }
 
     private Map<String, Object> upload(McpArgs args) {
@@ -150,10 +255,21 @@ final class McpFileTools {
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
         return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
+                refuseEndlessSource(fs, remote);
                 List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
                 return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });
+    }
+
+    /** A device or FIFO named as the source would be read, and hashed on the server, for ever: refused before either starts. */
+    private static void refuseEndlessSource(RemoteFs fs, String remote) {
+        SftpATTRS a = RemotePaths.hasGlob(remote) ? null : fs.stat(remote);
+        if (a != null && !a.isReg() && !a.isDir()) {
+            throw new VpsException(VpsException.Kind.REMOTE, remote + " is " + kindOf(a) + ", not a regular file or folder: download copies files",
+                    "copy a bounded part with exec instead, e.g. head -c 1048576 " + ShellQuote.quote(remote) + " > /tmp/part, then download that",
+                    false, null);
+        }
     }
 
     private static byte[] decodeBase64(String content) {

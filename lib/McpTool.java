@@ -12,6 +12,8 @@ import java.util.Map;
  * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
  */
 record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+    private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
+
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
@@ -22,21 +24,51 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments())).build();
     }
 
+    /**
+     * Runs the handler and always answers: a bug of ours, or an Error (OutOfMemoryError,
+     * StackOverflowError, AssertionError), becomes this call's tool error, never the session's end.
+     * The SDK would not do that: Reactor rethrows a VirtualMachineError from the handler on its worker
+     * thread, and the call is then never answered.
+     */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
         long start = System.nanoTime();
         McpArgs args = new McpArgs(arguments);
-        Map<String, Object> result;
+        IN_FLIGHT.incrementAndGet();
         try {
-            result = handler.call(args);
-        } catch (VpsException e) {
-            result = Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
-        } catch (RuntimeException e) {
-            // A bug of ours must still answer the call, never take the session down.
-            e.printStackTrace(System.err);
-            VpsException internal = new VpsException(VpsException.Kind.PROTOCOL, "internal error in " + name + ": " + e,
-                    "retry once; if it repeats, report it with the server's stderr", false, e);
-            result = Json.failure(args.target(), args.label(name), internal, (System.nanoTime() - start) / 1_000_000);
+            return toResult(handle(args, start));
+        } catch (RuntimeException | Error e) {
+            // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
+            return toResult(internalFailure(args, e, start));
+        } finally {
+            IN_FLIGHT.decrementAndGet();
         }
+    }
+
+    /** How many tool calls are running now, in this process. */
+    static int callsInFlight() {
+        return IN_FLIGHT.get();
+    }
+
+    private Map<String, Object> handle(McpArgs args, long start) {
+        try {
+            return handler.call(args);
+        } catch (VpsException e) {
+            return Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException | Error e) {
+            return internalFailure(args, e, start);
+        }
+    }
+
+    private Map<String, Object> internalFailure(McpArgs args, Throwable e, long start) {
+        e.printStackTrace(System.err);
+        String hint = e instanceof OutOfMemoryError
+                ? "mcp-server ran out of memory in this call (it is freed again): ask for less (a smaller max_bytes or max_output), or use download"
+                : "retry once; if it repeats, report it with the server's stderr";
+        VpsException internal = new VpsException(VpsException.Kind.PROTOCOL, "internal error in " + name + ": " + e, hint, false, e);
+        return Json.failure(args.target(), args.label(name), internal, (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private static McpSchema.CallToolResult toResult(Map<String, Object> result) {
         McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().addTextContent(Json.write(result));
         if (result.get("error") instanceof Map<?, ?> error) {
             out.addTextContent("vps: " + error.get("kind") + ": " + error.get("message") + (error.get("hint") == null ? "" : "\nhint: " + error.get("hint")));

@@ -1,20 +1,40 @@
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * One output stream of a remote command, bounded in memory: keeps everything up to {@code limit}
- * bytes, then only a head and a tail, and spills the complete bytes to a local file so nothing is
- * lost. When {@code live} is set, bytes are also streamed there as they arrive (the head only, if
- * a limit applies; the tail follows at {@link #finish}).
+ * bytes, then only a head and a tail, and spills the bytes to a local file (the toolkit's output
+ * folder) so that nothing an agent may look for is lost. The disk is bounded too: a spill file stops
+ * at {@link #SPILL_FILE_LIMIT} (the marker and "outputFilesCut" say so), and files older than
+ * {@link #SPILL_MAX_AGE}, or beyond {@link #SPILL_TOTAL_LIMIT} in all (oldest first), are removed
+ * whenever a new one starts. When {@code live} is set, bytes are also streamed there as they arrive
+ * (the head only, if a limit applies; the tail follows at {@link #finish}).
  */
 final class OutputCapture extends OutputStream {
+    static final long SPILL_FILE_MB = 256;
+    static final long SPILL_FILE_LIMIT = SPILL_FILE_MB << 20;
+    static final long SPILL_TOTAL_LIMIT = 1L << 30;
+    /** Long enough for an agent to read a file a result named, short enough that they do not pile up. */
+    static final Duration SPILL_MAX_AGE = Duration.ofHours(24);
+    private static final String SPILL_PREFIX = "exec-";
+    private static final String SPILL_SUFFIX = ".log";
+    /** Spill files this process is still writing: never removed by the clean-up. */
+    private static final Set<Path> WRITING = ConcurrentHashMap.newKeySet();
+
     private final OutputStream live;
     private final long limit;
     private final String name;
@@ -31,12 +51,20 @@ final class OutputCapture extends OutputStream {
     private long total;
     private Path spillFile;
     private OutputStream spill;
+    private final long spillCap;
+    private long spilled;
 
     /** @param limit bytes kept in memory and shown; 0 means no limit (live streaming only, nothing kept). */
     OutputCapture(String name, OutputStream live, long limit) {
+        this(name, live, limit, SPILL_FILE_LIMIT);
+    }
+
+    /** @param spillCap the most bytes the spill file takes; the rest is counted, kept in the tail, and not written. */
+    OutputCapture(String name, OutputStream live, long limit, long spillCap) {
         this.name = name;
         this.live = live;
         this.limit = limit;
+        this.spillCap = spillCap;
         this.headCap = (int) (limit / 2);
         this.tailCap = (int) (limit - headCap);
     }
@@ -61,7 +89,7 @@ final class OutputCapture extends OutputStream {
         } else if (spill == null) {
             startSpill(b, off, len);
         } else {
-            spill.write(b, off, len);
+            toSpill(b, off, len);
             appendTail(b, off, len);
         }
         total += len;
@@ -72,10 +100,12 @@ final class OutputCapture extends OutputStream {
     private void startSpill(byte[] b, int off, int len) throws IOException {
         tail = new byte[tailCap];   // only now: a large --max-output costs nothing for short output
         Path dir = Files.createDirectories(LocalFolders.outputs());
-        spillFile = Files.createTempFile(dir, "exec-", "." + name + ".log");
+        removeOldSpills(dir, Instant.now(), SPILL_MAX_AGE, SPILL_TOTAL_LIMIT);
+        spillFile = Files.createTempFile(dir, SPILL_PREFIX, "." + name + SPILL_SUFFIX);
+        WRITING.add(spillFile);
         spill = Files.newOutputStream(spillFile, StandardOpenOption.WRITE);
-        spill.write(head, 0, headLen);
-        spill.write(b, off, len);
+        toSpill(head, 0, headLen);
+        toSpill(b, off, len);
         int intoHead = Math.max(0, Math.min(len, headCap - headLen));
         appendHead(b, off, intoHead);
         if (headLen > headCap) {
@@ -83,6 +113,61 @@ final class OutputCapture extends OutputStream {
             headLen = headCap;
         }
         appendTail(b, off + intoHead, len - intoHead);
+    }
+
+    /** Writes to the spill file what still fits under its cap. */
+    private void toSpill(byte[] b, int off, int len) throws IOException {
+        int fits = (int) Math.min(len, spillCap - spilled);
+        if (fits > 0) {
+            spill.write(b, off, fits);
+            spilled += fits;
+        }
+    }
+
+    /** Whether the spill file stopped at its cap and so lacks the end of the output. */
+    boolean spillCut() {
+        return spilled < total && spill != null;
+    }
+
+    /**
+     * Removes from DIR the spill files older than MAX_AGE, then, newest kept first, those beyond
+     * TOTAL bytes in all; files this process still writes stay. Best effort: a file another process
+     * removed first, or cannot be removed (Windows, while open), is skipped.
+     */
+    static void removeOldSpills(Path dir, Instant now, Duration maxAge, long total) {
+        record Spill(Path path, Instant modified, long size) {}
+        List<Spill> spills = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(SPILL_PREFIX) && n.endsWith(SPILL_SUFFIX) && !WRITING.contains(p)) {
+                    try {
+                        spills.add(new Spill(p, Files.getLastModifiedTime(p).toInstant(), Files.size(p)));
+                    } catch (IOException gone) {
+                        // removed meanwhile
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            return;
+        }
+        spills.sort(Comparator.comparing(Spill::modified).reversed());
+        long kept = 0;
+        for (Spill s : spills) {
+            kept += s.size();
+            if (kept > total || s.modified().isBefore(now.minus(maxAge))) {
+                try {
+                    Files.deleteIfExists(s.path());
+                } catch (IOException ignored) {
+                    // in use or already gone
+                }
+            }
+        }
+    }
+
+    /** The clean-up of the toolkit's output folder, for a long-lived process to run at its start. */
+    static void removeOldSpills() {
+        removeOldSpills(LocalFolders.outputs(), Instant.now(), SPILL_MAX_AGE, SPILL_TOTAL_LIMIT);
     }
 
     private void printLive(int upTo) throws IOException {
@@ -146,7 +231,9 @@ final class OutputCapture extends OutputStream {
 
     private String cutMarker() {
         long cut = total - headLen - tailBytes().length;
-        return "\n[vps: " + cut + " bytes cut; all " + total + " bytes in " + spillFile + "]\n";
+        String where = spillCut() ? "the first " + spilled + " of all " + total + " bytes (a spill file's cap) in " + spillFile
+                : "all " + total + " bytes in " + spillFile;
+        return "\n[vps: " + cut + " bytes cut; " + where + "]\n";
     }
 
     /** Ends the stream: closes the spill file and, when streaming live with a cut, prints the marker and the tail. */
@@ -160,6 +247,7 @@ final class OutputCapture extends OutputStream {
             return;
         }
         spill.close();
+        WRITING.remove(spillFile);
         if (live != null) {
             live.write(cutMarker().getBytes(StandardCharsets.UTF_8));
             live.write(tailBytes());
@@ -178,16 +266,19 @@ final class OutputCapture extends OutputStream {
 
     /**
      * Puts the captured output into a DESIGN §5 result: "stdout" and "stderr" (each the captures of
-     * that name, in order), "truncated", and "outputFiles" (the spill files, or null) at the end.
+     * that name, in order), "truncated", and "outputFiles" (the spill files, or null) at the end,
+     * followed by "outputFilesCut": true when a spill file stopped at its cap.
      */
     static void putAll(Map<String, Object> result, List<OutputCapture> captures) {
         StringBuilder stdout = new StringBuilder();
         StringBuilder stderr = new StringBuilder();
         boolean truncated = false;
+        boolean filesCut = false;
         List<String> files = new ArrayList<>();
         for (OutputCapture c : captures) {
             (c.name.equals("stdout") ? stdout : stderr).append(c.text());
             truncated |= c.truncated();
+            filesCut |= c.spillCut();
             if (c.spillFile() != null) {
                 files.add(c.spillFile().toString());
             }
@@ -197,5 +288,9 @@ final class OutputCapture extends OutputStream {
         result.put("truncated", truncated);
         result.remove("outputFiles");
         result.put("outputFiles", files.isEmpty() ? null : files);
+        result.remove("outputFilesCut");
+        if (filesCut) {
+            result.put("outputFilesCut", true);
+        }
     }
 }

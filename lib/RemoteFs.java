@@ -21,6 +21,9 @@ final class RemoteFs implements AutoCloseable {
     final VpsConnection connection;
     ChannelSftp sftp;
     private Boolean canHash;
+    /** Helper commands (hashes, df) running now; see stopHelpers. */
+    private final java.util.Set<RemoteCommand> helpers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
     private long fastestReplyNanos = -1;
 
     private RemoteFs(VpsConnection connection, ChannelSftp sftp) {
@@ -183,7 +186,31 @@ final class RemoteFs implements AutoCloseable {
     }
 
     private ExecOutcome run(String cmd, ByteArrayOutputStream out) {
-        return ExecRunner.run(connection, RemoteCommand.of(cmd), out, new ByteArrayOutputStream(), null);
+        RemoteCommand command = RemoteCommand.of(cmd);
+        helpers.add(command);
+        try {
+            if (closed) {
+                throw new VpsException(VpsException.Kind.REMOTE, "the transfer already ended; no helper command starts after it", null);
+            }
+            return ExecRunner.run(connection, command, out, new ByteArrayOutputStream(), null);
+        } finally {
+            helpers.remove(command);
+        }
+    }
+
+    /**
+     * Kills the helper commands still running (a hash that a failed download left behind on another
+     * thread), so that nothing this file session started on the server outlives it. A helper whose
+     * process had not started at the first kill is caught by the next one, a few seconds at most.
+     */
+    private void stopHelpers() {
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (!helpers.isEmpty() && connection.isConnected() && System.nanoTime() < until) {
+            for (RemoteCommand helper : List.copyOf(helpers)) {
+                ExecRunner.stopRemotely(connection, helper, "KILL");
+            }
+            pause(50);
+        }
     }
 
     /** A fresh SFTP channel, for cleaning up after a failed transfer left the old one out of step. */
@@ -340,6 +367,8 @@ final class RemoteFs implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        stopHelpers();
         sftp.disconnect();
     }
 }

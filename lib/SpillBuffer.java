@@ -15,11 +15,15 @@ import java.util.ArrayDeque;
  * does not read must not make that write wait, or every other channel of the connection stalls.
  * Up to {@link #MEMORY_LIMIT} bytes stay in memory; beyond it the data goes to a private file
  * (deleted when closed) until the reader catches up. Past {@link #SPILL_LIMIT} the write fails,
- * which makes JSch drop this one channel rather than fill the disk.
+ * which makes JSch drop this one channel rather than fill the disk. A process killed outright
+ * leaves its file behind: such leftovers older than {@link #LEFTOVER_AGE} go when a new one starts.
  */
 final class SpillBuffer {
     static final int MEMORY_LIMIT = 1 << 20;
     static final long SPILL_LIMIT = 1L << 30;
+    static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(24);
+    private static final String PREFIX = "spill";
+    private static final String SUFFIX = ".tmp";
 
     private final Path spillDir;
     private final ArrayDeque<byte[]> memory = new ArrayDeque<>();
@@ -90,7 +94,8 @@ final class SpillBuffer {
                 throw new IOException("more than " + SPILL_LIMIT + " bytes of unread output");
             }
             if (file == null) {
-                Path f = Files.createTempFile(spillDir, "spill", ".tmp");
+                removeLeftovers(spillDir, java.time.Instant.now().minus(LEFTOVER_AGE));
+                Path f = Files.createTempFile(spillDir, PREFIX, SUFFIX);
                 file = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
             }
             ByteBuffer buf = ByteBuffer.wrap(b, off, len);
@@ -99,6 +104,32 @@ final class SpillBuffer {
             }
         }
         notifyAll();
+    }
+
+    /**
+     * Removes spill files last written before CUTOFF: a live buffer writes its file as data comes,
+     * and on Linux even a removed file stays readable to the buffer that has it open.
+     */
+    static void removeLeftovers(Path dir, java.time.Instant cutoff) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            files.filter(p -> p.getFileName().toString().startsWith(PREFIX) && p.getFileName().toString().endsWith(SUFFIX))
+                    .filter(p -> {
+                        try {
+                            return Files.getLastModifiedTime(p).toInstant().isBefore(cutoff);
+                        } catch (IOException gone) {
+                            return false;
+                        }
+                    })
+                    .forEach(p -> {
+                        try {
+                            Files.deleteIfExists(p);
+                        } catch (IOException ignored) {
+                            // in use (Windows) or already gone
+                        }
+                    });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // best effort
+        }
     }
 
     private synchronized int take(byte[] b, int off, int len) throws IOException {

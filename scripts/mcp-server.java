@@ -79,8 +79,10 @@ class McpServer implements Callable<Integer> {
                 return Cli.fail(e, err);
             }
         }
+        OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();
-        try (WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose)) {
+        WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose);
+        try {
             tools.add(new McpExecTool(names, connections, err).tool().specification());
             new McpFileTools(names, connections, err).tools().forEach(t -> tools.add(t.specification()));
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
@@ -101,6 +103,13 @@ class McpServer implements Callable<Integer> {
                     + (names.defaultName() == null ? "none (every call names its target)" : names.defaultName()));
             stdinClosed.await();
             server.closeGracefully();
+        } finally {
+            if (McpTool.callsInFlight() == 0) {
+                connections.close();
+            }
+            // Else the connections stay up until the process exits: the commands those calls started
+            // on the server (a plain exec, a transfer's hash) are ended by their runs' exit hooks,
+            // which need them; the exit then closes them.
         }
         return 0;
     }

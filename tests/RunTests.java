@@ -13,7 +13,7 @@
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
-//SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java
+//SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java
 
@@ -36,8 +36,8 @@ public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class,
-            McpServerTest.class, ReuseTest.class, FaultTest.class, HostCertificateTest.class, TrustAnchorsTest.class,
-            EndToEndTest.class);
+            McpServerTest.class, McpBoundsTest.class, ReuseTest.class, FaultTest.class, HostCertificateTest.class,
+            TrustAnchorsTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
