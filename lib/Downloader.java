@@ -536,9 +536,13 @@ final class Downloader {
             this.absoluteRoot = root.toAbsolutePath().normalize();
         }
 
-        /** A name that is not one plain path component here: empty, ".", "..", or holding a separator, NUL or a drive. */
+        /**
+         * A name that is not one plain path component here: empty, ".", "..", or holding "/", NUL, or
+         * what this system reads as a separator or a drive (a backslash or "C:" on Windows; on Unix a
+         * backslash is an ordinary character, as OpenSSH's sftp treats it).
+         */
         static boolean unsafeName(String name) {
-            if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\\') >= 0 || name.indexOf('\0') >= 0) {
+            if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
                 return true;
             }
             try {
@@ -615,7 +619,7 @@ final class Downloader {
          * than ROOT, then plain names. Null when it is absolute, leaves ROOT, or is not such a path.
          */
         String linkTargetInside(Path link, String target) {
-            if (target == null || target.isEmpty() || target.startsWith("/") || target.indexOf('\\') >= 0 || target.indexOf('\0') >= 0) {
+            if (target == null || target.isEmpty() || target.startsWith("/") || target.indexOf('\0') >= 0) {
                 return null;
             }
             int depth = below(link.toAbsolutePath().normalize().getParent()).size();

@@ -38,11 +38,11 @@ record TransferResult(String local, String remote, long bytes, long sent, long r
         return n == null ? 0 : ((Number) n).longValue();
     }
 
-    /** TEXT with control characters (a terminal's escape sequences among them) shown as \\uXXXX: safe to print. */
+    /** TEXT with control characters (a terminal's escape sequences among them) shown as \\uXXXX: safe to print, and the same printed twice. */
     static String printable(String text) {
         StringBuilder b = new StringBuilder();
         text.codePoints().forEach(c -> {
-            if (Character.isISOControl(c) || c == '\\') {
+            if (Character.isISOControl(c)) {
                 b.append(String.format("\\u%04x", c));
             } else {
                 b.appendCodePoint(c);
