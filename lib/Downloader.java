@@ -321,17 +321,20 @@ final class Downloader {
         } catch (IOException e) {
             throw localError("cannot create a partial file beside " + item.local(), e);
         }
+        boolean handedOver = false;
         try {
             long offset = resumableOffset(item, partial);
             partial.channel().truncate(offset);
             partial.channel().position(offset);
-            return receive(item, Channels.newOutputStream(partial.channel()), partial, offset);
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(partial);
-            if (e instanceof RuntimeException r) {
-                throw r;
+            Pending pending = receive(item, Channels.newOutputStream(partial.channel()), partial, offset);
+            handedOver = true;
+            return pending;
+        } catch (IOException e) {
+            throw localError("cannot write " + partial.path(), e);
+        } finally {
+            if (!handedOver) {
+                closeQuietly(partial);   // left for a rerun to resume
             }
-            throw localError("cannot write " + partial.path(), (IOException) e);
         }
     }
 
