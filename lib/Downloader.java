@@ -5,31 +5,57 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /**
- * sftp-get: each file is written to a hidden partial name beside its local target, verified
+ * sftp-get: each file is written to a private partial file beside its local target, verified
  * against the server's SHA-256, and moved into place atomically; a rerun resumes a partial whose
  * prefix still matches. Remote globs are expanded by SFTP, never by a shell.
+ *
+ * The server is not trusted with local paths (DESIGN §9): a name it sends must be one plain path
+ * component or that entry is refused; nothing under the destination is written through a link,
+ * whoever made it; a remote symlink is recreated only when it points inside the destination.
  */
 final class Downloader {
     private static final int BATCH = 200;
+    /** With --links follow, links to folders followed inside one another at most: a server whose realpath does not resolve links hides a loop. */
+    private static final int MAX_FOLLOWED = 16;
 
     private record Item(String remote, Path local, long size, int mode, int mtime, boolean stdout) {}
 
-    private record Pending(Item item, Path partial, String sha256, long received, long resumedFrom) {}
+    private record Pending(Item item, Partial partial, String sha256, long received, long resumedFrom) {}
 
     private final RemoteFs fs;
     private final Uploader.Options options;
     private final PrintStream err;
     private TransferProgress progress;
+    /** The destination folder: every local path this run writes lies under it, reached through real folders only. */
+    private LocalTree tree;
 
     Downloader(RemoteFs fs, Uploader.Options options, PrintStream err) {
         this.fs = fs;
@@ -52,14 +78,18 @@ final class Downloader {
                                 Downloader::ownThread)
                         : java.util.concurrent.CompletableFuture.completedFuture(null);
                 List<Pending> batch = new ArrayList<>();
-                for (Item item : slice) {
-                    if (!item.stdout() && options.noClobber() && Files.exists(item.local())) {
-                        results.add(new TransferResult(item.local().toString(), item.remote(), item.size(), 0, 0, null, "exists"));
-                        continue;
+                try {
+                    for (Item item : slice) {
+                        if (!item.stdout() && options.noClobber() && Files.exists(item.local(), LinkOption.NOFOLLOW_LINKS)) {
+                            results.add(new TransferResult(item.local().toString(), item.remote(), item.size(), 0, 0, null, "exists"));
+                            continue;
+                        }
+                        batch.add(receive(item, stdout));
                     }
-                    batch.add(receive(item, stdout));
+                    finish(batch, slice, options.verify() ? hashesOf(slice, remoteHashes) : null, results);
+                } finally {
+                    batch.forEach(pending -> closeQuietly(pending.partial()));
                 }
-                finish(batch, slice, options.verify() ? hashesOf(slice, remoteHashes) : null, results);
             }
         }
         return results;
@@ -68,7 +98,7 @@ final class Downloader {
     private void plan(List<String> sources, String local, List<Item> items, List<TransferResult> results) {
         List<String> remotes = new ArrayList<>();
         for (String s : sources) {
-            remotes.addAll(RemotePaths.hasGlob(s) ? glob(s) : List.of(s));
+            remotes.addAll(RemotePaths.hasGlob(s) ? glob(s, local, results) : List.of(s));
         }
         if (local.equals("-")) {
             if (remotes.size() != 1) {
@@ -87,6 +117,7 @@ final class Downloader {
             }
             createDirectories(parent);
         }
+        tree = new LocalTree(parent);
         for (String remote : remotes) {
             SftpATTRS a = fs.stat(remote);
             if (a == null) {
@@ -95,33 +126,54 @@ final class Downloader {
             }
             Path target = destIsDir ? dest.resolve(RemotePaths.name(remote)) : dest;
             if (a.isDir()) {
-                walk(remote, target, items, results);
+                walk(remote, target, items, results, Set.of(), 0);
             } else {
                 items.add(new Item(remote, target, a.getSize(), a.getPermissions(), a.getMTime(), false));
             }
         }
     }
 
-    private List<String> glob(String pattern) {
+    private List<String> glob(String pattern, String local, List<TransferResult> results) {
         List<String> matches = new ArrayList<>();
         try {
             for (ChannelSftp.LsEntry e : fs.sftp.ls(pattern)) {
-                if (!e.getFilename().equals(".") && !e.getFilename().equals("..")) {
-                    matches.add(RemotePaths.join(RemotePaths.parent(pattern), e.getFilename()));
+                String name = e.getFilename();
+                if (isSelfOrParent(e)) {
+                    continue;
+                }
+                if (LocalTree.unsafeName(name)) {
+                    results.add(refused(RemotePaths.parent(pattern), name, local));
+                } else {
+                    matches.add(RemotePaths.join(RemotePaths.parent(pattern), name));
                 }
             }
         } catch (SftpException e) {
             throw fs.failure("cannot list", pattern, e);
         }
-        if (matches.isEmpty()) {
+        if (matches.isEmpty() && results.isEmpty()) {
             throw new VpsException(VpsException.Kind.REMOTE, "no remote file matches " + pattern, "check the pattern", false, null);
         }
         matches.sort(null);
         return matches;
     }
 
-    private void walk(String remoteDir, Path localDir, List<Item> items, List<TransferResult> results) {
-        createDirectories(localDir);
+    /**
+     * A remote folder, entry by entry. ABOVE holds the server's real paths of the folders above this
+     * one, kept only with --links follow: a link back to one of them would copy the tree forever;
+     * FOLLOWED counts the links to folders followed on the way here.
+     */
+    private void walk(String remoteDir, Path localDir, List<Item> items, List<TransferResult> results, Set<String> above, int followed) {
+        Set<String> chain = above;
+        if (options.symlinks().equals("follow")) {
+            String real = realpath(remoteDir);
+            if (above.contains(real)) {
+                results.add(new TransferResult(localDir.toString(), remoteDir, 0, 0, 0, null, "skipped-symlink", "it leads back to a folder above it (a loop)"));
+                return;
+            }
+            chain = new HashSet<>(above);
+            chain.add(real);
+        }
+        tree.folder(localDir);
         List<ChannelSftp.LsEntry> entries;
         try {
             entries = new ArrayList<>(fs.sftp.ls(RemotePaths.literal(remoteDir)));
@@ -131,40 +183,89 @@ final class Downloader {
         entries.sort((a, b) -> a.getFilename().compareTo(b.getFilename()));
         for (ChannelSftp.LsEntry e : entries) {
             String name = e.getFilename();
-            if (name.equals(".") || name.equals("..")) {
+            if (isSelfOrParent(e)) {
+                continue;
+            }
+            if (LocalTree.unsafeName(name)) {
+                results.add(refused(remoteDir, name, localDir.toString()));
                 continue;
             }
             String remote = RemotePaths.join(remoteDir, name);
             Path local = localDir.resolve(name);
             SftpATTRS a = e.getAttrs();
             if (a.isLink()) {
-                switch (options.symlinks()) {
-                    case "skip" -> results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink"));
-                    case "follow" -> {
-                        SftpATTRS target = fs.stat(remote);
-                        if (target != null && target.isDir()) {
-                            walk(remote, local, items, results);
-                        } else if (target != null) {
-                            items.add(new Item(remote, local, target.getSize(), target.getPermissions(), target.getMTime(), false));
-                        }
-                    }
-                    default -> {
-                        try {
-                            Files.deleteIfExists(local);
-                            Files.createSymbolicLink(local, Path.of(fs.sftp.readlink(RemotePaths.literal(remote))));
-                        } catch (SftpException ex) {
-                            throw fs.failure("cannot read symlink", remote, ex);
-                        } catch (IOException ex) {
-                            throw localError("cannot create symlink " + local, ex);
-                        }
-                        results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "symlink"));
-                    }
-                }
+                link(remote, local, items, results, chain, followed);
             } else if (a.isDir()) {
-                walk(remote, local, items, results);
+                walk(remote, local, items, results, chain, followed);
             } else if (a.isReg()) {
                 items.add(new Item(remote, local, a.getSize(), a.getPermissions(), a.getMTime(), false));
             }
+        }
+    }
+
+    /**
+     * The "." and ".." every listing has, passed over unused (some servers describe them as links when
+     * the folder was reached through one); a regular file under those names is refused as any unsafe name.
+     */
+    private static boolean isSelfOrParent(ChannelSftp.LsEntry e) {
+        return (e.getFilename().equals(".") || e.getFilename().equals("..")) && !e.getAttrs().isReg();
+    }
+
+    private TransferResult refused(String remoteDir, String name, String localDir) {
+        String shown = TransferResult.printable(name);
+        return new TransferResult(localDir, RemotePaths.join(remoteDir, shown), 0, 0, 0, null, "refused",
+                "PROTOCOL: the server sent the name \"" + shown + "\" in the listing of " + remoteDir + ", which is not one plain file name");
+    }
+
+    /** A symlink inside a remote folder, as --links says: recreated (copy), downloaded as what it points to (follow), or left out (skip). */
+    private void link(String remote, Path local, List<Item> items, List<TransferResult> results, Set<String> above, int followed) {
+        switch (options.symlinks()) {
+            case "skip" -> results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink"));
+            case "follow" -> {
+                SftpATTRS target = fs.stat(remote);
+                if (target == null) {
+                    results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink", "it points to nothing on the server"));
+                } else if (target.isDir() && followed == MAX_FOLLOWED) {
+                    results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink",
+                            "more than " + MAX_FOLLOWED + " links to folders inside one another (a loop?)"));
+                } else if (target.isDir()) {
+                    walk(remote, local, items, results, above, followed + 1);
+                } else if (target.isReg()) {
+                    items.add(new Item(remote, local, target.getSize(), target.getPermissions(), target.getMTime(), false));
+                }
+            }
+            default -> recreateLink(remote, local, results);
+        }
+    }
+
+    private void recreateLink(String remote, Path local, List<TransferResult> results) {
+        String target;
+        try {
+            target = fs.sftp.readlink(RemotePaths.literal(remote));
+        } catch (SftpException ex) {
+            throw fs.failure("cannot read symlink", remote, ex);
+        }
+        String inside = tree.linkTargetInside(local, target);
+        if (inside == null) {
+            results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink",
+                    "its target " + TransferResult.printable(target) + " leads outside " + tree.root + "; use --links follow to download what it points to"));
+            return;
+        }
+        try {
+            tree.checkParents(local);
+            Files.deleteIfExists(local);
+            Files.createSymbolicLink(local, Path.of(inside));
+        } catch (IOException ex) {
+            throw localError("cannot create symlink " + local, ex);
+        }
+        results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "symlink"));
+    }
+
+    private String realpath(String remoteDir) {
+        try {
+            return fs.sftp.realpath(RemotePaths.literal(remoteDir));
+        } catch (SftpException e) {
+            throw fs.failure("cannot resolve", remoteDir, e);
         }
     }
 
@@ -206,45 +307,50 @@ final class Downloader {
         }
     }
 
+    /**
+     * Receives ITEM into stdout, or into a partial file that stays open and locked (so no other run
+     * resumes it) until it is moved into place.
+     */
     private Pending receive(Item item, OutputStream stdout) {
-        Path partial = item.stdout() ? null : item.local().resolveSibling("." + item.local().getFileName() + ".vps-partial");
-        if (partial == null) {
-            return receiveLocked(item, stdout, null);
+        if (item.stdout()) {
+            return receive(item, stdout, null, 0);
         }
-        // Two runs resuming the same partial would interleave their bytes: one at a time.
-        Path lockFile = partial.resolveSibling(partial.getFileName() + ".lock");
-        try (java.nio.channels.FileChannel lock = java.nio.channels.FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             java.nio.channels.FileLock held = lock.tryLock()) {
-            if (held == null) {
-                throw new VpsException(VpsException.Kind.CONFIG, "another transfer is writing " + item.local() + " right now",
-                        "wait for it to finish, then rerun if needed", true, null);
-            }
-            return receiveLocked(item, stdout, partial);
+        Partial partial;
+        try {
+            partial = tree.partialFor(item.local());
         } catch (IOException e) {
-            throw localError("cannot lock " + lockFile, e);
+            throw localError("cannot create a partial file beside " + item.local(), e);
+        }
+        boolean handedOver = false;
+        try {
+            long offset = resumableOffset(item, partial);
+            partial.channel().truncate(offset);
+            partial.channel().position(offset);
+            Pending pending = receive(item, Channels.newOutputStream(partial.channel()), partial, offset);
+            handedOver = true;
+            return pending;
+        } catch (IOException e) {
+            throw localError("cannot write " + partial.path(), e);
         } finally {
-            deleteQuietly(lockFile);
+            if (!handedOver) {
+                closeQuietly(partial);   // left for a rerun to resume
+            }
         }
     }
 
-    private Pending receiveLocked(Item item, OutputStream stdout, Path partial) {
-        long offset = item.stdout() ? 0 : resumableOffset(item, partial);
+    private Pending receive(Item item, OutputStream out, Partial partial, long offset) {
         long received = 0;
         byte[] buf = new byte[256 * 1024];
         try (BackgroundDigest digest = new BackgroundDigest()) {
             if (offset > 0) {
-                try (InputStream have = Files.newInputStream(partial)) {
-                    int n;
-                    while ((n = have.read(buf)) >= 0) {
-                        digest.update(buf, 0, n);
-                    }
+                InputStream have = Channels.newInputStream(partial.channel().position(0));   // not closed: that would close the channel
+                long left = offset;
+                int n;
+                while (left > 0 && (n = have.read(buf, 0, (int) Math.min(buf.length, left))) >= 0) {
+                    digest.update(buf, 0, n);
+                    left -= n;
                 }
-            }
-            OutputStream out = item.stdout() ? stdout : Files.newOutputStream(partial,
-                    offset > 0 ? new StandardOpenOption[] {StandardOpenOption.APPEND} : new StandardOpenOption[] {
-                        StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE});
-            if (!item.stdout() && offset == 0) {
-                PosixModes.set(partial, 0600);   // private until complete
+                partial.channel().position(offset);
             }
             InputStream in;
             try {
@@ -269,43 +375,36 @@ final class Downloader {
                     progress.add(n);
                 }
             } finally {
-                if (item.stdout()) {
-                    out.flush();
-                } else {
-                    out.close();
-                }
+                out.flush();
             }
             return new Pending(item, partial, digest.hex(), received, offset);
         } catch (IOException e) {
-            throw localError("cannot write " + (item.stdout() ? "stdout" : partial.toString()), e);
+            throw localError("cannot write " + (item.stdout() ? "stdout" : partial.path().toString()), e);
         }
     }
 
-    private long resumableOffset(Item item, Path partial) {
+    /** How much of PARTIAL is a verified prefix of the remote file (0: start over). */
+    private long resumableOffset(Item item, Partial partial) {
         try {
-            if (!Files.isRegularFile(partial) || item.size() < Uploader.RESUME_MIN_BYTES) {
-                return 0;
-            }
-            long have = Files.size(partial);
-            if (have == 0 || have > item.size()) {
+            long have = partial.channel().size();
+            if (have == 0 || have > item.size() || item.size() < Uploader.RESUME_MIN_BYTES) {
                 return 0;
             }
             String remoteHash = fs.sha256OfPrefix(item.remote(), have);
             MessageDigest d = Sha256.digest();
-            try (InputStream in = Files.newInputStream(partial)) {
-                Sha256.feed(d, in, have);
-            }
+            // Read through the locked channel: closing another descriptor of the file would drop the lock.
+            Sha256.feed(d, Channels.newInputStream(partial.channel().position(0)), have);
             return Sha256.hex(d).equals(remoteHash) ? have : 0;
         } catch (IOException e) {
             return 0;
         }
     }
 
-    private VpsException readFailure(Item item, Path partial, IOException e) {
+    private VpsException readFailure(Item item, Partial partial, IOException e) {
         if (!fs.alive()) {
             return new VpsException(VpsException.Kind.NETWORK, "the connection was lost while receiving " + item.remote(),
                     item.stdout() ? "rerun the command; stdout got a partial copy" :
-                            "rerun the same command: it resumes from the part already received (" + partial + "); the target was not touched", true, e);
+                            "rerun the same command: it resumes from the part already received (" + partial.path() + "); the target was not touched", true, e);
         }
         return fs.failure("cannot read", item.remote(), new SftpException(ChannelSftp.SSH_FX_FAILURE, e.getMessage()));
     }
@@ -316,7 +415,7 @@ final class Downloader {
                 String remoteHash = hashes != null ? hashes.get(slice.indexOf(p.item())) : fs.sha256ByReading(p.item().remote());
                 if (!p.sha256().equals(remoteHash)) {
                     if (p.partial() != null) {
-                        deleteQuietly(p.partial());
+                        deleteQuietly(p.partial().path());
                     }
                     throw new VpsException(VpsException.Kind.REMOTE, "verification failed for " + p.item().remote() + ": received SHA-256 "
                             + p.sha256() + " but the server has " + remoteHash + (p.item().stdout() ? "" : "; the local target was not touched"),
@@ -331,23 +430,41 @@ final class Downloader {
         }
     }
 
-    /** Keeps an existing target's mode; a new file takes the remote mode (as scp does); then the atomic move. */
+    /**
+     * Keeps an existing target's mode; a new file takes the remote mode (as scp does); then the atomic
+     * move, which replaces a link at the target's name instead of writing through it. The partial is
+     * still locked: no other run can take it up between the last check and the move.
+     */
     private void install(Pending p) {
         Path target = p.item().local();
+        Path partial = p.partial().path();
         try {
-            if (Files.exists(target) && !options.preserve()) {
-                Files.setPosixFilePermissions(p.partial(), Files.getPosixFilePermissions(target));
-            } else {
-                PosixModes.set(p.partial(), p.item().mode() & 0777);
+            tree.checkParents(target);
+            if (!p.partial().key().equals(LocalTree.identity(partial))) {
+                throw new IOException("it is no longer the file this run wrote");
             }
-            if (options.preserve()) {
-                Files.setLastModifiedTime(p.partial(), FileTime.fromMillis(p.item().mtime() * 1000L));
-            }
-            Files.move(p.partial(), target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (UnsupportedOperationException ignored) {
-            moveQuietly(p.partial(), target);
+            // By path, not through a descriptor: closing any other descriptor of the file would drop the lock.
+            Files.setPosixFilePermissions(partial, !options.preserve() && Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
+                    ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS) : LocalTree.permissions(p.item().mode() & 0777));
+        } catch (UnsupportedOperationException windows) {
+            // NTFS: permissions follow the folder
         } catch (IOException e) {
-            throw localError("cannot move " + p.partial() + " to " + target, e);
+            throw localError("cannot prepare " + partial + " for " + target, e);
+        }
+        try {
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (UnsupportedOperationException | java.nio.file.AtomicMoveNotSupportedException ignored) {
+            moveQuietly(partial, target);
+        } catch (IOException e) {
+            throw localError("cannot move " + partial + " to " + target, e);
+        }
+        if (options.preserve()) {
+            try {
+                Files.getFileAttributeView(target, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                        .setTimes(FileTime.fromMillis(p.item().mtime() * 1000L), null, null);
+            } catch (IOException e) {
+                throw localError("cannot set the modification time of " + target, e);
+            }
         }
     }
 
@@ -384,7 +501,285 @@ final class Downloader {
         }
     }
 
+    private static void closeQuietly(Partial p) {
+        if (p != null) {
+            try {
+                p.channel().close();   // releases the lock too
+            } catch (IOException ignored) {
+                // nothing left to flush: the bytes were written or the file is abandoned
+            }
+        }
+    }
+
     private static VpsException localError(String what, IOException e) {
         return new VpsException(VpsException.Kind.CONFIG, what + ": " + e.getMessage(), "check the local disk and permissions", false, e);
+    }
+
+    /** A partial file held open and locked by this run; KEY is its identity (device and inode), checked again before it is moved. */
+    record Partial(Path path, FileChannel channel, Object key) {}
+
+    /**
+     * The local destination folder ROOT and what a download may do under it: make real folders
+     * (a link where a folder must be is replaced, never entered), check that a path is reached
+     * through real folders only, judge a link's target, and make or find partial files.
+     */
+    static final class LocalTree {
+        /** ".NAME.vps-partial." then 16 random hex digits: unpredictable, and found again by listing the folder. */
+        private static final String PARTIAL_INFIX = ".vps-partial.";
+        private static final SecureRandom RANDOM = new SecureRandom();
+        private static final boolean POSIX = java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("unix");
+
+        final Path root;
+        private final Path absoluteRoot;
+        /** The partial-looking names of each folder, listed once a run: a big folder is not listed again for every file. */
+        private final Map<Path, List<String>> partialNames = new HashMap<>();
+
+        LocalTree(Path root) {
+            this.root = root;
+            this.absoluteRoot = root.toAbsolutePath().normalize();
+        }
+
+        /**
+         * A name that is not one plain path component here: empty, ".", "..", or holding "/", NUL, or
+         * what this system reads as a separator or a drive (a backslash or "C:" on Windows; on Unix a
+         * backslash is an ordinary character, as OpenSSH's sftp treats it).
+         */
+        static boolean unsafeName(String name) {
+            if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
+                return true;
+            }
+            try {
+                Path p = Path.of(name);
+                return p.isAbsolute() || p.getRoot() != null || p.getNameCount() != 1 || !p.getFileName().toString().equals(name);
+            } catch (InvalidPathException e) {
+                return true;
+            }
+        }
+
+        /** The folders from ROOT down to DIR (exclusive of ROOT), outermost first. */
+        private List<Path> below(Path dir) {
+            Path abs = dir.toAbsolutePath().normalize();
+            if (!abs.startsWith(absoluteRoot)) {
+                throw new VpsException(VpsException.Kind.PROTOCOL, "refused to write " + dir + ": it is not inside " + root,
+                        "this is a bug or a hostile server; nothing was written there", false, null);
+            }
+            List<Path> chain = new ArrayList<>();
+            Path p = absoluteRoot;
+            for (Path part : absoluteRoot.relativize(abs)) {
+                if (!part.toString().isEmpty()) {
+                    p = p.resolve(part);
+                    chain.add(p);
+                }
+            }
+            return chain;
+        }
+
+        /** Makes DIR and the folders above it (under ROOT) real folders: a link there, whoever made it, is replaced, never followed. */
+        void folder(Path dir) {
+            for (Path p : below(dir)) {
+                try {
+                    BasicFileAttributes a = attributes(p);
+                    if (a != null && a.isSymbolicLink()) {
+                        Files.delete(p);   // removes the link itself, never what it points to
+                        a = null;
+                    }
+                    if (a == null) {
+                        Files.createDirectory(p);
+                        a = attributes(p);
+                    }
+                    if (a == null || !a.isDirectory()) {
+                        throw localError("cannot create local folder " + p, new IOException("a file (or a link made meanwhile) is in the way"));
+                    }
+                } catch (FileAlreadyExistsException e) {
+                    throw localError("cannot create local folder " + p, new IOException("something else was created there meanwhile"));
+                } catch (IOException e) {
+                    throw localError("cannot create local folder " + p, e);
+                }
+            }
+        }
+
+        /** Throws unless every folder between ROOT and FILE is a real folder, not a link. */
+        void checkParents(Path file) throws IOException {
+            for (Path p : below(file.toAbsolutePath().normalize().getParent())) {
+                BasicFileAttributes a = attributes(p);
+                if (a == null || !a.isDirectory()) {
+                    throw new IOException(p + " is " + (a == null ? "gone" : a.isSymbolicLink() ? "a link: not written through" : "not a folder"));
+                }
+            }
+        }
+
+        private static BasicFileAttributes attributes(Path p) throws IOException {
+            try {
+                return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (java.nio.file.NoSuchFileException e) {
+                return null;
+            }
+        }
+
+        /**
+         * TARGET of a link to be made at LINK, as a relative path that stays inside ROOT whatever
+         * links it passes through (each made by this rule): only leading ".." steps, no further up
+         * than ROOT, then plain names. Null when it is absolute, leaves ROOT, or is not such a path.
+         */
+        String linkTargetInside(Path link, String target) {
+            if (target == null || target.isEmpty() || target.startsWith("/") || target.indexOf('\0') >= 0) {
+                return null;
+            }
+            int depth = below(link.toAbsolutePath().normalize().getParent()).size();
+            List<String> parts = new ArrayList<>();
+            int up = 0;
+            for (String part : target.split("/")) {
+                if (part.isEmpty() || part.equals(".")) {
+                    continue;
+                }
+                if (part.equals("..")) {
+                    if (!parts.isEmpty()) {
+                        return null;   // a ".." after a name may climb out of wherever a link in between leads
+                    }
+                    up++;
+                } else if (unsafeName(part)) {
+                    return null;
+                } else {
+                    parts.add(part);
+                }
+            }
+            if (up > depth) {
+                return null;
+            }
+            if (up == 0 && parts.isEmpty()) {
+                return ".";
+            }
+            List<String> all = new ArrayList<>(java.util.Collections.nCopies(up, ".."));
+            all.addAll(parts);
+            return String.join("/", all);
+        }
+
+        /**
+         * An open, locked partial file for TARGET: an earlier run's that is provably ours (see
+         * {@link #ours}) and not in use, else a new one created exclusively, without following a
+         * link, with mode 0600 from its first byte.
+         */
+        Partial partialFor(Path target) throws IOException {
+            checkParents(target);
+            String prefix = "." + target.getFileName() + PARTIAL_INFIX;
+            for (String name : partialNames(target.getParent(), prefix)) {
+                Partial reused = reuse(target.resolveSibling(name));
+                if (reused != null) {
+                    return reused;
+                }
+            }
+            for (int tries = 1; ; tries++) {
+                byte[] suffix = new byte[8];
+                RANDOM.nextBytes(suffix);
+                Path path = target.resolveSibling(prefix + HexFormat.of().formatHex(suffix));
+                try {
+                    FileChannel channel = POSIX
+                            ? FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(permissions(0600)))
+                            : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                    Object key = identity(path);
+                    if (lock(channel) == null || key == null) {
+                        channel.close();
+                        throw new IOException("the new partial file " + path + " was taken over at once");
+                    }
+                    return new Partial(path, channel, key);
+                } catch (FileAlreadyExistsException e) {
+                    if (tries == 3) {
+                        throw e;
+                    }
+                }
+            }
+        }
+
+        private List<String> partialNames(Path dir, String prefix) throws IOException {
+            Path folder = dir == null ? Path.of("") : dir;
+            List<String> all = partialNames.get(folder);
+            if (all == null) {
+                try (Stream<Path> s = Files.list(folder.toString().isEmpty() ? Path.of(".") : folder)) {
+                    all = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(PARTIAL_INFIX)).toList();
+                }
+                partialNames.put(folder, all);
+            }
+            return all.stream().filter(n -> n.startsWith(prefix) && n.substring(prefix.length()).matches("[0-9a-f]{16}")).toList();
+        }
+
+        /** PATH opened and locked when it is ours and no other run holds it; else null (it is left alone). */
+        private static Partial reuse(Path path) {
+            Object before = ours(path);
+            if (before == null) {
+                return null;
+            }
+            FileChannel channel = null;
+            try {
+                channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                // Still the same file of ours now that it is open and locked: nothing was swapped in between.
+                if (lock(channel) != null && before.equals(ours(path))) {
+                    return new Partial(path, channel, before);
+                }
+            } catch (IOException e) {
+                // gone, or not ours to open: start a new one
+            }
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // it was only opened to read
+                }
+            }
+            return null;
+        }
+
+        /**
+         * The file's identity when it is a partial we may reuse: a regular file (not a link), owned
+         * by the login user, with one link, and no permission for group or others; else null.
+         */
+        private static Object ours(Path path) {
+            try {
+                if (!POSIX) {
+                    return identity(path);
+                }
+                PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                Map<String, Object> unix = Files.readAttributes(path, "unix:uid,nlink", LinkOption.NOFOLLOW_LINKS);
+                boolean mine = a.isRegularFile() && ((Number) unix.get("uid")).longValue() == Uid.MINE && ((Number) unix.get("nlink")).intValue() == 1
+                        && Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE).containsAll(a.permissions());
+                return mine ? a.fileKey() : null;
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** The identity of the regular file at PATH (not followed), or null when it is something else. */
+        static Object identity(Path path) {
+            try {
+                BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                return !a.isRegularFile() ? null : a.fileKey() == null ? path : a.fileKey();
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        /** An exclusive lock on the whole file, or null when another run (or another transfer in this JVM) holds one. */
+        private static FileLock lock(FileChannel channel) throws IOException {
+            try {
+                return channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                return null;
+            }
+        }
+
+        static Set<PosixFilePermission> permissions(int mode) {
+            Set<PosixFilePermission> perms = java.util.EnumSet.noneOf(PosixFilePermission.class);
+            for (PosixFilePermission p : PosixFilePermission.values()) {
+                if ((mode & (1 << (8 - p.ordinal()))) != 0) {
+                    perms.add(p);
+                }
+            }
+            return perms;
+        }
+
+        /** The login user's id, asked once, only where files have Unix owners. */
+        private static final class Uid {
+            static final long MINE = new com.sun.security.auth.module.UnixSystem().getUid();
+        }
     }
 }

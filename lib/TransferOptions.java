@@ -17,8 +17,10 @@ final class TransferOptions {
     @Option(names = "--no-verify", description = "Skip the SHA-256 comparison after the transfer (size is still checked by SFTP).")
     boolean noVerify;
 
-    @Option(names = "--symlinks", paramLabel = "keep|follow|skip", defaultValue = "keep",
-            description = "Symlinks inside folders: recreate them (default), copy what they point to, or leave them out.")
+    @Option(names = {"--links", "--symlinks"}, paramLabel = "copy|follow|skip", defaultValue = "copy",
+            description = {"Symlinks inside folders: recreate the link (copy, the default; on download only when it points inside",
+                    "the destination, else it is skipped and reported), transfer what it points to (follow), or leave it out (skip).",
+                    "--symlinks and 'keep' are the older spellings."})
     String symlinks;
 
     @Option(names = "--json", description = "Print one JSON object: files, bytes, sha256, durationMs, rate.")
@@ -28,10 +30,11 @@ final class TransferOptions {
     boolean quiet;
 
     Uploader.Options toOptions() {
-        if (!List.of("keep", "follow", "skip").contains(symlinks)) {
-            throw VpsException.config("--symlinks must be keep, follow or skip, not '" + symlinks + "'", "pick one of the three");
+        String links = symlinks.equals("keep") ? "copy" : symlinks;
+        if (!List.of("copy", "follow", "skip").contains(links)) {
+            throw VpsException.config("--links must be copy, follow or skip, not '" + symlinks + "'", "pick one of the three");
         }
-        return new Uploader.Options(noClobber, mkdir, preserve, !noVerify, symlinks);
+        return new Uploader.Options(noClobber, mkdir, preserve, !noVerify, links);
     }
 
     /** Prints the result (JSON, or a line per file on stderr) and returns the exit code. */
@@ -42,18 +45,19 @@ final class TransferOptions {
         } else if (!quiet) {
             for (TransferResult t : results) {
                 String route = command.startsWith("sftp-get") ? t.remote() + " -> " + t.local() : t.local() + " -> " + t.remote();
-                err.println(t.status() + ": " + route + (t.sha256() == null ? "" : " (" + TransferProgress.mib(t.bytes())
-                        + (t.resumedFrom() > 0 ? ", resumed at " + TransferProgress.mib(t.resumedFrom()) : "") + ", sha256 " + t.sha256() + ")"));
+                err.println(TransferResult.printable(t.status() + ": " + route + (t.sha256() == null ? "" : " (" + TransferProgress.mib(t.bytes())
+                        + (t.resumedFrom() > 0 ? ", resumed at " + TransferProgress.mib(t.resumedFrom()) : "") + ", sha256 " + t.sha256() + ")")
+                        + (t.reason() == null ? "" : ": " + t.reason())));
             }
         }
         if (problem != null) {
             err.println(problem.describe());
-            return problem.exitCode();
+            return 1;   // a problem with some files: the others were transferred
         }
         return 0;
     }
 
-    /** The JSON envelope of a transfer: files, bytes, sent, sha256, rate; an error when --no-clobber left files alone. */
+    /** The JSON envelope of a transfer: files, bytes, sent, sha256, rate; an error when names were refused or --no-clobber left files alone. */
     static Map<String, Object> toJson(String command, String host, List<TransferResult> results, long durationMs) {
         long sent = results.stream().mapToLong(TransferResult::sent).sum();
         long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
@@ -68,6 +72,12 @@ final class TransferOptions {
     }
 
     private static VpsException problem(List<TransferResult> results) {
+        List<TransferResult> unsafe = results.stream().filter(r -> r.status().equals("refused")).toList();
+        if (!unsafe.isEmpty()) {
+            return new VpsException(VpsException.Kind.PROTOCOL, unsafe.size() + " name(s) sent by the server were refused (each must be one plain"
+                    + " file name): " + unsafe.get(0).remote() + (unsafe.size() > 1 ? ", ..." : "") + "; the other files were transferred",
+                    "the server is broken or hostile: nothing was written outside the destination; see files[].reason", false, null);
+        }
         List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
         return refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
                 refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()

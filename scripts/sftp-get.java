@@ -25,9 +25,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "sftp-get", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
         description = {"Download files and folders over SFTP: atomic, resumable, SHA-256 verified; remote globs.",
-                "Each file is written under a hidden .NAME.vps-partial name beside the target and renamed into place",
+                "Each file is written under a private hidden .NAME.vps-partial.RANDOM name beside the target and renamed into place",
                 "only when complete and verified; a rerun after an interruption resumes it. Folders are copied",
-                "recursively. Exit 0: done; 1: a file problem on either side; 255: could not connect."},
+                "recursively; nothing is written outside the destination or through a link: a name from the server that is not",
+                "one plain file name is refused (status 'refused', PROTOCOL), a link leading out is skipped (see --links).",
+                "Exit 0: done; 1: a file problem on either side (or a refused name); 255: could not connect."},
         footer = {"", "Examples:", "  sftp-get --sandbox /etc/hostname ./hostname", "  sftp-get -H vps '/var/log/nginx/*.log' ./logs/", "  sftp-get -H vps /etc/nginx/nginx.conf -   # to stdout"})
 class SftpGet implements Callable<Integer> {
     @Mixin

@@ -15,7 +15,7 @@
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java
-//SOURCES HostCertificateTest.java TrustAnchorsTest.java
+//SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -35,9 +35,9 @@ import org.junit.platform.engine.DiscoverySelector;
 public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
-            SshConfigTest.class, LoginTest.class, TransferTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class,
-            McpServerTest.class, McpBoundsTest.class, ReuseTest.class, FaultTest.class, HostCertificateTest.class,
-            TrustAnchorsTest.class, EndToEndTest.class);
+            SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
+            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
+            FaultTest.class, HostCertificateTest.class, TrustAnchorsTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();

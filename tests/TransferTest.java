@@ -349,7 +349,7 @@ class TransferTest extends VpsTestBase {
         String remoteHash = vps.exec("sha256sum < /tmp/dl.bin").substring(0, 64);
         int port = vps.extraSshd();
         Path target = Files.writeString(dir.resolve("dl.bin"), "old");
-        Path partial = dir.resolve(".dl.bin.vps-partial");
+        java.util.function.Supplier<Path> partial = () -> partialOf(dir, "dl.bin");
         try (TcpProxy proxy = new TcpProxy(port)) {
             proxy.bytesPerSecond = 8 << 20;
             List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
@@ -357,7 +357,7 @@ class TransferTest extends VpsTestBase {
             Thread killer = new Thread(() -> {
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 try {
-                    while (System.nanoTime() < deadline && (!Files.exists(partial) || Files.size(partial) < (8 << 20))) {
+                    while (System.nanoTime() < deadline && (partial.get() == null || Files.size(partial.get()) < (8 << 20))) {
                         Thread.sleep(50);
                     }
                 } catch (IOException | InterruptedException e) {
@@ -372,13 +372,22 @@ class TransferTest extends VpsTestBase {
             assertEquals(255, killed.exit(), killed.toString());
         }
         assertEquals("old", Files.readString(target), "the local target is untouched");
-        assertTrue(Files.size(partial) > 0);
+        assertTrue(Files.size(partial.get()) > 0);
         Runs.Result rerun = get("--json", "/tmp/dl.bin", target.toString());
         assertEquals(0, rerun.exit(), rerun.toString());
         Map<?, ?> file = (Map<?, ?>) ((List<?>) rerun.json().get("files")).get(0);
         assertTrue(((Number) file.get("resumedFrom")).longValue() > 0, "resumed: " + file);
         assertEquals(remoteHash, file.get("sha256"));
-        assertFalse(Files.exists(partial));
+        assertEquals(null, partial.get());
+    }
+
+    /** The partial file of NAME in DIR (.NAME.vps-partial.RANDOM), or null. */
+    private static Path partialOf(Path dir, String name) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("." + name + ".vps-partial.")).findFirst().orElse(null);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static Thread cutWhenPartialReaches(String remotePartial, long bytes, Runnable cut) {
