@@ -75,6 +75,7 @@ final class SftpWriter implements AutoCloseable {
     /** Request id -> the piece of work (its tag) it belongs to; and how many requests each tag still waits for. */
     private final Map<Integer, Long> tagOf = new HashMap<>();
     private final Map<Long, Integer> openPerTag = new HashMap<>();
+    private SftpException closeFailure;
 
     interface Done {
         void done(long tag);
@@ -306,6 +307,11 @@ final class SftpWriter implements AutoCloseable {
     }
 
     private void readAck(Done done) throws IOException, SftpException {
+        readStatus(done, -1);
+    }
+
+    /** Reads one STATUS reply: a WRITE's, or (true) the one to request CLOSE_ID, whose failure is not thrown but kept. */
+    private boolean readStatus(Done done, int closeId) throws IOException, SftpException {
         int length = in.readInt();
         int type = in.readUnsignedByte();
         int id = in.readInt();
@@ -313,6 +319,10 @@ final class SftpWriter implements AutoCloseable {
             throw new IOException("unexpected SFTP reply " + type + " to WRITE");
         }
         SftpException failed = status(in, length - 5);
+        if (id == closeId) {
+            closeFailure = failed;
+            return true;
+        }
         if (failed != null) {
             throw failed;
         }
@@ -324,6 +334,7 @@ final class SftpWriter implements AutoCloseable {
             openPerTag.remove(tag);
             done.done(tag);
         }
+        return false;
     }
 
     /** Reads the rest of a STATUS reply from SRC (the LENGTH bytes after its type and id): null when it says OK. */
@@ -339,14 +350,27 @@ final class SftpWriter implements AutoCloseable {
         return code == ChannelSftp.SSH_FX_OK ? null : new SftpException(code, message.isEmpty() ? "status " + code : message);
     }
 
-    /** Closes the handle after every write was acknowledged (an error closing is the server's last word on the data); the channel stays open for the next file. */
+    /**
+     * Closes the handle and waits until every write and the close were acknowledged (an error closing is the
+     * server's last word on the data). The CLOSE goes right behind the writes (a server acts on one handle's
+     * requests in the order sent, as OpenSSH's does): no round trip of its own. The channel stays open for the next file.
+     */
     void finish(Done done) throws IOException, SftpException {
-        drain(done);
-        expectOk(call(CLOSE, d -> {
-            d.writeInt(handle.length);
-            d.write(handle);
-        }, STATUS));
+        int closeId = nextId++;
+        out.writeInt(1 + 4 + 4 + handle.length);
+        out.writeByte(CLOSE);
+        out.writeInt(closeId);
+        out.writeInt(handle.length);
+        out.write(handle);
+        out.flush();
+        boolean closed = false;
+        while (!tagOf.isEmpty() || !closed) {
+            closed |= readStatus(done, closeId);
+        }
         handle = null;
+        if (closeFailure != null) {
+            throw closeFailure;
+        }
     }
 
     @Override

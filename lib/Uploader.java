@@ -279,10 +279,22 @@ final class Uploader {
 
     /** After a file written with the file system's channel closed (MaxSessions 1): the writer goes, that channel comes back. */
     private void makeRoomAgain() {
-        if (roomMade) {
-            roomMade = false;
-            dropWriter();
-            fs.reopen();
+        if (!roomMade) {
+            return;
+        }
+        roomMade = false;
+        dropWriter();
+        for (int tried = 1; ; tried++) {
+            try {
+                fs.reopen();
+                return;
+            } catch (VpsException refused) {
+                // The server frees the writer's slot a moment after its channel closed: a few quick tries.
+                if (tried == 10 || !fs.connection.isConnected()) {
+                    throw refused;
+                }
+                pause(50);
+            }
         }
     }
 
