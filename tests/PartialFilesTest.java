@@ -97,12 +97,22 @@ class PartialFilesTest extends VpsTestBase {
                 + " ln -s /home/alice/victim.txt " + DROP + "/.note.txt.vps-partial.0000000000000000'");
         Path note = Files.writeString(dir.resolve("note.txt"), "for the shared folder\n");
         Runs.Result up = putAs("alice", "--json", note.toString(), DROP + "/note.txt");
-        assertEquals(0, up.exit(), up.toString());
         assertEquals("precious 644", vps.exec("cat /home/alice/victim.txt; echo \" $(stat -c %a /home/alice/victim.txt)\"").trim(),
                 "the file the link points to is untouched");
+        assertEquals(0, up.exit(), up.toString());
         assertEquals("regular file alice for the shared folder", vps.exec("stat -c '%F %U' " + DROP + "/note.txt | tr -d '\\n'; echo \" $(cat " + DROP + "/note.txt)\"").trim());
         assertEquals("symbolic link mallory\nsymbolic link mallory", vps.exec("stat -c '%F %U' " + DROP + "/.note.txt.vps-partial*").trim(),
                 "what mallory planted is left alone");
+    }
+
+    @Test
+    void aNameNearTheLimitStillGetsAPartialName(@TempDir Path dir) throws Exception {
+        String name = "é".repeat(100) + "x".repeat(50);   // 250 bytes: the name, dot and suffixes would not fit in 255
+        Path src = Files.writeString(dir.resolve("long.txt"), "long name\n");
+        vps.exec("rm -rf " + DROP + "/long && mkdir " + DROP + "/long && chown alice " + DROP + "/long");
+        Runs.Result up = putAs("alice", "--json", src.toString(), DROP + "/long/" + name);
+        assertEquals(0, up.exit(), up.toString());
+        assertEquals("long name", vps.exec("cat " + DROP + "/long/" + name).trim());
     }
 
     /**
@@ -133,11 +143,11 @@ class PartialFilesTest extends VpsTestBase {
         vps.exec(plant.replace("KIND", kind).replace("BAIT", bait).replace("LEGACY", legacy).replace("CURRENT", current));
         String before = planted(legacy, current, bait);
         Runs.Result up = putAs("alice", "--json", src.toString(), DROP + "/" + name);
+        assertEquals(before, planted(legacy, current, bait), "what was planted is left as it was");
         assertEquals(0, up.exit(), up.toString());
         assertEquals(0L, ((Number) onlyFile(up).get("resumedFrom")).longValue(), "started afresh: " + up);
         assertEquals(sha256(data), remoteSha256(DROP + "/" + name));
         assertEquals("regular file alice 1", vps.exec("stat -c '%F %U %h' " + DROP + "/" + name).trim());
-        assertEquals(before, planted(legacy, current, bait), "what was planted is left as it was");
     }
 
     /** Type, owner, links, mode and content of what was planted. */
