@@ -41,8 +41,9 @@ final class SftpWriter implements AutoCloseable {
 
     /** What FSTAT tells of an open file (MODE: st_mode, type bits included); ATIME -1: not to be compared. */
     record Attrs(long size, int uid, int mode, long atime, long mtime) {
-        boolean privateRegularFile() {
-            return (mode & 0170000) == 0100000 && (mode & 07777) == PRIVATE;
+        /** Whether the server told everything matches compares (some servers leave out owner or times). */
+        boolean complete() {
+            return size >= 0 && uid >= 0 && mode != 0 && atime >= 0 && mtime >= 0;
         }
 
         /** Whether these attributes are EXPECTED's: the same file, unchanged, with the expectation's atime unless it has none. */
@@ -154,7 +155,7 @@ final class SftpWriter implements AutoCloseable {
             throw new NotOurs(path);
         }
         Attrs found = fstat();
-        if (!found.privateRegularFile() || !found.matches(expected)) {
+        if (!found.matches(expected)) {
             throw new NotOurs(path);
         }
         return found;

@@ -47,7 +47,7 @@ final class StripedUpload {
 
     private final VpsConnection connection;
     private final String remotePath;
-    /** The partial as the caller checked it (null: create it), then as the first lane marked it. */
+    /** The partial as the caller checked it (null: create it), then as the first lane marked it (null: no other lane). */
     private SftpWriter.Attrs expected;
     /** Counted down by each lane but the first once its file was opened and checked (or could not be): no lane writes before. */
     private java.util.concurrent.CountDownLatch checked;
@@ -80,7 +80,11 @@ final class StripedUpload {
         new StripedUpload(connection, remote, expected, depth, progress).run(local, from, size, digest);
     }
 
-    /** Opens the first lane: creates or reopens the partial, then marks it for the other lanes to recognise. */
+    /**
+     * Opens the first lane: creates or reopens the partial, then marks it for the other lanes to recognise. A
+     * server that does not tell a file's owner and times gives nothing to recognise it by: then the first lane
+     * is the only one (expected stays null).
+     */
     private SftpWriter openFirst() throws IOException, SftpException {
         SftpWriter first;
         try {
@@ -90,9 +94,12 @@ final class StripedUpload {
         }
         try {
             SftpWriter.Attrs opened = first.openPartial(remotePath, expected);
-            long mark = 1 + RANDOM.nextInt(Integer.MAX_VALUE - 1);
-            first.setTimes(mark, opened.mtime());
-            expected = opened.withAtime(mark);
+            expected = null;
+            if (opened.complete()) {
+                long mark = 1 + RANDOM.nextInt(Integer.MAX_VALUE - 1);
+                first.setTimes(mark, opened.mtime());
+                expected = opened.withAtime(mark);
+            }
             return first;
         } catch (IOException | SftpException | RuntimeException e) {
             first.close();
@@ -101,8 +108,8 @@ final class StripedUpload {
     }
 
     private void run(InputStream local, long from, long size, BackgroundDigest digest) throws IOException, SftpException {
-        int lanes = (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
         SftpWriter first = openFirst();
+        int lanes = expected == null ? 1 : (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
         writers.add(first);
         checked = new java.util.concurrent.CountDownLatch(lanes - 1);
         ExecutorService pool = Executors.newFixedThreadPool(lanes, r -> {
