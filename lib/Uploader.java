@@ -16,9 +16,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * sftp-put: each file goes to a hidden partial name beside its target, is verified (size and
- * SHA-256), gets its mode, and is renamed into place; an interrupted file stays partial and a
- * rerun resumes it from the part whose hash still matches.
+ * sftp-put: each file goes to a hidden partial name beside its target (random, created new with
+ * mode 0600: see SftpWriter), is verified (size and SHA-256), gets its mode, and is renamed into
+ * place; an interrupted file stays partial and a rerun resumes it, if it is still ours, from the
+ * part whose hash still matches.
  */
 final class Uploader {
     record Options(boolean noClobber, boolean mkdir, boolean preserve, boolean verify, String symlinks) {}
