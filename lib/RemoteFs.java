@@ -324,6 +324,39 @@ final class RemoteFs implements AutoCloseable {
         return hashes == null ? null : hashes.get(0);
     }
 
+    /** What lstat(2) says of a file (MODE: st_mode, type bits included), with the link count SFTP v3 does not carry. */
+    record FileFacts(String path, int mode, int uid, int links, long size, long mtime) {}
+
+    /** The partial files found by partialsStartingWith, and the login user's uid. */
+    record Partials(int loginUid, List<FileFacts> files) {}
+
+    /**
+     * The files whose path is PREFIX followed by a partial suffix (RemotePaths.isPartialSuffix), as lstat
+     * sees them (a link is described, not followed), in one command; null when the server cannot tell.
+     */
+    Partials partialsStartingWith(String prefix) {
+        String cmd = "p=" + ShellQuote.quote(prefix) + "\necho \"U:$(id -u)\"\n"
+                + "for f in \"$p\"*; do s=${f#\"$p\"}; case $s in ''|*[!0-9a-f]*) continue;; esac\n"
+                + "i=$(stat -c '%f:%u:%h:%s:%Y' -- \"$f\" 2>/dev/null) && echo \"F:$i:$s\"; done; exit 0";
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ExecOutcome o = exec(cmd, out, true);
+        if (o.exitCode() == null || o.exitCode() != 0) {
+            return null;
+        }
+        Integer uid = null;
+        List<FileFacts> files = new ArrayList<>();
+        for (String line : out.toString(StandardCharsets.UTF_8).split("\n")) {
+            String[] f = line.split(":");
+            if (f.length == 2 && f[0].equals("U") && f[1].matches("[0-9]+")) {
+                uid = Integer.parseInt(f[1]);
+            } else if (f.length == 7 && f[0].equals("F") && RemotePaths.isPartialSuffix(f[6]) && line.matches("F:[0-9a-f]+(:[0-9]+){4}:[0-9a-f]+")) {
+                files.add(new FileFacts(prefix + f[6], Integer.parseInt(f[1], 16), Integer.parseInt(f[2]), Integer.parseInt(f[3]),
+                        Long.parseLong(f[4]), Long.parseLong(f[5])));
+            }
+        }
+        return uid == null ? null : new Partials(uid, files);
+    }
+
     /** The REMOTE error for a failed SFTP call; a write failure on a full disk says so. */
     VpsException failure(String action, String path, SftpException e) {
         String what = action + " " + path + " on " + connection.target.host();

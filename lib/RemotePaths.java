@@ -23,9 +23,36 @@ final class RemotePaths {
         return dir.endsWith("/") ? dir + name : dir + "/" + name;
     }
 
-    /** The hidden name a file is written under until it is complete and verified; stable, so a rerun can resume it. */
-    static String partial(String path) {
-        return join(parent(path), "." + name(path) + ".vps-partial");
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+    /** Bytes of the target's name kept in its partial's name: with the rest, well within a file name's 255. */
+    private static final int NAME_BYTES = 200;
+
+    /**
+     * The hidden name a file is written under until it is complete and verified: the partial prefix and a
+     * random suffix, so that nobody can put anything at that name beforehand.
+     */
+    static String newPartial(String path) {
+        byte[] suffix = new byte[8];
+        RANDOM.nextBytes(suffix);
+        return partialPrefix(path) + java.util.HexFormat.of().formatHex(suffix);
+    }
+
+    /** What every partial name of PATH starts with; a rerun looks for its earlier partial by it. */
+    static String partialPrefix(String path) {
+        return join(parent(path), "." + shortened(name(path)) + ".vps-partial.");
+    }
+
+    /** Whether SUFFIX (what follows the partial prefix) is one newPartial makes. */
+    static boolean isPartialSuffix(String suffix) {
+        return suffix.matches("[0-9a-f]{16}");
+    }
+
+    private static String shortened(String name) {
+        String s = name;
+        while (s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_BYTES) {
+            s = s.substring(0, s.offsetByCodePoints(s.length(), -1));
+        }
+        return s;
     }
 
     /** JSch treats * and ? in SFTP paths as patterns (\\ escapes them): this makes any name literal. */

@@ -11,11 +11,14 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * One SFTP v3 write handle on its own channel, taking WRITE requests at any offset, pipelined up
- * to a cap, and telling when every request of a piece of work has been acknowledged.
- * Hand-written (about a hundred lines of the protocol) because JSch's ChannelSftp writes a handle
- * only sequentially from where it opened it and reports no acknowledged progress, and both are
- * what striping one file over several channels needs. Not thread-safe: one writer per thread.
+ * One SFTP v3 channel writing files through handles it opened itself: WRITE requests at any
+ * offset, pipelined up to a cap, telling when every request of a piece of work has been
+ * acknowledged. It creates a partial file the only safe way, exclusively (CREAT|EXCL) with mode
+ * 0600 in the OPEN itself, so that it is private from its first byte and nothing planted at its
+ * name is written through; it reopens an existing one only to check (FSTAT) that it is the file
+ * expected. Hand-written (a few hundred lines of the protocol) because JSch's ChannelSftp offers
+ * neither EXCL nor attributes at OPEN, writes a handle only sequentially from where it opened it,
+ * and reports no acknowledged progress. Not thread-safe: one writer per thread.
  */
 final class SftpWriter implements AutoCloseable {
     /** Data per WRITE request: the size every SFTP server must accept (OpenSSH's client uses it too). */
@@ -28,35 +31,69 @@ final class SftpWriter implements AutoCloseable {
      */
     static final int MIN_IN_FLIGHT = 16;
     static final int MAX_IN_FLIGHT = 64;
+    /** A partial file's mode from its creation until it is complete. */
+    static final int PRIVATE = 0600;
 
-    private static final int INIT = 1, VERSION = 2, OPEN = 3, CLOSE = 4, WRITE = 6, STATUS = 101, HANDLE = 102;
-    private static final int WRITE_FLAG = 0x02, CREAT_FLAG = 0x08;
+    private static final int INIT = 1, VERSION = 2, OPEN = 3, CLOSE = 4, WRITE = 6, FSTAT = 8, FSETSTAT = 10;
+    private static final int STATUS = 101, HANDLE = 102, ATTRS = 105;
+    private static final int WRITE_FLAG = 0x02, CREAT_FLAG = 0x08, EXCL_FLAG = 0x20;
+    private static final int ATTR_SIZE = 0x1, ATTR_UIDGID = 0x2, ATTR_PERMISSIONS = 0x4, ATTR_ACMODTIME = 0x8;
+
+    /** What FSTAT tells of an open file (MODE: st_mode, type bits included); ATIME -1: not to be compared. */
+    record Attrs(long size, int uid, int mode, long atime, long mtime) {
+        /** Whether the server told everything matches compares (some servers leave out owner or times). */
+        boolean complete() {
+            return size >= 0 && uid >= 0 && mode != 0 && atime >= 0 && mtime >= 0;
+        }
+
+        /** Whether these attributes are EXPECTED's: the same file, unchanged, with the expectation's atime unless it has none. */
+        boolean matches(Attrs expected) {
+            return size == expected.size && uid == expected.uid && mode == expected.mode && mtime == expected.mtime
+                    && (expected.atime < 0 || atime == expected.atime);
+        }
+
+        Attrs withAtime(long newAtime) {
+            return new Attrs(size, uid, mode, newAtime, mtime);
+        }
+    }
+
+    /** The file opened at a partial's name is not the partial expected (something else was put there): nothing was written to it. */
+    static final class NotOurs extends IOException {
+        final String path;
+
+        NotOurs(String path) {
+            super("the file at " + path + " is not the partial file it should be");
+            this.path = path;
+        }
+    }
 
     private final ChannelSubsystem channel;
     private final DataOutputStream out;
     private final DataInputStream in;
-    private final String path;
     private byte[] handle;
     private final int inFlight;
     private int nextId = 1;
     /** Request id -> the piece of work (its tag) it belongs to; and how many requests each tag still waits for. */
     private final Map<Integer, Long> tagOf = new HashMap<>();
     private final Map<Long, Integer> openPerTag = new HashMap<>();
+    private SftpException closeFailure;
 
     interface Done {
         void done(long tag);
     }
 
-    private SftpWriter(ChannelSubsystem channel, InputStream in, String path, int inFlight) throws IOException {
+    /** For writes whose acknowledgements nobody follows. */
+    static final Done NOBODY = tag -> {};
+
+    private SftpWriter(ChannelSubsystem channel, InputStream in, int inFlight) throws IOException {
         this.channel = channel;
         this.inFlight = inFlight;
         this.out = new DataOutputStream(channel.getOutputStream());
         this.in = new DataInputStream(in);
-        this.path = path;
     }
 
-    /** Opens PATH for writing without truncating it (created if missing) on a new channel; IN_FLIGHT requests at most. */
-    static SftpWriter open(VpsConnection connection, String path, int inFlight) throws IOException, SftpException {
+    /** A new SFTP channel, with IN_FLIGHT write requests at most; open a file on it with create or openExisting. */
+    static SftpWriter connect(VpsConnection connection, int inFlight) throws IOException {
         ChannelSubsystem channel;
         InputStream in;
         try {
@@ -68,17 +105,17 @@ final class SftpWriter implements AutoCloseable {
         } catch (JSchException e) {
             throw new IOException("cannot open an SFTP channel: " + e.getMessage(), e);
         }
-        SftpWriter w = new SftpWriter(channel, in, path, inFlight);
+        SftpWriter w = new SftpWriter(channel, in, inFlight);
         try {
             w.handshake();
             return w;
-        } catch (IOException | SftpException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             channel.disconnect();
             throw e;
         }
     }
 
-    private void handshake() throws IOException, SftpException {
+    private void handshake() throws IOException {
         out.writeInt(5);
         out.writeByte(INIT);
         out.writeInt(3);
@@ -88,31 +125,136 @@ final class SftpWriter implements AutoCloseable {
             throw new IOException("the server's SFTP subsystem did not answer INIT");
         }
         in.skipNBytes(length - 1);   // version and extensions: v3 is all this writer speaks
+    }
+
+    /**
+     * Creates PATH for writing, failing when anything (a file, a link) is already there, with mode 0600
+     * from its creation (a umask can only take bits away).
+     */
+    void create(String path) throws IOException, SftpException {
+        open(path, WRITE_FLAG | CREAT_FLAG | EXCL_FLAG, PRIVATE);
+    }
+
+    /** Opens the existing file at PATH for writing, neither creating nor truncating it; check it with fstat before writing. */
+    void openExisting(String path) throws IOException, SftpException {
+        open(path, WRITE_FLAG, -1);
+    }
+
+    /**
+     * Opens the partial at PATH: creates it when EXPECTED is null, else reopens it if it still is the file
+     * EXPECTED describes (else NotOurs, nothing written). Returns what FSTAT tells of it.
+     */
+    Attrs openPartial(String path, Attrs expected) throws IOException, SftpException {
+        if (expected == null) {
+            create(path);
+            return fstat();
+        }
+        try {
+            openExisting(path);
+        } catch (SftpException gone) {
+            throw new NotOurs(path);
+        }
+        Attrs found = fstat();
+        if (!found.matches(expected)) {
+            throw new NotOurs(path);
+        }
+        return found;
+    }
+
+    private void open(String path, int flags, int permissions) throws IOException, SftpException {
         byte[] name = path.getBytes(StandardCharsets.UTF_8);
+        DataInputStream reply = call(OPEN, d -> {
+            d.writeInt(name.length);
+            d.write(name);
+            d.writeInt(flags);
+            if (permissions < 0) {
+                d.writeInt(0);   // no attributes
+            } else {
+                d.writeInt(ATTR_PERMISSIONS);
+                d.writeInt(permissions);
+            }
+        }, HANDLE);
+        handle = new byte[reply.readInt()];
+        reply.readFully(handle);
+    }
+
+    /** The open file's attributes, as the server sees the file the handle refers to. */
+    Attrs fstat() throws IOException, SftpException {
+        DataInputStream a = call(FSTAT, d -> {
+            d.writeInt(handle.length);
+            d.write(handle);
+        }, ATTRS);
+        int flags = a.readInt();
+        long size = (flags & ATTR_SIZE) != 0 ? a.readLong() : -1;
+        int uid = -1;
+        if ((flags & ATTR_UIDGID) != 0) {
+            uid = a.readInt();
+            a.readInt();   // gid
+        }
+        int mode = (flags & ATTR_PERMISSIONS) != 0 ? a.readInt() : 0;
+        long atime = -1, mtime = -1;
+        if ((flags & ATTR_ACMODTIME) != 0) {
+            atime = Integer.toUnsignedLong(a.readInt());
+            mtime = Integer.toUnsignedLong(a.readInt());
+        }
+        return new Attrs(size, uid, mode, atime, mtime);
+    }
+
+    /** Sets the open file's access and modification times (seconds). */
+    void setTimes(long atime, long mtime) throws IOException, SftpException {
+        expectOk(call(FSETSTAT, d -> {
+            d.writeInt(handle.length);
+            d.write(handle);
+            d.writeInt(ATTR_ACMODTIME);
+            d.writeInt((int) atime);
+            d.writeInt((int) mtime);
+        }, STATUS));
+    }
+
+    private interface Body {
+        void write(DataOutputStream d) throws IOException;
+    }
+
+    /**
+     * Sends one request of TYPE and reads its answer (nothing else may be in flight), returning the rest
+     * of a reply of type WANTED; a STATUS in its place is thrown as the server's error.
+     */
+    private DataInputStream call(int type, Body body, int wanted) throws IOException, SftpException {
+        java.io.ByteArrayOutputStream packet = new java.io.ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(packet);
         int id = nextId++;
-        out.writeInt(1 + 4 + 4 + name.length + 4 + 4);
-        out.writeByte(OPEN);
-        out.writeInt(id);
-        out.writeInt(name.length);
-        out.write(name);
-        out.writeInt(WRITE_FLAG | CREAT_FLAG);
-        out.writeInt(0);   // no attributes
+        d.writeByte(type);
+        d.writeInt(id);
+        body.write(d);
+        out.writeInt(packet.size());
+        packet.writeTo(out);
         out.flush();
-        length = in.readInt();
-        int type = in.readUnsignedByte();
-        in.readInt();   // id: only one request was open
-        if (type == STATUS) {
-            SftpException failed = status(length - 5);
+        int length = in.readInt();
+        int replyType = in.readUnsignedByte();
+        if (in.readInt() != id) {
+            throw new IOException("SFTP reply to another request than " + id);
+        }
+        byte[] rest = new byte[length - 5];
+        in.readFully(rest);
+        DataInputStream reply = new DataInputStream(new java.io.ByteArrayInputStream(rest));
+        if (replyType == STATUS && wanted != STATUS) {
+            SftpException failed = status(reply, rest.length);
             if (failed != null) {
                 throw failed;
             }
-            throw new IOException("the server answered OPEN without a handle");
+            throw new IOException("the server answered OK without the reply expected (" + wanted + ")");
         }
-        if (type != HANDLE) {
-            throw new IOException("unexpected SFTP reply " + type + " to OPEN");
+        if (replyType != wanted) {
+            throw new IOException("unexpected SFTP reply " + replyType + " to request " + type);
         }
-        handle = new byte[in.readInt()];
-        in.readFully(handle);
+        return reply;
+    }
+
+    private static void expectOk(DataInputStream statusReply) throws IOException, SftpException {
+        SftpException failed = status(statusReply, statusReply.available());
+        if (failed != null) {
+            throw failed;
+        }
     }
 
     /** Sends DATA to be written at OFFSET under TAG, waiting for acknowledgements while the cap is reached. */
@@ -166,13 +308,22 @@ final class SftpWriter implements AutoCloseable {
     }
 
     private void readAck(Done done) throws IOException, SftpException {
+        readStatus(done, -1);
+    }
+
+    /** Reads one STATUS reply: a WRITE's, or (true) the one to request CLOSE_ID, whose failure is not thrown but kept. */
+    private boolean readStatus(Done done, int closeId) throws IOException, SftpException {
         int length = in.readInt();
         int type = in.readUnsignedByte();
         int id = in.readInt();
         if (type != STATUS) {
             throw new IOException("unexpected SFTP reply " + type + " to WRITE");
         }
-        SftpException failed = status(length - 5);
+        SftpException failed = status(in, length - 5);
+        if (id == closeId) {
+            closeFailure = failed;
+            return true;
+        }
         if (failed != null) {
             throw failed;
         }
@@ -184,37 +335,42 @@ final class SftpWriter implements AutoCloseable {
             openPerTag.remove(tag);
             done.done(tag);
         }
+        return false;
     }
 
-    /** Reads the rest of a STATUS reply (the LENGTH bytes after its type and id): null when it says OK. */
-    private SftpException status(int length) throws IOException {
-        int code = in.readInt();
+    /** Reads the rest of a STATUS reply from SRC (the LENGTH bytes after its type and id): null when it says OK. */
+    private static SftpException status(DataInputStream src, int length) throws IOException {
+        int code = src.readInt();
         String message = "";
         if (length >= 8) {
-            byte[] text = new byte[in.readInt()];
-            in.readFully(text);
+            byte[] text = new byte[src.readInt()];
+            src.readFully(text);
             message = new String(text, StandardCharsets.UTF_8);
-            in.skipNBytes(length - 8 - text.length);   // language tag
+            src.skipNBytes(length - 8 - text.length);   // language tag
         }
         return code == ChannelSftp.SSH_FX_OK ? null : new SftpException(code, message.isEmpty() ? "status " + code : message);
     }
 
-    /** Closes the handle after every write was acknowledged; an error closing is the server's last word on the data. */
+    /**
+     * Closes the handle and waits until every write and the close were acknowledged (an error closing is the
+     * server's last word on the data). The CLOSE goes right behind the writes (a server acts on one handle's
+     * requests in the order sent, as OpenSSH's does): no round trip of its own. The channel stays open for the next file.
+     */
     void finish(Done done) throws IOException, SftpException {
-        drain(done);
-        int id = nextId++;
+        int closeId = nextId++;
         out.writeInt(1 + 4 + 4 + handle.length);
         out.writeByte(CLOSE);
-        out.writeInt(id);
+        out.writeInt(closeId);
         out.writeInt(handle.length);
         out.write(handle);
         out.flush();
-        int length = in.readInt();
-        in.readUnsignedByte();
-        in.readInt();
-        SftpException failed = status(length - 5);
-        if (failed != null) {
-            throw failed;
+        boolean closed = false;
+        while (!tagOf.isEmpty() || !closed) {
+            closed |= readStatus(done, closeId);
+        }
+        handle = null;
+        if (closeFailure != null) {
+            throw closeFailure;
         }
     }
 

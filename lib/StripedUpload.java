@@ -11,7 +11,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Sends part of a local file into a remote file over several SFTP channels at once. One channel
@@ -20,6 +19,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * to whichever channel is free, never more than LOOKAHEAD past the first unacknowledged one: after
  * an interruption every byte below (remote size - LOOKAHEAD) is written, which is where a rerun
  * starts checking block by block (see Uploader.resumableOffset).
+ * <p>
+ * Each lane opens the file by its name, so before anything is written the first lane creates it
+ * (or reopens the partial the caller checked) and marks it with a random access time, and every
+ * other lane checks that the file it opened carries that mark: another user of the server cannot
+ * set that time on a file of ours, nor pass a file of theirs for ours.
  */
 final class StripedUpload {
     static final int LANES = 4;
@@ -39,8 +43,14 @@ final class StripedUpload {
 
     private static final Chunk END = new Chunk(-1, null, 0);
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private final VpsConnection connection;
     private final String remotePath;
+    /** The partial as the caller checked it (null: create it), then as the first lane marked it (null: no other lane). */
+    private SftpWriter.Attrs expected;
+    /** Counted down by each lane but the first once its file was opened and checked (or could not be): no lane writes before. */
+    private java.util.concurrent.CountDownLatch checked;
     private final TransferProgress progress;
     private final int depth;
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(LANES);
@@ -49,27 +59,59 @@ final class StripedUpload {
     /** Chunks read but not yet acknowledged: offset -> length. */
     private final TreeMap<Long, Integer> unfinished = new TreeMap<>();
     private final List<SftpWriter> writers = new ArrayList<>();
-    private final AtomicInteger unopened = new AtomicInteger();
     private volatile Exception failure;
 
-    private StripedUpload(VpsConnection connection, String remotePath, int depth, TransferProgress progress) {
+    private StripedUpload(VpsConnection connection, String remotePath, SftpWriter.Attrs expected, int depth, TransferProgress progress) {
         this.connection = connection;
         this.remotePath = remotePath;
+        this.expected = expected;
         this.depth = depth;
         this.progress = progress;
     }
 
     /**
-     * Writes bytes [from, size) of LOCAL (positioned at FROM) to REMOTE, feeding every byte read to DIGEST,
-     * with DEPTH write requests in flight on each channel.
+     * Writes bytes [from, size) of LOCAL (positioned at FROM) to the partial REMOTE, feeding every byte read to
+     * DIGEST, with DEPTH write requests in flight on each channel. REMOTE is created (exclusively, mode 0600)
+     * when EXPECTED is null, else reopened only while it still is the file EXPECTED describes (else
+     * SftpWriter.NotOurs, and nothing was written).
      */
-    static void send(VpsConnection connection, String remote, InputStream local, long from, long size, int depth,
-            BackgroundDigest digest, TransferProgress progress) throws IOException, SftpException {
-        new StripedUpload(connection, remote, depth, progress).run(local, from, size, digest);
+    static void send(VpsConnection connection, String remote, SftpWriter.Attrs expected, InputStream local, long from, long size,
+            int depth, BackgroundDigest digest, TransferProgress progress) throws IOException, SftpException {
+        new StripedUpload(connection, remote, expected, depth, progress).run(local, from, size, digest);
+    }
+
+    /**
+     * Opens the first lane: creates or reopens the partial, then marks it for the other lanes to recognise. A
+     * server that does not tell a file's owner and times gives nothing to recognise it by: then the first lane
+     * is the only one (expected stays null).
+     */
+    private SftpWriter openFirst() throws IOException, SftpException {
+        SftpWriter first;
+        try {
+            first = SftpWriter.connect(connection, depth);
+        } catch (IOException e) {
+            throw new NoLanes(e);
+        }
+        try {
+            SftpWriter.Attrs opened = first.openPartial(remotePath, expected);
+            expected = null;
+            if (opened.complete()) {
+                long mark = 1 + RANDOM.nextInt(Integer.MAX_VALUE - 1);
+                first.setTimes(mark, opened.mtime());
+                expected = opened.withAtime(mark);
+            }
+            return first;
+        } catch (IOException | SftpException | RuntimeException e) {
+            first.close();
+            throw e;
+        }
     }
 
     private void run(InputStream local, long from, long size, BackgroundDigest digest) throws IOException, SftpException {
-        int lanes = (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
+        SftpWriter first = openFirst();
+        int lanes = expected == null ? 1 : (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
+        writers.add(first);
+        checked = new java.util.concurrent.CountDownLatch(lanes - 1);
         ExecutorService pool = Executors.newFixedThreadPool(lanes, r -> {
             Thread t = new Thread(r, "vps-sftp-lane");
             t.setDaemon(true);
@@ -78,8 +120,9 @@ final class StripedUpload {
         List<Future<?>> lanesDone = new ArrayList<>();
         try {
             for (int i = 0; i < lanes; i++) {
+                SftpWriter own = i == 0 ? first : null;
                 lanesDone.add(pool.submit(() -> {
-                    lane(lanes);
+                    lane(own);
                     return null;
                 }));
             }
@@ -158,21 +201,21 @@ final class StripedUpload {
         return length == null ? 0 : length;
     }
 
-    private void lane(int lanes) throws Exception {
-        SftpWriter writer;
-        try {
-            writer = SftpWriter.open(connection, remotePath, depth);
-        } catch (Exception e) {
-            // A server at its MaxSessions refuses extra channels: the lanes that did open carry the file.
-            if (unopened.incrementAndGet() == lanes) {
-                NoLanes none = new NoLanes(e);
-                fail(none);
-                throw none;
+    /** One lane: FIRST's writer, or (null) a new channel on which the marked partial is opened and checked. */
+    private void lane(SftpWriter first) throws Exception {
+        SftpWriter writer = first;
+        if (writer == null) {
+            try {
+                writer = openChecked();
+            } finally {
+                checked.countDown();
             }
-            return;
+            if (writer == null) {
+                return;
+            }
         }
-        synchronized (writers) {
-            writers.add(writer);
+        while (failure == null && !checked.await(100, TimeUnit.MILLISECONDS)) {
+            // nothing is written until every lane knows it has the right file
         }
         try {
             SftpWriter.Done done = offset -> progress.add(acknowledged(offset));
@@ -194,6 +237,26 @@ final class StripedUpload {
                     spare.offer(c.data());   // written means copied into the channel's buffers
                 }
             }
+        } catch (Exception e) {
+            fail(e);
+            throw e;
+        }
+    }
+
+    /** Another lane's writer on the checked partial; null when the server refuses one more channel (the others carry the file). */
+    private SftpWriter openChecked() throws Exception {
+        SftpWriter writer;
+        try {
+            writer = SftpWriter.connect(connection, depth);
+        } catch (IOException e) {
+            return null;   // a server at its MaxSessions refuses extra channels
+        }
+        synchronized (writers) {
+            writers.add(writer);
+        }
+        try {
+            writer.openPartial(remotePath, expected);
+            return writer;
         } catch (Exception e) {
             fail(e);
             throw e;

@@ -16,9 +16,10 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * sftp-put: each file goes to a hidden partial name beside its target, is verified (size and
- * SHA-256), gets its mode, and is renamed into place; an interrupted file stays partial and a
- * rerun resumes it from the part whose hash still matches.
+ * sftp-put: each file goes to a hidden partial name beside its target (random, created new with
+ * mode 0600: see SftpWriter), is verified (size and SHA-256), gets its mode, and is renamed into
+ * place; an interrupted file stays partial and a rerun resumes it, if it is still ours, from the
+ * part whose hash still matches.
  */
 final class Uploader {
     record Options(boolean noClobber, boolean mkdir, boolean preserve, boolean verify, String symlinks) {}
@@ -35,6 +36,9 @@ final class Uploader {
     private final Options options;
     private final PrintStream err;
     private TransferProgress progress;
+    /** The channel whole files are written through (see writer), and whether the file system's channel was closed for it. */
+    private SftpWriter writer;
+    private boolean roomMade;
 
     Uploader(RemoteFs fs, Options options, PrintStream err) {
         this.fs = fs;
@@ -75,6 +79,8 @@ final class Uploader {
                 }
                 finish(batch, results);
             }
+        } finally {
+            dropWriter();
         }
         return results;
     }
@@ -170,85 +176,196 @@ final class Uploader {
         }
     }
 
-    /** Sends one file to its partial name, resuming a verified prefix when there is one. */
+    /** An earlier partial of this file that is ours and holds OFFSET bytes of it already. */
+    private record Earlier(String path, SftpWriter.Attrs attrs, long offset) {}
+
+    /**
+     * Sends one file to a new partial name, or resumes a verified prefix of an earlier partial that is ours.
+     * Only a file big enough to be worth resuming is looked for: small files cost no extra round trip.
+     */
     private Pending send(Item item, InputStream stdin) {
-        String partial = RemotePaths.partial(item.remote());
-        long offset = item.stdin() ? 0 : resumableOffset(item, partial);
-        if (!item.stdin() && (offset > 0 || item.size() >= StripedUpload.MIN_BYTES)) {
+        Earlier earlier = item.stdin() || item.size() < RESUME_MIN_BYTES ? null : earlierPartial(item);
+        if (earlier != null) {
             try {
-                return sendFrom(item, partial, null, offset, true);
-            } catch (StripedUpload.NoLanes e) {
-                // The server allows no channel beside the SFTP one (MaxSessions 1): all of it over that one.
-                return sendFrom(item, partial, null, 0, false);
+                return sendStriped(item, earlier.path(), earlier.attrs(), earlier.offset());
+            } catch (SftpWriter.NotOurs | StripedUpload.NoLanes e) {
+                // It changed since it was checked (left alone), or no lane could open: start afresh.
             }
         }
-        return sendFrom(item, partial, stdin, 0, false);
+        String partial = RemotePaths.newPartial(item.remote());
+        if (!item.stdin() && item.size() >= StripedUpload.MIN_BYTES) {
+            try {
+                return sendStriped(item, partial, null, 0);
+            } catch (StripedUpload.NoLanes e) {
+                // The server allows no channel beside the SFTP one (MaxSessions 1): all of it over one channel (nothing was created).
+            } catch (SftpWriter.NotOurs e) {
+                throw replaced(e.path);
+            }
+        }
+        return sendWhole(item, partial, stdin);
     }
 
-    /** Sends ITEM from OFFSET (0 unless STRIPED) into PARTIAL, hashing it all. */
-    private Pending sendFrom(Item item, String partial, InputStream stdin, long offset, boolean striped) {
+    /** Sends all of ITEM through the writer channel into PARTIAL, created here (exclusively, 0600) and written through that one handle. */
+    private Pending sendWhole(Item item, String partial, InputStream stdin) {
         long sent = 0;
         try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local());
              BackgroundDigest digest = new BackgroundDigest()) {
-            byte[] buf = new byte[256 * 1024];
-            int n;
-            for (long skipped = 0; skipped < offset; skipped += n) {
-                n = in.read(buf, 0, (int) Math.min(buf.length, offset - skipped));
-                digest.update(buf, 0, n);
-            }
-            if (striped) {
-                return sendStriped(item, partial, in, offset, digest);
-            }
-            OutputStream out = createPartial(partial);
-            try (out) {
-                while ((n = in.read(buf)) >= 0) {
+            SftpWriter out = writer(item.remote());
+            try {
+                try {
+                    out.create(partial);
+                } catch (SftpException e) {
+                    dropWriter();
+                    throw fs.failure("cannot write", partial, e);
+                }
+                byte[] buf = new byte[256 * 1024];
+                for (int n; (n = in.read(buf)) >= 0; sent += n) {
                     digest.update(buf, 0, n);
-                    out.write(buf, 0, n);
-                    sent += n;
+                    out.write(0, sent, buf, 0, n, SftpWriter.NOBODY);
                     progress.add(n);
                 }
+                out.finish(SftpWriter.NOBODY);
+            } catch (SftpException e) {
+                dropWriter();
+                throw writeFailure(item, partial, new IOException(e.getMessage(), e));
             } catch (IOException e) {
+                dropWriter();
                 throw writeFailure(item, partial, e);
+            } catch (RuntimeException e) {
+                dropWriter();   // e.g. the holder's client went away: the channel is mid-request
+                throw e;
+            } finally {
+                makeRoomAgain();
             }
-            return new Pending(item, partial, digest.hex(), sent, offset);
+            return new Pending(item, partial, digest.hex(), sent, 0);
         } catch (IOException e) {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
         }
     }
 
-    /** Creates (or empties) PARTIAL, private until complete: it may be a secret. */
-    private OutputStream createPartial(String partial) {
+    /**
+     * The channel whole files are written through: one for the run, opened on the first file. A server that allows
+     * one channel at a time (MaxSessions 1) gets the file system's channel closed while a file is written.
+     */
+    private SftpWriter writer(String forTarget) {
+        if (writer != null) {
+            return writer;
+        }
+        int depth = SftpWriter.inFlightFor(fs.fastestReplyNanos());
         try {
-            OutputStream out = fs.sftp.put(RemotePaths.literal(partial), (com.jcraft.jsch.SftpProgressMonitor) null, ChannelSftp.OVERWRITE);
-            fs.sftp.chmod(0600, RemotePaths.literal(partial));
-            return out;
-        } catch (SftpException e) {
-            throw fs.failure("cannot write", partial, e);
+            writer = SftpWriter.connect(fs.connection, depth);
+            return writer;
+        } catch (IOException refused) {
+            if (!fs.connection.isConnected()) {
+                throw fs.connection.lost(refused);
+            }
+        }
+        fs.sftp.disconnect();
+        roomMade = true;
+        for (int tried = 1; ; tried++) {
+            try {
+                writer = SftpWriter.connect(fs.connection, depth);
+                return writer;
+            } catch (IOException refused) {
+                // The server frees the slot a moment after the channel closed: a few quick tries.
+                if (tried == 10 || !fs.connection.isConnected()) {
+                    makeRoomAgain();
+                    throw new VpsException(VpsException.Kind.NETWORK, "the server refused a channel to write " + forTarget + " (" + refused.getMessage() + ")",
+                            "it may be at its MaxSessions limit: retry when fewer commands run at once", true, refused);
+                }
+                pause(50);
+            }
+        }
+    }
+
+    /** After a file written with the file system's channel closed (MaxSessions 1): the writer goes, that channel comes back. */
+    private void makeRoomAgain() {
+        if (!roomMade) {
+            return;
+        }
+        roomMade = false;
+        dropWriter();
+        for (int tried = 1; ; tried++) {
+            try {
+                fs.reopen();
+                return;
+            } catch (VpsException refused) {
+                // The server frees the writer's slot a moment after its channel closed: a few quick tries.
+                if (tried == 10 || !fs.connection.isConnected()) {
+                    throw refused;
+                }
+                pause(50);
+            }
+        }
+    }
+
+    private void dropWriter() {
+        if (writer != null) {
+            writer.close();
+            writer = null;
         }
     }
 
     /**
-     * A large file (or any resumed one) goes over several channels, each writing its chunks in place. A fresh
-     * partial is created empty and private first; a resumed one keeps its checked prefix and is overwritten
-     * from there on.
+     * A large file (or any resumed one) goes over several channels, each writing its chunks in place into PARTIAL:
+     * created there when EARLIER is null, else the checked earlier partial, kept up to OFFSET and overwritten from there.
      */
-    private Pending sendStriped(Item item, String partial, InputStream in, long offset, BackgroundDigest digest) throws IOException {
-        if (offset == 0) {
+    private Pending sendStriped(Item item, String partial, SftpWriter.Attrs earlier, long offset) throws SftpWriter.NotOurs {
+        dropWriter();   // its channel would take a slot a lane can use
+        try (InputStream in = Files.newInputStream(item.local()); BackgroundDigest digest = new BackgroundDigest()) {
+            byte[] buf = new byte[256 * 1024];
+            for (long skipped = 0; skipped < offset; ) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, offset - skipped));
+                if (n < 0) {
+                    throw new IOException("the local file shrank while it was being sent");
+                }
+                digest.update(buf, 0, n);
+                skipped += n;
+            }
             try {
-                createPartial(partial).close();
+                int depth = SftpWriter.inFlightFor(fs.fastestReplyNanos());
+                StripedUpload.send(fs.connection, partial, earlier, in, offset, item.size(), depth, digest, progress);
+            } catch (SftpWriter.NotOurs e) {
+                throw e;
+            } catch (SftpException e) {
+                throw writeFailure(item, partial, new IOException(e.getMessage(), e));
             } catch (IOException e) {
                 throw writeFailure(item, partial, e);
             }
-        }
-        try {
-            int depth = SftpWriter.inFlightFor(fs.fastestReplyNanos());
-            StripedUpload.send(fs.connection, partial, in, offset, item.size(), depth, digest, progress);
-        } catch (SftpException e) {
-            throw writeFailure(item, partial, new IOException(e.getMessage(), e));
+            return new Pending(item, partial, digest.hex(), item.size() - offset, offset);
+        } catch (SftpWriter.NotOurs e) {
+            throw e;
         } catch (IOException e) {
-            throw writeFailure(item, partial, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
         }
-        return new Pending(item, partial, digest.hex(), item.size() - offset, offset);
+    }
+
+    /**
+     * The earlier partial of ITEM to resume, if one is ours: a regular file (not a link) of the login user's, with
+     * one link and mode 0600, no larger than the file, whose prefix still matches (see resumableOffset). Anything
+     * else at a partial name is left alone; our own partial that no longer matches is removed.
+     */
+    private Earlier earlierPartial(Item item) {
+        RemoteFs.Partials found = fs.partialsStartingWith(RemotePaths.partialPrefix(item.remote()));
+        if (found == null) {
+            return null;
+        }
+        RemoteFs.FileFacts best = null;
+        for (RemoteFs.FileFacts f : found.files()) {
+            boolean ours = f.uid() == found.loginUid() && f.links() == 1 && (f.mode() & 0170000) == 0100000 && (f.mode() & 07777) == SftpWriter.PRIVATE;
+            if (ours && f.size() > 0 && f.size() <= item.size() && (best == null || f.size() > best.size())) {
+                best = f;
+            }
+        }
+        if (best == null) {
+            return null;
+        }
+        long offset = resumableOffset(item, best.path(), best.size());
+        if (offset == 0) {
+            fs.removeQuietly(best.path());
+            return null;
+        }
+        return new Earlier(best.path(), new SftpWriter.Attrs(best.size(), best.uid(), best.mode(), -1, best.mtime()), offset);
     }
 
     /**
@@ -256,15 +373,10 @@ final class Uploader {
      * all written before it stopped, so that prefix is checked as one hash and the rest block by block (a
      * striped upload may have left holes there); the first block that differs is where sending resumes.
      */
-    private long resumableOffset(Item item, String partial) {
-        SftpATTRS existing = fs.lstat(partial);
-        if (existing == null || !existing.isReg() || existing.getSize() == 0 || existing.getSize() > item.size()
-                || item.size() < RESUME_MIN_BYTES) {
-            return 0;
-        }
+    private long resumableOffset(Item item, String partial, long size) {
         int block = StripedUpload.CHUNK;
-        long prefix = Math.max(0, existing.getSize() - StripedUpload.LOOKAHEAD) / block * block;
-        int blocks = (int) ((existing.getSize() - prefix) / block);
+        long prefix = Math.max(0, size - StripedUpload.LOOKAHEAD) / block * block;
+        int blocks = (int) ((size - prefix) / block);
         List<String> remote = fs.sha256OfPrefixAndBlocks(partial, prefix, block, blocks);
         if (remote == null) {
             return 0;
@@ -287,6 +399,13 @@ final class Uploader {
         } catch (IOException e) {
             return 0;
         }
+    }
+
+    /** Something other than our partial was put at its name while we opened it (another user can write the folder). */
+    private VpsException replaced(String partial) {
+        return remoteError("the partial file " + partial + " on " + fs.connection.target.host() + " was replaced by a file that is not ours"
+                + " while it was being opened; nothing was written to it and the target was not touched",
+                "another user of the server can write to " + RemotePaths.parent(partial) + ": upload into a folder only you can write");
     }
 
     /** A write that failed: a full disk gets the partial removed (it frees space); a cut link keeps it for the rerun. */
@@ -360,6 +479,14 @@ final class Uploader {
 
     private static String local(Item item) {
         return item.stdin() ? "-" : item.local().toString();
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static VpsException remoteError(String message, String hint) {

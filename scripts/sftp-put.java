@@ -25,8 +25,9 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "sftp-put", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
         description = {"Upload files and folders over SFTP: atomic, resumable, SHA-256 verified.",
-                "Each file is written under a hidden .NAME.vps-partial name beside the target and renamed into place",
-                "only when complete and verified; a rerun after an interruption resumes it. Folders are copied",
+                "Each file is written under a hidden .NAME.vps-partial.RANDOM name beside the target (created new,",
+                "mode 0600) and renamed into place only when complete and verified; a rerun after an interruption",
+                "resumes it if it is still yours. Folders are copied",
                 "recursively. Exit 0: done; 1: a file problem on either side; 255: could not connect."},
         footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf /tmp/app.conf", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/"})
 class SftpPut implements Callable<Integer> {

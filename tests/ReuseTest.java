@@ -123,7 +123,7 @@ class ReuseTest extends VpsTestBase {
     void aClientThatGoesAwayStopsItsTransferInTheHolderAndTheRerunResumes(@TempDir Path dir) throws Exception {
         byte[] data = TransferTest.random(48 << 20, 21);
         Path src = Files.write(dir.resolve("big.bin"), data);
-        vps.exec("rm -f /tmp/.gone.bin.vps-partial; printf keep > /tmp/gone.bin");
+        vps.exec("rm -f /tmp/.gone.bin.vps-partial*; printf keep > /tmp/gone.bin");
         try (TcpProxy proxy = new TcpProxy(vps.port)) {
             proxy.bytesPerSecond = 8 << 20;   // about 6 s for the whole file
             List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
@@ -138,15 +138,15 @@ class ReuseTest extends VpsTestBase {
                         new Uploader.Options(false, false, false, true, "keep"), true));
                 request.flush();
                 long deadline = System.nanoTime() + 30_000_000_000L;
-                while (partialSize("/tmp/.gone.bin.vps-partial") < (8 << 20) && System.nanoTime() < deadline) {
+                while (partialSize("/tmp/.gone.bin.vps-partial.") < (8 << 20) && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
             }   // the client's session ends here, mid-transfer
             // Left running, the rest would arrive within 6 s and replace the target: give it 9.
             Thread.sleep(8000);
-            long stopped = partialSize("/tmp/.gone.bin.vps-partial");
+            long stopped = partialSize("/tmp/.gone.bin.vps-partial.");
             Thread.sleep(1000);
-            assertEquals(stopped, partialSize("/tmp/.gone.bin.vps-partial"), "the holder stopped writing");
+            assertEquals(stopped, partialSize("/tmp/.gone.bin.vps-partial."), "the holder stopped writing");
             assertTrue(stopped > 0 && stopped < data.length, "a partial is left to resume: " + stopped);
             assertEquals("keep", vps.exec("cat /tmp/gone.bin"), "the target is untouched");
             assertTrue(Files.readString(Holders.files(t).log()).contains("the client of an sftp-put went away: stopping it"));
@@ -174,8 +174,9 @@ class ReuseTest extends VpsTestBase {
         assertEquals("done\n", busy.get(30, TimeUnit.SECONDS).stdout());
     }
 
-    private static long partialSize(String remote) {
-        return Long.parseLong(vps.exec("stat -c %s " + remote + " 2>/dev/null || echo 0").trim());
+    /** The size of the largest partial whose name starts with PREFIX (0: none). */
+    private static long partialSize(String prefix) {
+        return Long.parseLong(vps.exec("s=$(stat -c %s " + prefix + "* 2>/dev/null | sort -n | tail -n 1); echo ${s:-0}").trim());
     }
 
     @Test

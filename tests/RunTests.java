@@ -14,7 +14,7 @@
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
-//SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java
+//SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -37,7 +37,7 @@ public class RunTests {
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
-            FaultTest.class, HostCertificateTest.class, TrustAnchorsTest.class, EndToEndTest.class);
+            FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();

@@ -281,7 +281,7 @@ class TransferTest extends VpsTestBase {
     private static int depthMeasuredVia(int port, Path knownHosts) {
         try (VpsConnection c = VpsConnection.open(vps.resolved("root", port, knownHosts), null); RemoteFs fs = RemoteFs.open(c)) {
             fs.stat("/tmp");
-            fs.lstat("/tmp/.no-such.vps-partial");
+            fs.lstat("/tmp/.no-such.vps-partial.0123456789abcdef");
             return SftpWriter.inFlightFor(fs.fastestReplyNanos());
         }
     }
@@ -326,12 +326,12 @@ class TransferTest extends VpsTestBase {
     void aCutConnectionIsResumedWithinTheSameCall(@TempDir Path dir) throws Exception {
         byte[] data = random(48 << 20, 11);
         Path src = Files.write(dir.resolve("big.bin"), data);
-        vps.exec("rm -f /tmp/.resume.bin.vps-partial; printf old > /tmp/resume.bin");
+        vps.exec("rm -f /tmp/.resume.bin.vps-partial*; printf old > /tmp/resume.bin");
         try (TcpProxy proxy = new TcpProxy(vps.port)) {
             proxy.bytesPerSecond = 8 << 20;
             List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
                     "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
-            Thread cutter = cutWhenPartialReaches("/tmp/.resume.bin.vps-partial", 8 << 20, proxy::cutAll);
+            Thread cutter = cutWhenPartialReaches("/tmp/.resume.bin.vps-partial.", 8 << 20, proxy::cutAll);
             Runs.Result cut = put(viaProxy, "--json", src.toString(), "/tmp/resume.bin");
             cutter.join(30_000);
             assertEquals(0, cut.exit(), "a dropped link is reconnected and the transfer resumed: " + cut);
@@ -340,7 +340,7 @@ class TransferTest extends VpsTestBase {
             assertTrue(((Number) file.get("sent")).longValue() < data.length, "sent less than the whole file again: " + file);
         }
         assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < /tmp/resume.bin").substring(0, 64));
-        assertEquals("", vps.exec("ls -A /tmp/.resume.bin.vps-partial 2>/dev/null"), "no partial file left behind");
+        assertEquals("", vps.exec("ls -A /tmp/.resume.bin.vps-partial* 2>/dev/null"), "no partial file left behind");
     }
 
     @Test
@@ -390,11 +390,12 @@ class TransferTest extends VpsTestBase {
         }
     }
 
-    private static Thread cutWhenPartialReaches(String remotePartial, long bytes, Runnable cut) {
+    /** Runs CUT once a partial whose name starts with PREFIX has BYTES (or after 30 s). */
+    static Thread cutWhenPartialReaches(String prefix, long bytes, Runnable cut) {
         Thread t = new Thread(() -> {
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (System.nanoTime() < deadline) {
-                String size = vps.exec("stat -c %s " + remotePartial + " 2>/dev/null || echo 0").trim();
+                String size = vps.exec("s=$(stat -c %s " + prefix + "* 2>/dev/null | sort -n | tail -n 1); echo ${s:-0}").trim();
                 if (Long.parseLong(size) >= bytes) {
                     break;
                 }
