@@ -661,7 +661,7 @@ final class Downloader {
          */
         Partial partialFor(Path target) throws IOException {
             checkParents(target);
-            String prefix = "." + target.getFileName() + PARTIAL_INFIX;
+            String prefix = "." + RemotePaths.shortened(target.getFileName().toString()) + PARTIAL_INFIX;
             for (String name : partialNames(target.getParent(), prefix)) {
                 Partial reused = reuse(target.resolveSibling(name));
                 if (reused != null) {

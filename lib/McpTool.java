@@ -60,7 +60,9 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     }
 
     private Map<String, Object> internalFailure(McpArgs args, Throwable e, long start) {
-        e.printStackTrace(System.err);
+        // For the server's stderr log: the top of the stack only (a StackOverflowError has 1,024 identical frames).
+        System.err.println("mcp-server: internal error in " + name + ": " + e);
+        java.util.Arrays.stream(e.getStackTrace()).limit(20).forEach(frame -> System.err.println("\tat " + frame));
         String hint = e instanceof OutOfMemoryError
                 ? "mcp-server ran out of memory in this call (it is freed again): ask for less (a smaller max_bytes or max_output), or use download"
                 : "retry once; if it repeats, report it with the server's stderr";

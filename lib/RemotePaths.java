@@ -47,7 +47,8 @@ final class RemotePaths {
         return suffix.matches("[0-9a-f]{16}");
     }
 
-    private static String shortened(String name) {
+    /** NAME cut to 200 bytes, so that a partial name built on it stays within the 255-byte limit of a file name (both sides use it). */
+    static String shortened(String name) {
         String s = name;
         while (s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > NAME_BYTES) {
             s = s.substring(0, s.offsetByCodePoints(s.length(), -1));

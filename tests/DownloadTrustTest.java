@@ -120,4 +120,14 @@ class DownloadTrustTest extends VpsTestBase {
         assertEquals("a", Files.readString(dir.resolve("trust-loop/sub/a-link")), "a link to a file is copied as the file");
         assertFalse(Files.isSymbolicLink(dir.resolve("trust-loop/sub/a-link")));
     }
+
+    /** The local partial's name (dot, name, suffixes) would pass 255 bytes for a 250-byte name: it is cut, the download goes through. */
+    @Test
+    void aLongLocalNameStillGetsAPartialName(@TempDir Path dir) throws Exception {
+        vps.exec("printf 'long name' > /tmp/trust-short.txt");
+        Path target = dir.resolve("\u00e9".repeat(100) + "x".repeat(50));
+        Runs.Result r = TransferTest.get("/tmp/trust-short.txt", target.toString());
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("long name", Files.readString(target));
+    }
 }

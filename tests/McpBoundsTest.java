@@ -159,14 +159,13 @@ class McpBoundsTest extends VpsTestBase {
     }
 
     /**
-     * A download that fails at once (its local partial name is taken by a folder) while the server
+     * A download that fails at once (no file can be created in /proc, even by root) while the server
      * hashes a 1 TiB sparse file beside it: the hash must end with the call, not hours later.
      */
     @Test
     void aFailedDownloadLeavesNoHelperRunningOnTheServer() throws Exception {
         vps.exec("rm -f /root/bounds-sparse; truncate -s 1T /root/bounds-sparse");
-        Path target = dir.resolve("sparse-copy");
-        Files.createDirectories(dir.resolve(".sparse-copy.vps-partial"));
+        Path target = Path.of("/proc/sparse-copy");
         try {
             McpServerTest.Call r = call("download", Map.of("remote", "/root/bounds-sparse", "local", target.toString()));
             assertTrue(r.isError(), r.toString());
