@@ -15,6 +15,7 @@
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java
+//SOURCES LoginShellsTest.java ProcessListTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -35,7 +36,7 @@ public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class,
-            McpServerTest.class, ReuseTest.class, FaultTest.class, EndToEndTest.class);
+            McpServerTest.class, ReuseTest.class, FaultTest.class, EndToEndTest.class, LoginShellsTest.class, ProcessListTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
