@@ -215,6 +215,11 @@ final class ExecRunner {
                 public void write(byte[] b, int off, int len) throws IOException {
                     stdoutBytes(b, off, len);
                 }
+
+                @Override
+                public void flush() throws IOException {
+                    out.flush();
+                }
             };
         }
 
@@ -228,6 +233,11 @@ final class ExecRunner {
                 @Override
                 public void write(byte[] b, int off, int len) throws IOException {
                     stderrBytes(b, off, len);
+                }
+
+                @Override
+                public void flush() throws IOException {
+                    err.flush();
                 }
             };
         }
@@ -248,7 +258,11 @@ final class ExecRunner {
                     err.flush();
                     heldErr.reset();
                 }
-                out.write(held, at + marker.length, held.length - at - marker.length);
+                int rest = held.length - at - marker.length;
+                if (rest > 0) {
+                    // Only real bytes: a watcher (heartbeat) counts every write as output.
+                    out.write(held, at + marker.length, rest);
+                }
             } else if (held.length > HOLD_AT_MOST) {
                 // Keep what may be the start of the marker; remember only the first words for an error.
                 int keep = marker.length - 1;

@@ -209,7 +209,7 @@ final class Jobs {
         }
         String j = DIR + "/" + checkId(id);
         String out = run("[ -f " + j + "/pid ] || { echo missing; exit 0; }; [ -f " + j + "/exit ] && { echo done; exit 0; }; touch " + j
-                + "/killed; kill -" + signal + " -- -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
+                + "/killed; kill -" + signal + " -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
         if (out.startsWith("missing")) {
             throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
         }
