@@ -140,6 +140,14 @@ class LoginShellsTest extends VpsTestBase {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"fin", "tom"})
+    void diagnoseAuthReadsTheAccount(String user) {
+        Runs.Result r = DiagnoseAuthTest.diagnose(DiagnoseAuthTest.target(vps.port, user, vps.key, vps.knownHosts));
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().contains("user " + user + ", home /home/" + user), r.stdout());
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"/usr/sbin/nologin", "/bin/false"})
     void aLoginShellThatRunsNothingIsAConfigError(String shell) {
         String user = shell.endsWith("nologin") ? "nolog" : "nofalse";
