@@ -166,10 +166,38 @@ final class ExecRunner {
     /** The login shell exited without running the bootstrap (nologin, false, a shell that cannot run it): never a success. */
     static VpsException loginShellError(VpsConnection connection, String said, int status) {
         String user = connection.target.user();
-        return VpsException.config("the login shell of " + user + " on " + connection.target.host() + " did not run the command"
-                        + (status >= 0 ? " (it exited " + status + ")" : "") + (said.isEmpty() ? "" : "; it said: " + said),
+        String shell = loginShellOf(connection);
+        return VpsException.config("the login shell of " + user + " on " + connection.target.host() + (shell == null ? "" : " (" + shell + ")")
+                        + " did not run the command" + (status >= 0 ? " (it exited " + status + ")" : "") + (said.isEmpty() ? "" : "; it said: " + said),
                 "the toolkit needs a login shell that runs `SHELL -c COMMAND` (sh, bash, dash, zsh, fish or tcsh); check it with "
                         + "`getent passwd " + user + "` and change it as root with `chsh -s /bin/bash " + user + "`, or log in as another user");
+    }
+
+    /**
+     * The user's login shell as /etc/passwd says, read over SFTP; null when that fails too (an SFTP
+     * server that is not internal-sftp is itself started by the login shell).
+     */
+    private static String loginShellOf(VpsConnection connection) {
+        com.jcraft.jsch.ChannelSftp sftp = null;
+        try {
+            sftp = connection.openSftp();
+            sftp.connect(connection.channelTimeoutMs());
+            try (InputStream in = sftp.get("/etc/passwd")) {
+                for (String line : new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8).split("\n")) {
+                    String[] f = line.split(":", -1);
+                    if (f.length >= 7 && f[0].equals(connection.target.user())) {
+                        return f[6].isBlank() ? "/bin/sh" : f[6].strip();
+                    }
+                }
+            }
+        } catch (Exception e) {
+            // no SFTP either: the error says what the shell printed instead
+        } finally {
+            if (sftp != null) {
+                sftp.disconnect();
+            }
+        }
+        return null;
     }
 
     /**

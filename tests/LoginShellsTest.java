@@ -147,12 +147,17 @@ class LoginShellsTest extends VpsTestBase {
         assertTrue(r.stdout().contains("user " + user + ", home /home/" + user), r.stdout());
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"/usr/sbin/nologin", "/bin/false"})
-    void aLoginShellThatRunsNothingIsAConfigError(String shell) {
+    private static String userWithShell(String shell) {
         String user = shell.endsWith("nologin") ? "nolog" : "nofalse";
         vps.exec("id " + user + " >/dev/null 2>&1 || useradd -m -s " + shell + " " + user + "; h=/home/" + user
                 + "; mkdir -p $h/.ssh && cp /root/.ssh/authorized_keys $h/.ssh/ && chown -R " + user + " $h/.ssh && chmod 700 $h/.ssh");
+        return user;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/usr/sbin/nologin", "/bin/false"})
+    void aLoginShellThatRunsNothingIsAConfigError(String shell) {
+        String user = userWithShell(shell);
         Runs.Result r = exec(user, "--", "echo should-not-say-this");
         assertEquals(255, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: CONFIG: the login shell of " + user + " on 127.0.0.1 did not run the command"), r.stderr());
@@ -160,5 +165,24 @@ class LoginShellsTest extends VpsTestBase {
         Runs.Result job = JobTest.job(vps.target(user), "start", "--", "true");
         assertEquals(255, job.exit(), job.toString());
         assertTrue(job.stderr().startsWith("vps: CONFIG: "), job.stderr());
+    }
+
+    /** Where SFTP does not need the login shell (internal-sftp), the error names the shell from /etc/passwd. */
+    @org.junit.jupiter.api.Test
+    void theErrorNamesTheShellWhenSftpCanReadIt(@TempDir Path dir) throws Exception {
+        String user = userWithShell("/usr/sbin/nologin");
+        int port = VpsServer.freePort();
+        vps.exec("sed 's|^Subsystem.*|Subsystem sftp internal-sftp|' /etc/ssh/sshd_config > /etc/ssh/sshd_config_internal_sftp"
+                + " && /usr/sbin/sshd -f /etc/ssh/sshd_config_internal_sftp -p " + port + " -o ListenAddress=127.0.0.1 -o PidFile=/run/sshd-internal-sftp.pid");
+        try {
+            FaultTest.awaitListening(port);
+            Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(port) + "\n");
+            Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", user, "-i", vps.key.toString(),
+                    "--known-hosts", knownHosts.toString(), "--", "true"));
+            assertEquals(255, r.exit(), r.toString());
+            assertTrue(r.stderr().startsWith("vps: CONFIG: the login shell of nolog on 127.0.0.1 (/usr/sbin/nologin) did not run the command"), r.stderr());
+        } finally {
+            vps.exec("kill $(cat /run/sshd-internal-sftp.pid)");
+        }
     }
 }
