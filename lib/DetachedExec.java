@@ -1,5 +1,4 @@
 import com.jcraft.jsch.ChannelExec;
-import com.jcraft.jsch.JSchException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -39,8 +38,7 @@ final class DetachedExec {
                       PrintStream notices) {
         long start = System.nanoTime();
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
-        String script = Jobs.startScript(id, cmd.withLock(null).toShellLine(), cmd.lock(), "exit " + NOT_STARTED,
-                cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
+        String script = Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stderr >&2 &\n"
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stdout\n"
                 + "wait\n"
@@ -48,15 +46,9 @@ final class DetachedExec {
                 + "exit " + NO_STATUS;
         Gate stdout = new Gate(out);
         Gate stderr = new Gate(err);
-        // Straight to the login shell: the script needs no environment of its own, and two processes fewer count here.
-        ChannelExec channel = connection.openExec("exec </dev/null\n" + script);
-        channel.setOutputStream(stdout, true);
-        channel.setErrStream(stderr, true);
-        try {
-            channel.connect((int) Math.max(1000, connection.target.connectTimeout().toMillis()));
-        } catch (JSchException e) {
-            throw connection.lost(e);
-        }
+        // One exec: the script runs in the bootstrap's /bin/sh; the command's values reach the job's private folder on its stdin.
+        ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
+        ChannelExec channel = started.channel();
         Thread onExit = new Thread(() -> notices.println("detached: the command keeps running on the server as job " + id
                 + "; continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")"), "vps-detach-notice");
         Runtime.getRuntime().addShutdownHook(onExit);
@@ -77,6 +69,10 @@ final class DetachedExec {
             int code = channel.getExitStatus();
             if (code < 0) {
                 throw lostWhileFollowing(connection, id, stdout.count());
+            }
+            VpsException notRun = started.notRunByLoginShell(connection);
+            if (notRun != null) {
+                throw notRun;
             }
             if (code == NO_STATUS || code == NOT_STARTED || code == RemoteLock.BUSY_EXIT) {
                 confirm(connection, cmd, id, code);

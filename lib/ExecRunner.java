@@ -1,8 +1,12 @@
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.JSchException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.SequenceInputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /** Runs one {@link RemoteCommand} on a connection, streaming its output into the given sinks. */
@@ -12,20 +16,38 @@ final class ExecRunner {
 
     private ExecRunner() {}
 
-    /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */
-    static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
-        ChannelExec channel = connection.openExec(cmd.toShellLine());
-        channel.setOutputStream(out, true);
-        channel.setErrStream(err, true);
-        if (cmd.forwardStdin() && stdin != null) {
-            channel.setInputStream(stdin, true);
+    /** An exec channel running a command's bootstrap, and the gate that waits for its start marker. */
+    record Started(ChannelExec channel, StartGate gate) {
+        /** After the channel closed: the CONFIG error when the login shell never ran the bootstrap, else null. */
+        VpsException notRunByLoginShell(VpsConnection connection) {
+            return gate.seen() ? null : loginShellError(connection, gate.said(), channel.getExitStatus());
         }
-        long start = System.nanoTime();
+    }
+
+    /**
+     * Opens an exec channel for CMD: the fixed exec request, and on its stdin the scripts with the
+     * values, then (with --stdin) the caller's STDIN. OUT gets stdout from the start marker on.
+     */
+    static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        StartGate gate = new StartGate(cmd.marker(), out, err);
+        ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
+        channel.setOutputStream(gate.stdout(), true);
+        channel.setErrStream(gate.stderr(), true);
+        InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
+        channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
         try {
             channel.connect(connection.channelTimeoutMs());
         } catch (JSchException e) {
             throw connection.failedToStart(e, "the command");
         }
+        return new Started(channel, gate);
+    }
+
+    /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */
+    static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        long start = System.nanoTime();
+        Started started = start(connection, cmd, out, err, stdin);
+        ChannelExec channel = started.channel();
         // Ctrl-C or a killed client must not leave the command running on the server: without a
         // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
         Thread onExit = new Thread(() -> {
@@ -36,7 +58,7 @@ final class ExecRunner {
         Runtime.getRuntime().addShutdownHook(onExit);
         ExecOutcome outcome;
         try {
-            outcome = await(connection, cmd, channel, start);
+            outcome = await(connection, cmd, started, start);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(onExit);
@@ -53,7 +75,8 @@ final class ExecRunner {
         return outcome;
     }
 
-    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, ChannelExec channel, long start) {
+    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, Started started, long start) {
+        ChannelExec channel = started.channel();
         long deadline = cmd.timeout() == null ? Long.MAX_VALUE
                 : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
         boolean clientTimeout = false;
@@ -80,11 +103,16 @@ final class ExecRunner {
             }
             String signal = channel.getExitSignal();
             int status = channel.getExitStatus();
-            if (signal != null && !signal.isEmpty()) {
-                return new ExecOutcome(cmd.command(), null, signal, false, durationMs);
-            }
-            if (status < 0) {
+            boolean signalled = signal != null && !signal.isEmpty();
+            if (status < 0 && !signalled) {
                 throw connection.mayHaveRun(new IOException("the channel closed without an exit status"), "the command");
+            }
+            VpsException notRun = started.notRunByLoginShell(connection);
+            if (notRun != null) {
+                throw notRun;
+            }
+            if (signalled) {
+                return new ExecOutcome(cmd.command(), null, signal, false, durationMs);
             }
             boolean timedOut = cmd.timeout() != null && durationMs >= cmd.timeout().toMillis()
                     && (status == 124 || status == 137);
@@ -111,7 +139,9 @@ final class ExecRunner {
     /** Signals every process of the run through a second channel, waiting at most a few seconds. */
     static void stopRemotely(VpsConnection connection, RemoteCommand cmd, String signal) {
         try {
-            ChannelExec kill = connection.openExec(cmd.killLine(signal));
+            RemoteCommand killer = cmd.killer(signal);
+            ChannelExec kill = connection.openExec(RemoteCommand.EXEC_REQUEST);
+            kill.setInputStream(new ByteArrayInputStream(killer.stdinHeader(false)), true);
             kill.connect(3000);
             long until = System.nanoTime() + 3_000_000_000L;
             while (!kill.isClosed() && System.nanoTime() < until) {
@@ -130,6 +160,169 @@ final class ExecRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new VpsException(VpsException.Kind.REMOTE, "interrupted", null);
+        }
+    }
+
+    /** The login shell exited without running the bootstrap (nologin, false, a shell that cannot run it): never a success. */
+    static VpsException loginShellError(VpsConnection connection, String said, int status) {
+        String user = connection.target.user();
+        String shell = loginShellOf(connection);
+        return VpsException.config("the login shell of " + user + " on " + connection.target.host() + (shell == null ? "" : " (" + shell + ")")
+                        + " did not run the command" + (status >= 0 ? " (it exited " + status + ")" : "") + (said.isEmpty() ? "" : "; it said: " + said),
+                "the toolkit needs a login shell that runs `SHELL -c COMMAND` (sh, bash, dash, zsh, fish or tcsh); check it with "
+                        + "`getent passwd " + user + "` and change it as root with `chsh -s /bin/bash " + user + "`, or log in as another user");
+    }
+
+    /**
+     * The user's login shell as /etc/passwd says, read over SFTP; null when that fails too (an SFTP
+     * server that is not internal-sftp is itself started by the login shell).
+     */
+    private static String loginShellOf(VpsConnection connection) {
+        com.jcraft.jsch.ChannelSftp sftp = null;
+        try {
+            sftp = connection.openSftp();
+            sftp.connect(connection.channelTimeoutMs());
+            try (InputStream in = sftp.get("/etc/passwd")) {
+                for (String line : new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8).split("\n")) {
+                    String[] f = line.split(":", -1);
+                    if (f.length >= 7 && f[0].equals(connection.target.user())) {
+                        return f[6].isBlank() ? "/bin/sh" : f[6].strip();
+                    }
+                }
+            }
+        } catch (Exception e) {
+            // no SFTP either: the error says what the shell printed instead
+        } finally {
+            if (sftp != null) {
+                sftp.disconnect();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Holds a channel's output until the bootstrap's start marker arrives on stdout. Stdout before
+     * it (what a login shell's rc files print, which the command's own shell prints again) is
+     * dropped; stderr before it is released with it. Without it, both become the error's words.
+     */
+    static final class StartGate {
+        private static final int HOLD_AT_MOST = 64 * 1024;
+        private final byte[] marker;
+        private final OutputStream out;
+        private final OutputStream err;
+        private final ByteArrayOutputStream heldOut = new ByteArrayOutputStream();
+        private final ByteArrayOutputStream heldErr = new ByteArrayOutputStream();
+        private String dropped = "";
+        private boolean seen;
+
+        StartGate(String marker, OutputStream out, OutputStream err) {
+            this.marker = marker.getBytes(StandardCharsets.US_ASCII);
+            this.out = out;
+            this.err = err;
+        }
+
+        synchronized boolean seen() {
+            return seen;
+        }
+
+        /** What the server printed instead of starting the bootstrap, cut to a line's length. */
+        synchronized String said() {
+            String text = (dropped + heldOut.toString(StandardCharsets.UTF_8) + " " + heldErr.toString(StandardCharsets.UTF_8))
+                    .replaceAll("\\s+", " ").strip();
+            return text.length() > 300 ? text.substring(0, 297) + "..." : text;
+        }
+
+        OutputStream stdout() {
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    stdoutBytes(b, off, len);
+                }
+
+                @Override
+                public void flush() throws IOException {
+                    out.flush();
+                }
+            };
+        }
+
+        OutputStream stderr() {
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    stderrBytes(b, off, len);
+                }
+
+                @Override
+                public void flush() throws IOException {
+                    err.flush();
+                }
+            };
+        }
+
+        private synchronized void stdoutBytes(byte[] b, int off, int len) throws IOException {
+            if (seen) {
+                out.write(b, off, len);
+                return;
+            }
+            heldOut.write(b, off, len);
+            byte[] held = heldOut.toByteArray();
+            int at = indexOf(held, marker);
+            if (at >= 0) {
+                seen = true;
+                heldOut.reset();
+                if (heldErr.size() > 0) {
+                    heldErr.writeTo(err);
+                    err.flush();
+                    heldErr.reset();
+                }
+                int rest = held.length - at - marker.length;
+                if (rest > 0) {
+                    // Only real bytes: a watcher (heartbeat) counts every write as output.
+                    out.write(held, at + marker.length, rest);
+                }
+            } else if (held.length > HOLD_AT_MOST) {
+                // Keep what may be the start of the marker; remember only the first words for an error.
+                int keep = marker.length - 1;
+                if (dropped.isEmpty()) {
+                    dropped = new String(held, 0, Math.min(held.length, 1024), StandardCharsets.UTF_8);
+                }
+                heldOut.reset();
+                heldOut.write(held, held.length - keep, keep);
+            }
+        }
+
+        private synchronized void stderrBytes(byte[] b, int off, int len) throws IOException {
+            if (seen || heldErr.size() + len > HOLD_AT_MOST) {
+                heldErr.writeTo(err);
+                heldErr.reset();
+                err.write(b, off, len);
+                return;
+            }
+            heldErr.write(b, off, len);
+        }
+
+        private static int indexOf(byte[] data, byte[] part) {
+            outer:
+            for (int i = 0; i + part.length <= data.length; i++) {
+                for (int j = 0; j < part.length; j++) {
+                    if (data[i + j] != part[j]) {
+                        continue outer;
+                    }
+                }
+                return i;
+            }
+            return -1;
         }
     }
 }

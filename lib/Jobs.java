@@ -67,11 +67,13 @@ final class Jobs {
     }
 
     /**
-     * Starts COMMAND as job ID unless that job exists; returns true when this call created it.
-     * With a LOCK, the start waits for it (at most its wait) and the job holds it until it ends.
+     * Starts COMMAND (for the login shell, as with ssh) as job ID unless that job exists; returns
+     * true when this call created it. With a LOCK, the start waits for it (at most its wait) and the
+     * job holds it until it ends.
      */
     boolean start(String id, String command, RemoteLock lock) {
-        String script = startScript(id, command, lock, "echo exists; exit 0", "printf 'busy\\n%s\\n' \"$why\"; exit 0") + "echo created\n";
+        String script = startScript(id, RemoteCommand.userCommand(command), lock, "echo exists; exit 0", "printf 'busy\\n%s\\n' \"$why\"; exit 0")
+                + "echo created\n";
         String out = run(script);
         if (out.startsWith("created")) {
             return true;
@@ -86,27 +88,35 @@ final class Jobs {
     }
 
     /**
-     * Shell code that creates job ID and starts COMMAND in it, leaving the runner's pid in $pid;
-     * ON_EXISTS runs when the job exists, ON_BUSY (with $why) when LOCK stays busy. Prints nothing itself.
+     * The job's runner: its own session (setsid) with the job folder in $1. It feeds the file
+     * "input" (the command's bootstrap scripts, values included) to the bootstrap as stdin and
+     * removes it at once, so that the values live on only in the command's environment. It traps
+     * (not ignores: that would be inherited) TERM, INT and HUP, so that a job kill reaches the
+     * command and the runner still records its exit status. It keeps fd 9 (a lock, if any) until
+     * it ends; the command runs without it.
      */
-    static String startScript(String id, String command, RemoteLock lock, String onExists, String onBusy) {
+    private static final String RUNNER = "trap : TERM INT HUP; ( rm -f \"$1/input\"; " + RemoteCommand.BOOTSTRAP + " ) <\"$1/input\" "
+            + ">\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"";
+
+    /**
+     * Shell code that creates job ID and starts CMD in it, leaving the runner's pid in $pid;
+     * ON_EXISTS runs when the job exists, ON_BUSY (with $why) when LOCK stays busy. Prints nothing
+     * itself. The folder is 0700 and its files 0600: "input" holds CMD's values until the runner starts.
+     */
+    static String startScript(String id, RemoteCommand cmd, RemoteLock lock, String onExists, String onBusy) {
         String j = DIR + "/" + checkId(id);
+        String input = new String(cmd.withLock(null).stdinHeader(false), StandardCharsets.UTF_8);
         return "umask 077; [ -d " + DIR + " ] || { mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + "; } || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
-                + "c=" + ShellQuote.quote(command) + "; printf '%s' \"$c\" > " + j + "/command\n"
+                + "printf %s " + ShellQuote.quote(cmd.command()) + " > " + j + "/command\n"
+                + "printf %s " + ShellQuote.quote(input) + " > " + j + "/input\n"
                 // The client's clock, as gc compares with it; no `date` process on the way.
                 + "echo " + System.currentTimeMillis() / 1000 + " > " + j + "/started\n"
                 // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
                 + ": > " + j + "/stdout; : > " + j + "/stderr\n"
                 + "b=none; [ -r /proc/sys/kernel/random/boot_id ] && read -r b < /proc/sys/kernel/random/boot_id; echo \"$b\" > " + j + "/boot\n"
                 + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; " + onBusy + "; }"))
-                // setsid: its own session and process group (immune to our disconnect); stdin from /dev/null.
-                // The runner traps (not ignores: that would be inherited) TERM, INT and HUP, so that a
-                // job kill reaches the command and the runner still records its exit status. It keeps
-                // fd 9 (a lock, if any) until it ends; the command runs without it.
-                + "cd \"$HOME\"; setsid sh -c 'trap : TERM INT HUP; ( exec \"${SHELL:-/bin/sh}\" -c \"$2\" ) <"
-                + "/dev/null >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"' vps-job "
-                + j + " \"$c\" </dev/null >/dev/null 2>&1 &\n"
+                + "cd \"$HOME\"; setsid /bin/sh -c " + ShellQuote.quote(RUNNER) + " vps-job " + j + " </dev/null >/dev/null 2>&1 &\n"
                 + "pid=$!; echo $pid > " + j + "/pid\n";
     }
 
@@ -199,7 +209,7 @@ final class Jobs {
         }
         String j = DIR + "/" + checkId(id);
         String out = run("[ -f " + j + "/pid ] || { echo missing; exit 0; }; [ -f " + j + "/exit ] && { echo done; exit 0; }; touch " + j
-                + "/killed; kill -" + signal + " -- -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
+                + "/killed; kill -" + signal + " -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
         if (out.startsWith("missing")) {
             throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");
         }

@@ -5,21 +5,25 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * What to run on the server and how, turned into the one line the server's login shell executes.
- * Every user value is quoted with {@link ShellQuote}; the command runs under the login shell
- * ($SHELL -c, as `ssh host CMD` does), exec'ed so that its exit status or signal reaches us.
+ * What to run on the server and how. Nothing of it reaches a process list: the exec request is the
+ * fixed {@link #EXEC_REQUEST}, which every login shell (sh, dash, bash, zsh, fish, tcsh) parses alike
+ * and which starts /bin/sh reading {@link #stdinHeader} from the channel's stdin: length-prefixed
+ * POSIX sh scripts holding the values (--env, --cwd, the lock, the sudo step), read byte-exactly so
+ * that forwarded stdin follows intact. Values live in shell memory and in the command's environment,
+ * never in an argv. The user's command runs under the login shell ($SHELL -c CMD, one argv word, as
+ * `ssh host CMD` does); the toolkit's own scripts ({@link #of}) run in /bin/sh itself.
  */
 record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
-                     boolean sudo, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock) {
+                     boolean sudo, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock, boolean internal) {
 
     RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
                   boolean sudo, boolean forwardStdin, Duration timeout) {
-        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId(), null);
+        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId(), null, false);
     }
 
     /** The same command, run only while holding LOCK (null: no lock). */
     RemoteCommand withLock(RemoteLock lock) {
-        return new RemoteCommand(command, interpreter, env, cwd, sudo, forwardStdin, timeout, runId, lock);
+        return new RemoteCommand(command, interpreter, env, cwd, sudo, forwardStdin, timeout, runId, lock, internal);
     }
 
     private static String newRunId() {
@@ -29,14 +33,96 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
     }
 
     /**
-     * A shell line that sends SIGNAL to every process of this run, found by the VPS_RUN_ID its
+     * Reads one length-prefixed script from stdin and runs it. head -c reads no byte past it and
+     * read(1) builtins read a byte at a time from a pipe, so whatever follows stays for the next reader.
+     */
+    static final String BOOTSTRAP = "read -r n && s=$(head -c \"$n\") && eval \"$s\"";
+
+    /** The whole exec request: no value, and no newline, backslash or '!' that a csh or fish would read otherwise. */
+    static final String EXEC_REQUEST = "exec /bin/sh -c '" + BOOTSTRAP + "'";
+
+    /** The line the bootstrap prints first, before anything of ours runs: proof that the login shell ran it. */
+    String marker() {
+        return "vps-toolkit-started-" + runId + "\n";
+    }
+
+    /**
+     * What the bootstrap reads from stdin: the login user's script (starting with {@link #marker}
+     * when MARKER), then with sudo the script the root shell reads. Forwarded stdin follows it.
+     */
+    byte[] stdinHeader(boolean marker) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        framed(out, (marker ? "printf %s " + ShellQuote.quote(marker()) + "\n" : "") + userScript());
+        if (sudo) {
+            framed(out, finalScript());
+        }
+        return out.toByteArray();
+    }
+
+    private static void framed(java.io.ByteArrayOutputStream out, String script) {
+        byte[] bytes = script.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.writeBytes((bytes.length + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.writeBytes(bytes);
+    }
+
+    /** Runs as the login user: the lock, the working folder, then the command or the step to root. */
+    private String userScript() {
+        String body = (cwd == null ? "" : "cd -- " + ShellQuote.quote(cwd) + " || exit 1\n")
+                + (sudo
+                        // sudo's argv holds no value: the root shell reads its script from the same stdin, next in line.
+                        ? "exec sudo -n -- /bin/sh -c " + ShellQuote.quote(BOOTSTRAP) + " vps-sudo \"${SHELL:-/bin/sh}\"\n"
+                        : "set -- \"${SHELL:-/bin/sh}\"\n" + finalScript());
+        return lock == null ? body : lock.wrap(body, runId);
+    }
+
+    /**
+     * The last step, with the login shell's path in $1: the environment, then the command. Every
+     * value is quoted for /bin/sh, the only shell that reads this; the command's argv is built in
+     * the positional parameters before the exports, so that no --env name can change it.
+     */
+    private String finalScript() {
+        StringBuilder s = new StringBuilder();
+        if (!forwardStdin) {
+            s.append("exec </dev/null\n");
+        }
+        if (internal) {
+            return s.append(exports()).append(command).append('\n').toString();
+        }
+        boolean viaFile = interpreter != null && !isShell(interpreter);
+        if (interpreter == null) {
+            s.append("set -- \"$1\" -c ").append(ShellQuote.quote(command)).append('\n');
+        } else if (!viaFile) {
+            s.append("set -- ").append(quoteWords(interpreter)).append(" -c ").append(ShellQuote.quote(command)).append('\n');
+        } else {
+            // Interpreters disagree on how to take code (python -c, perl -e, node -e): give them a file, removed when they end.
+            s.append("f=$(mktemp) || exit 1\ntrap \"rm -f -- $f\" EXIT\nprintf %s ").append(ShellQuote.quote(command)).append(" > \"$f\"\n")
+                    .append("set -- ").append(quoteWords(interpreter)).append(" \"$f\"\n");
+        }
+        if (timeout != null) {
+            // timeout(1) runs the command in its own process group and signals the whole group.
+            s.append("if command -v timeout >/dev/null 2>&1; then set -- timeout -k ").append(KILL_GRACE_SECONDS).append(' ')
+                    .append(Durations.seconds(timeout)).append(" \"$@\"; fi\n");
+        }
+        s.append(exports());
+        return s.append(viaFile ? "\"$@\"\n" : "exec \"$@\"\n").toString();
+    }
+
+    private String exports() {
+        StringBuilder s = new StringBuilder("export");
+        new java.util.TreeMap<>(NON_INTERACTIVE).forEach((k, v) -> s.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
+        env.forEach((k, v) -> s.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
+        return s.append(" VPS_RUN_ID=").append(runId).append('\n').toString();
+    }
+
+    /**
+     * The toolkit's script that sends SIGNAL to every process of this run, found by the VPS_RUN_ID its
      * environment carries: this reaches children that left the process group, and works where
      * sshd refuses "signal" requests (OpenSSH does for root sessions).
      */
-    String killLine(String signal) {
+    RemoteCommand killer(String signal) {
         String loop = "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null | grep -qx 'VPS_RUN_ID=" + runId
                 + "' && kill -" + signal + " \"${d#/proc/}\" 2>/dev/null; done; exit 0";
-        return (sudo ? "sudo -n " : "") + "sh -c " + ShellQuote.quote(loop);
+        return new RemoteCommand(loop, null, Map.of(), null, sudo, false, null, newRunId(), null, true);
     }
 
     /** Seconds timeout(1) waits after TERM before it sends KILL. */
@@ -54,20 +140,35 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
-    static RemoteCommand of(String command) {
+    /** The toolkit's own POSIX sh SCRIPT, run by the bootstrap's /bin/sh itself (never the login shell, which may be fish or tcsh). */
+    static RemoteCommand of(String script) {
+        return new RemoteCommand(script, null, Map.of(), null, false, false, null, newRunId(), null, true);
+    }
+
+    /** The user's COMMAND as it is, for the login shell (as `ssh host COMMAND`). */
+    static RemoteCommand userCommand(String command) {
         return new RemoteCommand(command, null, Map.of(), null, false, false, null);
     }
 
+    /**
+     * --env NAME=VALUE, or --env NAME for the local variable NAME's value: a secret then stays out
+     * of the local argv too (as with docker run -e NAME).
+     */
     static Map<String, String> parseEnv(List<String> assignments) {
         Map<String, String> env = new LinkedHashMap<>();
         for (String a : assignments) {
             int eq = a.indexOf('=');
             String name = eq < 0 ? a : a.substring(0, eq);
-            if (eq < 0 || !ENV_NAME.matcher(name).matches()) {
-                throw VpsException.config("--env '" + a + "' is not NAME=VALUE with a valid variable name",
-                        "write it as --env NAME=value (letters, digits and _ in the name)");
+            if (!ENV_NAME.matcher(name).matches()) {
+                throw VpsException.config("--env '" + name + "' does not start with a valid variable name",
+                        "write it as --env NAME=value or --env NAME (letters, digits and _ in the name)");
             }
-            env.put(name, a.substring(eq + 1));
+            String value = eq < 0 ? Environment.all().get(name) : a.substring(eq + 1);
+            if (value == null) {
+                throw VpsException.config("--env " + name + ": there is no local variable " + name + " to send",
+                        "export " + name + " first, or write --env " + name + "=value");
+            }
+            env.put(name, value);
         }
         return env;
     }
@@ -80,48 +181,6 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         int end = script.indexOf('\n');
         String line = (end < 0 ? script.substring(2) : script.substring(2, end)).trim();
         return line.isEmpty() ? null : line;
-    }
-
-    /** The line for the server's login shell; under a lock, the line runs in a subshell while the outer shell holds it. */
-    String toShellLine() {
-        return lock == null ? commandLine() : lock.wrap(commandLine(), runId);
-    }
-
-    private String commandLine() {
-        StringBuilder line = new StringBuilder();
-        if (!forwardStdin) {
-            line.append("exec </dev/null; ");
-        }
-        if (cwd != null) {
-            // In the outer shell, so that a script's own interpreter (python, ...) never sees shell code.
-            line.append("cd -- ").append(ShellQuote.quote(cwd)).append(" || exit 1; ");
-        }
-        String inner = command;
-        String shell = interpreter == null ? "\"${SHELL:-/bin/sh}\"" : quoteWords(interpreter);
-        if (interpreter != null && !isShell(interpreter)) {
-            // Interpreters disagree on how to take code (python -c, perl -e, node -e): give them a file.
-            inner = "f=$(mktemp) || exit 1; trap 'rm -f \"$f\"' EXIT; printf '%s' " + ShellQuote.quote(command) + " > \"$f\"; "
-                    + quoteWords(interpreter) + " \"$f\"";
-            shell = "\"${SHELL:-/bin/sh}\"";
-        }
-        String run = shell + " -c " + ShellQuote.quote(inner);
-
-        StringBuilder envPart = new StringBuilder("env");
-        new java.util.TreeMap<>(NON_INTERACTIVE).forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
-        env.forEach((k, v) -> envPart.append(' ').append(k).append('=').append(ShellQuote.quote(v)));
-        envPart.append(" VPS_RUN_ID=").append(runId);
-
-        String prefix = "exec " + (sudo ? "sudo -n -- " : "") + envPart + " ";
-        if (timeout == null) {
-            line.append(prefix).append(run);
-        } else {
-            String secs = Durations.seconds(timeout);
-            // timeout(1) runs the command in its own process group and signals the whole group.
-            line.append("if command -v timeout >/dev/null 2>&1; then ")
-                    .append(prefix).append("timeout -k ").append(KILL_GRACE_SECONDS).append(' ').append(secs).append(' ').append(run)
-                    .append("; else ").append(prefix).append(run).append("; fi");
-        }
-        return line.toString();
     }
 
     private static boolean isShell(String interpreter) {

@@ -1,4 +1,8 @@
-/** POSIX shell quoting: every value that reaches a remote shell goes through here. */
+/**
+ * POSIX shell quoting: every value that reaches a remote shell goes through here. Only /bin/sh reads
+ * what it quotes (see {@link RemoteCommand}); a word is still never left bare when a zsh (`=word`)
+ * or an option parser (`-word`) would read it as something else.
+ */
 final class ShellQuote {
     private ShellQuote() {}
 
@@ -7,7 +11,7 @@ final class ShellQuote {
         if (value.indexOf('\0') >= 0) {
             throw VpsException.config("a value for the remote shell contains a NUL byte", "remove the NUL byte");
         }
-        if (!value.isEmpty() && value.matches("[A-Za-z0-9_@%+=:,./-]+") && !value.startsWith("-")) {
+        if (!value.isEmpty() && value.matches("[A-Za-z0-9_@%+=:,./-]+") && !value.startsWith("-") && !value.startsWith("=")) {
             return value;
         }
         return "'" + value.replace("'", "'\\''") + "'";

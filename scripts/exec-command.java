@@ -59,7 +59,7 @@ class ExecCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "DUR", converter = Durations.class, description = "Kill the command (its whole process group) after DUR and exit 124.")
     Duration timeout;
 
-    @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Set a variable for the command; repeatable. Works whatever the server's AcceptEnv.")
+    @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Set a variable for the command; repeatable. Works whatever the server's AcceptEnv. --env NAME sends the local NAME's value (keeps a secret off the command line).")
     List<String> env = new ArrayList<>();
 
     @Option(names = "--cwd", paramLabel = "DIR", description = "Run in this remote directory.")

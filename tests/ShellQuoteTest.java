@@ -10,12 +10,19 @@ import org.junit.jupiter.api.Test;
 class ShellQuoteTest {
     @ParameterizedTest
     @ValueSource(strings = {"plain", "", "with space", "it's", "'", "''", "$(touch /tmp/pwned)", "`id`", "a\nb",
-            "-rf", "*", "~", "$HOME", "\\", "\"", "é ü 日本", "tab\there", "!bang", "semi;colon", "a&b|c>d<e"})
+            "-rf", "*", "~", "$HOME", "\\", "\"", "é ü 日本", "tab\there", "!bang", "semi;colon", "a&b|c>d<e", "=x", "=ls"})
     void roundTripsThroughSh(String value) throws Exception {
         Process p = new ProcessBuilder("/bin/sh", "-c", "printf %s " + ShellQuote.quote(value)).start();
         String echoed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor());
         assertEquals(value, echoed);
+    }
+
+    @Test
+    void aWordStartingWithEqualsIsQuotedForZsh() {
+        // zsh replaces a bare =word with the path of the command word (=ls: /usr/bin/ls).
+        assertEquals("'=ls'", ShellQuote.quote("=ls"));
+        assertEquals("a=b", ShellQuote.quote("a=b"));
     }
 
     @Test
