@@ -6,31 +6,16 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * sftp-get: each file is written to a private partial file beside its local target, verified
@@ -48,7 +33,7 @@ final class Downloader {
 
     private record Item(String remote, Path local, long size, int mode, int mtime, boolean stdout) {}
 
-    private record Pending(Item item, Partial partial, String sha256, long received, long resumedFrom) {}
+    private record Pending(Item item, LocalTree.Partial partial, String sha256, long received, long resumedFrom) {}
 
     private final RemoteFs fs;
     private final Uploader.Options options;
@@ -256,7 +241,7 @@ final class Downloader {
             Files.deleteIfExists(local);
             Files.createSymbolicLink(local, Path.of(inside));
         } catch (IOException ex) {
-            throw localError("cannot create symlink " + local, ex);
+            throw LocalTree.localError("cannot create symlink " + local, ex);
         }
         results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "symlink"));
     }
@@ -315,11 +300,11 @@ final class Downloader {
         if (item.stdout()) {
             return receive(item, stdout, null, 0);
         }
-        Partial partial;
+        LocalTree.Partial partial;
         try {
             partial = tree.partialFor(item.local());
         } catch (IOException e) {
-            throw localError("cannot create a partial file beside " + item.local(), e);
+            throw LocalTree.localError("cannot create a partial file beside " + item.local(), e);
         }
         boolean handedOver = false;
         try {
@@ -330,7 +315,7 @@ final class Downloader {
             handedOver = true;
             return pending;
         } catch (IOException e) {
-            throw localError("cannot write " + partial.path(), e);
+            throw LocalTree.localError("cannot write " + partial.path(), e);
         } finally {
             if (!handedOver) {
                 closeQuietly(partial);   // left for a rerun to resume
@@ -338,7 +323,7 @@ final class Downloader {
         }
     }
 
-    private Pending receive(Item item, OutputStream out, Partial partial, long offset) {
+    private Pending receive(Item item, OutputStream out, LocalTree.Partial partial, long offset) {
         long received = 0;
         byte[] buf = new byte[256 * 1024];
         try (BackgroundDigest digest = new BackgroundDigest()) {
@@ -379,12 +364,12 @@ final class Downloader {
             }
             return new Pending(item, partial, digest.hex(), received, offset);
         } catch (IOException e) {
-            throw localError("cannot write " + (item.stdout() ? "stdout" : partial.path().toString()), e);
+            throw LocalTree.localError("cannot write " + (item.stdout() ? "stdout" : partial.path().toString()), e);
         }
     }
 
     /** How much of PARTIAL is a verified prefix of the remote file (0: start over). */
-    private long resumableOffset(Item item, Partial partial) {
+    private long resumableOffset(Item item, LocalTree.Partial partial) {
         try {
             long have = partial.channel().size();
             if (have == 0 || have > item.size() || item.size() < Uploader.RESUME_MIN_BYTES) {
@@ -400,7 +385,7 @@ final class Downloader {
         }
     }
 
-    private VpsException readFailure(Item item, Partial partial, IOException e) {
+    private VpsException readFailure(Item item, LocalTree.Partial partial, IOException e) {
         if (!fs.alive()) {
             return new VpsException(VpsException.Kind.NETWORK, "the connection was lost while receiving " + item.remote(),
                     item.stdout() ? "rerun the command; stdout got a partial copy" :
@@ -449,21 +434,21 @@ final class Downloader {
         } catch (UnsupportedOperationException windows) {
             // NTFS: permissions follow the folder
         } catch (IOException e) {
-            throw localError("cannot prepare " + partial + " for " + target, e);
+            throw LocalTree.localError("cannot prepare " + partial + " for " + target, e);
         }
         try {
             Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (UnsupportedOperationException | java.nio.file.AtomicMoveNotSupportedException ignored) {
             moveQuietly(partial, target);
         } catch (IOException e) {
-            throw localError("cannot move " + partial + " to " + target, e);
+            throw LocalTree.localError("cannot move " + partial + " to " + target, e);
         }
         if (options.preserve()) {
             try {
                 Files.getFileAttributeView(target, java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
                         .setTimes(FileTime.fromMillis(p.item().mtime() * 1000L), null, null);
             } catch (IOException e) {
-                throw localError("cannot set the modification time of " + target, e);
+                throw LocalTree.localError("cannot set the modification time of " + target, e);
             }
         }
     }
@@ -481,7 +466,7 @@ final class Downloader {
         try {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            throw localError("cannot move " + from + " to " + to, e);
+            throw LocalTree.localError("cannot move " + from + " to " + to, e);
         }
     }
 
@@ -489,7 +474,7 @@ final class Downloader {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw localError("cannot create local folder " + dir, e);
+            throw LocalTree.localError("cannot create local folder " + dir, e);
         }
     }
 
@@ -501,7 +486,7 @@ final class Downloader {
         }
     }
 
-    private static void closeQuietly(Partial p) {
+    private static void closeQuietly(LocalTree.Partial p) {
         if (p != null) {
             try {
                 p.channel().close();   // releases the lock too
@@ -511,275 +496,4 @@ final class Downloader {
         }
     }
 
-    private static VpsException localError(String what, IOException e) {
-        return new VpsException(VpsException.Kind.CONFIG, what + ": " + e.getMessage(), "check the local disk and permissions", false, e);
-    }
-
-    /** A partial file held open and locked by this run; KEY is its identity (device and inode), checked again before it is moved. */
-    record Partial(Path path, FileChannel channel, Object key) {}
-
-    /**
-     * The local destination folder ROOT and what a download may do under it: make real folders
-     * (a link where a folder must be is replaced, never entered), check that a path is reached
-     * through real folders only, judge a link's target, and make or find partial files.
-     */
-    static final class LocalTree {
-        /** ".NAME.vps-partial." then 16 random hex digits: unpredictable, and found again by listing the folder. */
-        private static final String PARTIAL_INFIX = ".vps-partial.";
-        private static final SecureRandom RANDOM = new SecureRandom();
-        private static final boolean POSIX = java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("unix");
-
-        final Path root;
-        private final Path absoluteRoot;
-        /** The partial-looking names of each folder, listed once a run: a big folder is not listed again for every file. */
-        private final Map<Path, List<String>> partialNames = new HashMap<>();
-
-        LocalTree(Path root) {
-            this.root = root;
-            this.absoluteRoot = root.toAbsolutePath().normalize();
-        }
-
-        /**
-         * A name that is not one plain path component here: empty, ".", "..", or holding "/", NUL, or
-         * what this system reads as a separator or a drive (a backslash or "C:" on Windows; on Unix a
-         * backslash is an ordinary character, as OpenSSH's sftp treats it).
-         */
-        static boolean unsafeName(String name) {
-            if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
-                return true;
-            }
-            try {
-                Path p = Path.of(name);
-                return p.isAbsolute() || p.getRoot() != null || p.getNameCount() != 1 || !p.getFileName().toString().equals(name);
-            } catch (InvalidPathException e) {
-                return true;
-            }
-        }
-
-        /** The folders from ROOT down to DIR (exclusive of ROOT), outermost first. */
-        private List<Path> below(Path dir) {
-            Path abs = dir.toAbsolutePath().normalize();
-            if (!abs.startsWith(absoluteRoot)) {
-                throw new VpsException(VpsException.Kind.PROTOCOL, "refused to write " + dir + ": it is not inside " + root,
-                        "this is a bug or a hostile server; nothing was written there", false, null);
-            }
-            List<Path> chain = new ArrayList<>();
-            Path p = absoluteRoot;
-            for (Path part : absoluteRoot.relativize(abs)) {
-                if (!part.toString().isEmpty()) {
-                    p = p.resolve(part);
-                    chain.add(p);
-                }
-            }
-            return chain;
-        }
-
-        /** Makes DIR and the folders above it (under ROOT) real folders: a link there, whoever made it, is replaced, never followed. */
-        void folder(Path dir) {
-            for (Path p : below(dir)) {
-                try {
-                    BasicFileAttributes a = attributes(p);
-                    if (a != null && a.isSymbolicLink()) {
-                        Files.delete(p);   // removes the link itself, never what it points to
-                        a = null;
-                    }
-                    if (a == null) {
-                        Files.createDirectory(p);
-                        a = attributes(p);
-                    }
-                    if (a == null || !a.isDirectory()) {
-                        throw localError("cannot create local folder " + p, new IOException("a file (or a link made meanwhile) is in the way"));
-                    }
-                } catch (FileAlreadyExistsException e) {
-                    throw localError("cannot create local folder " + p, new IOException("something else was created there meanwhile"));
-                } catch (IOException e) {
-                    throw localError("cannot create local folder " + p, e);
-                }
-            }
-        }
-
-        /** Throws unless every folder between ROOT and FILE is a real folder, not a link. */
-        void checkParents(Path file) throws IOException {
-            for (Path p : below(file.toAbsolutePath().normalize().getParent())) {
-                BasicFileAttributes a = attributes(p);
-                if (a == null || !a.isDirectory()) {
-                    throw new IOException(p + " is " + (a == null ? "gone" : a.isSymbolicLink() ? "a link: not written through" : "not a folder"));
-                }
-            }
-        }
-
-        private static BasicFileAttributes attributes(Path p) throws IOException {
-            try {
-                return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            } catch (java.nio.file.NoSuchFileException e) {
-                return null;
-            }
-        }
-
-        /**
-         * TARGET of a link to be made at LINK, as a relative path that stays inside ROOT whatever
-         * links it passes through (each made by this rule): only leading ".." steps, no further up
-         * than ROOT, then plain names. Null when it is absolute, leaves ROOT, or is not such a path.
-         */
-        String linkTargetInside(Path link, String target) {
-            if (target == null || target.isEmpty() || target.startsWith("/") || target.indexOf('\0') >= 0) {
-                return null;
-            }
-            int depth = below(link.toAbsolutePath().normalize().getParent()).size();
-            List<String> parts = new ArrayList<>();
-            int up = 0;
-            for (String part : target.split("/")) {
-                if (part.isEmpty() || part.equals(".")) {
-                    continue;
-                }
-                if (part.equals("..")) {
-                    if (!parts.isEmpty()) {
-                        return null;   // a ".." after a name may climb out of wherever a link in between leads
-                    }
-                    up++;
-                } else if (unsafeName(part)) {
-                    return null;
-                } else {
-                    parts.add(part);
-                }
-            }
-            if (up > depth) {
-                return null;
-            }
-            if (up == 0 && parts.isEmpty()) {
-                return ".";
-            }
-            List<String> all = new ArrayList<>(java.util.Collections.nCopies(up, ".."));
-            all.addAll(parts);
-            return String.join("/", all);
-        }
-
-        /**
-         * An open, locked partial file for TARGET: an earlier run's that is provably ours (see
-         * {@link #ours}) and not in use, else a new one created exclusively, without following a
-         * link, with mode 0600 from its first byte.
-         */
-        Partial partialFor(Path target) throws IOException {
-            checkParents(target);
-            String prefix = "." + RemotePaths.shortened(target.getFileName().toString()) + PARTIAL_INFIX;
-            for (String name : partialNames(target.getParent(), prefix)) {
-                Partial reused = reuse(target.resolveSibling(name));
-                if (reused != null) {
-                    return reused;
-                }
-            }
-            for (int tries = 1; ; tries++) {
-                byte[] suffix = new byte[8];
-                RANDOM.nextBytes(suffix);
-                Path path = target.resolveSibling(prefix + HexFormat.of().formatHex(suffix));
-                try {
-                    FileChannel channel = POSIX
-                            ? FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(permissions(0600)))
-                            : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-                    Object key = identity(path);
-                    if (lock(channel) == null || key == null) {
-                        channel.close();
-                        throw new IOException("the new partial file " + path + " was taken over at once");
-                    }
-                    return new Partial(path, channel, key);
-                } catch (FileAlreadyExistsException e) {
-                    if (tries == 3) {
-                        throw e;
-                    }
-                }
-            }
-        }
-
-        private List<String> partialNames(Path dir, String prefix) throws IOException {
-            Path folder = dir == null ? Path.of("") : dir;
-            List<String> all = partialNames.get(folder);
-            if (all == null) {
-                try (Stream<Path> s = Files.list(folder.toString().isEmpty() ? Path.of(".") : folder)) {
-                    all = s.map(p -> p.getFileName().toString()).filter(n -> n.contains(PARTIAL_INFIX)).toList();
-                }
-                partialNames.put(folder, all);
-            }
-            return all.stream().filter(n -> n.startsWith(prefix) && n.substring(prefix.length()).matches("[0-9a-f]{16}")).toList();
-        }
-
-        /** PATH opened and locked when it is ours and no other run holds it; else null (it is left alone). */
-        private static Partial reuse(Path path) {
-            Object before = ours(path);
-            if (before == null) {
-                return null;
-            }
-            FileChannel channel = null;
-            try {
-                channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-                // Still the same file of ours now that it is open and locked: nothing was swapped in between.
-                if (lock(channel) != null && before.equals(ours(path))) {
-                    return new Partial(path, channel, before);
-                }
-            } catch (IOException e) {
-                // gone, or not ours to open: start a new one
-            }
-            if (channel != null) {
-                try {
-                    channel.close();
-                } catch (IOException ignored) {
-                    // it was only opened to read
-                }
-            }
-            return null;
-        }
-
-        /**
-         * The file's identity when it is a partial we may reuse: a regular file (not a link), owned
-         * by the login user, with one link, and no permission for group or others; else null.
-         */
-        private static Object ours(Path path) {
-            try {
-                if (!POSIX) {
-                    return identity(path);
-                }
-                PosixFileAttributes a = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                Map<String, Object> unix = Files.readAttributes(path, "unix:uid,nlink", LinkOption.NOFOLLOW_LINKS);
-                boolean mine = a.isRegularFile() && ((Number) unix.get("uid")).longValue() == Uid.MINE && ((Number) unix.get("nlink")).intValue() == 1
-                        && Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE).containsAll(a.permissions());
-                return mine ? a.fileKey() : null;
-            } catch (IOException | RuntimeException e) {
-                return null;
-            }
-        }
-
-        /** The identity of the regular file at PATH (not followed), or null when it is something else. */
-        static Object identity(Path path) {
-            try {
-                BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                return !a.isRegularFile() ? null : a.fileKey() == null ? path : a.fileKey();
-            } catch (IOException e) {
-                return null;
-            }
-        }
-
-        /** An exclusive lock on the whole file, or null when another run (or another transfer in this JVM) holds one. */
-        private static FileLock lock(FileChannel channel) throws IOException {
-            try {
-                return channel.tryLock();
-            } catch (OverlappingFileLockException e) {
-                return null;
-            }
-        }
-
-        static Set<PosixFilePermission> permissions(int mode) {
-            Set<PosixFilePermission> perms = java.util.EnumSet.noneOf(PosixFilePermission.class);
-            for (PosixFilePermission p : PosixFilePermission.values()) {
-                if ((mode & (1 << (8 - p.ordinal()))) != 0) {
-                    perms.add(p);
-                }
-            }
-            return perms;
-        }
-
-        /** The login user's id, asked once, only where files have Unix owners. */
-        private static final class Uid {
-            static final long MINE = new com.sun.security.auth.module.UnixSystem().getUid();
-        }
-    }
 }

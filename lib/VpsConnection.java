@@ -2,7 +2,7 @@
 //SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderBridge.java HolderUpstream.java HolderChannel.java HolderRelay.java
 //SOURCES SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
 // ... and the holder runs sftp-put/sftp-get itself (HolderTransfer), whichever script started it:
-//SOURCES HolderTransfer.java Transfer.java Uploader.java Downloader.java RemoteFs.java RemotePaths.java StripedUpload.java SftpWriter.java
+//SOURCES HolderTransfer.java Transfer.java Uploader.java Downloader.java LocalTree.java RemoteFs.java RemotePaths.java StripedUpload.java SftpWriter.java
 //SOURCES BackgroundDigest.java TransferProgress.java TransferResult.java PosixModes.java ShellQuote.java
 //SOURCES ExecRunner.java ExecOutcome.java RemoteCommand.java RemoteLock.java Signals.java
 import com.jcraft.jsch.Channel;

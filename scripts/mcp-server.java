@@ -9,7 +9,7 @@
 //SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/OutputCapture.java
 //SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java
 //SOURCES ../lib/TransferProgress.java ../lib/PosixModes.java ../lib/TransferResult.java ../lib/TransferOptions.java
-//SOURCES ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
+//SOURCES ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
 //SOURCES ../lib/AuthDiagnosis.java ../lib/WarmConnections.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
 //SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
 //SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java ../lib/McpSerialTransport.java

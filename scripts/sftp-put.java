@@ -11,7 +11,7 @@
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
 //SOURCES ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
 //SOURCES ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java ../lib/TransferProgress.java ../lib/PosixModes.java
-//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/BackgroundDigest.java
+//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java
 
 import java.io.InputStream;
 import java.io.PrintStream;

@@ -300,11 +300,11 @@ class HostileSftpTest {
     @Test
     void unsafeNamesAreJudgedAsOneComponent() {
         for (String bad : List.of("", ".", "..", "/", "/etc", "a/b", "x\0y", "../x")) {
-            assertTrue(Downloader.LocalTree.unsafeName(bad), bad);
+            assertTrue(LocalTree.unsafeName(bad), bad);
         }
-        assertEquals(java.io.File.separatorChar == '\\', Downloader.LocalTree.unsafeName("a\\b"), "a backslash separates only where it is the separator");
+        assertEquals(java.io.File.separatorChar == '\\', LocalTree.unsafeName("a\\b"), "a backslash separates only where it is the separator");
         for (String fine : List.of("a", ".hidden", "..dots", "a b", "ü", "x.vps-partial", "\u001b[31m")) {
-            assertFalse(Downloader.LocalTree.unsafeName(fine), fine);
+            assertFalse(LocalTree.unsafeName(fine), fine);
         }
         assertNotNull(TransferResult.printable("\u001b[31m"));
         assertEquals("\\u001b[31m", TransferResult.printable("\u001b[31m"));
