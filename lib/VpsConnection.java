@@ -4,7 +4,7 @@
 // ... and the holder runs sftp-put/sftp-get itself (HolderTransfer), whichever script started it:
 //SOURCES HolderTransfer.java Transfer.java Uploader.java Downloader.java LocalTree.java RemoteFs.java RemotePaths.java StripedUpload.java SftpWriter.java
 //SOURCES BackgroundDigest.java TransferProgress.java TransferResult.java PosixModes.java ShellQuote.java
-//SOURCES ExecRunner.java ExecOutcome.java RemoteCommand.java RemoteLock.java Signals.java
+//SOURCES ExecRunner.java StartGate.java ExecOutcome.java RemoteCommand.java RemoteLock.java Signals.java
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;

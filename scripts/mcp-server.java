@@ -6,7 +6,7 @@
 //SOURCES ../lib/Durations.java ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java
 //SOURCES ../lib/TargetResolver.java ../lib/LocalFolders.java ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
 //SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
-//SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/OutputCapture.java
+//SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/OutputCapture.java
 //SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java
 //SOURCES ../lib/TransferProgress.java ../lib/PosixModes.java ../lib/TransferResult.java ../lib/TransferOptions.java
 //SOURCES ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
