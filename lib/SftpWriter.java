@@ -372,7 +372,7 @@ final class SftpWriter implements AutoCloseable {
      * those settings and the close were acknowledged (an error closing is the server's last word on the data). Set
      * on the handle, not by name: a link put at the file's name meanwhile is never followed to another file. The
      * owner goes first (a change of owner clears set-user-ID bits) and alone: only root may give a file away, so
-     * a refusal of it is no failure. These requests go right behind the writes (a server acts on one handle's
+     * its refusal (or a server that cannot change owners) is no failure; any other failure is. These requests go right behind the writes (a server acts on one handle's
      * requests in the order sent, as OpenSSH's does): no round trip of their own. The channel stays open for the
      * next file.
      */
@@ -410,7 +410,7 @@ final class SftpWriter implements AutoCloseable {
         }
         handle = null;
         SftpException owner = failures.get(ownerId);
-        if (owner != null && owner.id != ChannelSftp.SSH_FX_PERMISSION_DENIED) {
+        if (owner != null && owner.id != ChannelSftp.SSH_FX_PERMISSION_DENIED && owner.id != ChannelSftp.SSH_FX_OP_UNSUPPORTED) {
             throw owner;
         }
         for (int id : new int[] {modeId, closeId}) {
