@@ -18,7 +18,8 @@ import java.util.Set;
  * acknowledged. It creates a partial file the only safe way, exclusively (CREAT|EXCL) with mode
  * 0600 in the OPEN itself, so that it is private from its first byte and nothing planted at its
  * name is written through; it reopens an existing one only to check (FSTAT) that it is the file
- * expected. Hand-written (a few hundred lines of the protocol) because JSch's ChannelSftp offers
+ * expected; and it sets a finished file's mode, owner and times on that handle (FSETSTAT), never
+ * by name, so no link put at the name is followed. Hand-written (a few hundred lines of the protocol) because JSch's ChannelSftp offers
  * neither EXCL nor attributes at OPEN, writes a handle only sequentially from where it opened it,
  * and reports no acknowledged progress. Not thread-safe: one writer per thread.
  */
