@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One SFTP v3 channel writing files through handles it opened itself: WRITE requests at any
@@ -16,7 +18,8 @@ import java.util.Map;
  * acknowledged. It creates a partial file the only safe way, exclusively (CREAT|EXCL) with mode
  * 0600 in the OPEN itself, so that it is private from its first byte and nothing planted at its
  * name is written through; it reopens an existing one only to check (FSTAT) that it is the file
- * expected. Hand-written (a few hundred lines of the protocol) because JSch's ChannelSftp offers
+ * expected; and it sets a finished file's mode, owner and times on that handle (FSETSTAT), never
+ * by name, so no link put at the name is followed. Hand-written (a few hundred lines of the protocol) because JSch's ChannelSftp offers
  * neither EXCL nor attributes at OPEN, writes a handle only sequentially from where it opened it,
  * and reports no acknowledged progress. Not thread-safe: one writer per thread.
  */
@@ -57,6 +60,12 @@ final class SftpWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * What a complete file gets on its handle just before the CLOSE: its MODE (permission bits), its owner (UID and GID;
+     * -1: not asked for) and its times (seconds; -1: left as they are).
+     */
+    record Final(int mode, int uid, int gid, long atime, long mtime) {}
+
     /** The file opened at a partial's name is not the partial expected (something else was put there): nothing was written to it. */
     static final class NotOurs extends IOException {
         final String path;
@@ -76,7 +85,6 @@ final class SftpWriter implements AutoCloseable {
     /** Request id -> the piece of work (its tag) it belongs to; and how many requests each tag still waits for. */
     private final Map<Integer, Long> tagOf = new HashMap<>();
     private final Map<Long, Integer> openPerTag = new HashMap<>();
-    private SftpException closeFailure;
 
     interface Done {
         void done(long tag);
@@ -180,10 +188,7 @@ final class SftpWriter implements AutoCloseable {
 
     /** The open file's attributes, as the server sees the file the handle refers to. */
     Attrs fstat() throws IOException, SftpException {
-        DataInputStream a = call(FSTAT, d -> {
-            d.writeInt(handle.length);
-            d.write(handle);
-        }, ATTRS);
+        DataInputStream a = call(FSTAT, this::writeHandle, ATTRS);
         int flags = a.readInt();
         long size = (flags & ATTR_SIZE) != 0 ? a.readLong() : -1;
         int uid = -1;
@@ -203,8 +208,7 @@ final class SftpWriter implements AutoCloseable {
     /** Sets the open file's access and modification times (seconds). */
     void setTimes(long atime, long mtime) throws IOException, SftpException {
         expectOk(call(FSETSTAT, d -> {
-            d.writeInt(handle.length);
-            d.write(handle);
+            writeHandle(d);
             d.writeInt(ATTR_ACMODTIME);
             d.writeInt((int) atime);
             d.writeInt((int) mtime);
@@ -220,14 +224,7 @@ final class SftpWriter implements AutoCloseable {
      * of a reply of type WANTED; a STATUS in its place is thrown as the server's error.
      */
     private DataInputStream call(int type, Body body, int wanted) throws IOException, SftpException {
-        java.io.ByteArrayOutputStream packet = new java.io.ByteArrayOutputStream();
-        DataOutputStream d = new DataOutputStream(packet);
-        int id = nextId++;
-        d.writeByte(type);
-        d.writeInt(id);
-        body.write(d);
-        out.writeInt(packet.size());
-        packet.writeTo(out);
+        int id = send(type, body);
         out.flush();
         int length = in.readInt();
         int replyType = in.readUnsignedByte();
@@ -248,6 +245,19 @@ final class SftpWriter implements AutoCloseable {
             throw new IOException("unexpected SFTP reply " + replyType + " to request " + type);
         }
         return reply;
+    }
+
+    /** Buffers one request of TYPE (sent with the next flush) and returns its id. */
+    private int send(int type, Body body) throws IOException {
+        java.io.ByteArrayOutputStream packet = new java.io.ByteArrayOutputStream();
+        DataOutputStream d = new DataOutputStream(packet);
+        int id = nextId++;
+        d.writeByte(type);
+        d.writeInt(id);
+        body.write(d);
+        out.writeInt(packet.size());
+        packet.writeTo(out);
+        return id;
     }
 
     private static void expectOk(DataInputStream statusReply) throws IOException, SftpException {
@@ -308,11 +318,11 @@ final class SftpWriter implements AutoCloseable {
     }
 
     private void readAck(Done done) throws IOException, SftpException {
-        readStatus(done, -1);
+        readStatus(done, Set.of(), null);
     }
 
-    /** Reads one STATUS reply: a WRITE's, or (true) the one to request CLOSE_ID, whose failure is not thrown but kept. */
-    private boolean readStatus(Done done, int closeId) throws IOException, SftpException {
+    /** Reads one STATUS reply: a WRITE's (its failure thrown), or that of a request in AWAITED (then removed), whose failure is kept in FAILURES. */
+    private void readStatus(Done done, Set<Integer> awaited, Map<Integer, SftpException> failures) throws IOException, SftpException {
         int length = in.readInt();
         int type = in.readUnsignedByte();
         int id = in.readInt();
@@ -320,9 +330,12 @@ final class SftpWriter implements AutoCloseable {
             throw new IOException("unexpected SFTP reply " + type + " to WRITE");
         }
         SftpException failed = status(in, length - 5);
-        if (id == closeId) {
-            closeFailure = failed;
-            return true;
+        if (awaited.contains(id)) {
+            awaited.remove(id);
+            if (failed != null) {
+                failures.put(id, failed);
+            }
+            return;
         }
         if (failed != null) {
             throw failed;
@@ -335,7 +348,6 @@ final class SftpWriter implements AutoCloseable {
             openPerTag.remove(tag);
             done.done(tag);
         }
-        return false;
     }
 
     /** Reads the rest of a STATUS reply from SRC (the LENGTH bytes after its type and id): null when it says OK. */
@@ -351,27 +363,67 @@ final class SftpWriter implements AutoCloseable {
         return code == ChannelSftp.SSH_FX_OK ? null : new SftpException(code, message.isEmpty() ? "status " + code : message);
     }
 
-    /**
-     * Closes the handle and waits until every write and the close were acknowledged (an error closing is the
-     * server's last word on the data). The CLOSE goes right behind the writes (a server acts on one handle's
-     * requests in the order sent, as OpenSSH's does): no round trip of its own. The channel stays open for the next file.
-     */
+    /** Closes the handle and waits until every write and the close were acknowledged (see the other finish). */
     void finish(Done done) throws IOException, SftpException {
-        int closeId = nextId++;
-        out.writeInt(1 + 4 + 4 + handle.length);
-        out.writeByte(CLOSE);
-        out.writeInt(closeId);
-        out.writeInt(handle.length);
-        out.write(handle);
+        finish(done, null);
+    }
+
+    /**
+     * Sets LAST (null: nothing) on the file through its handle, then closes the handle, and waits until every write,
+     * those settings and the close were acknowledged (an error closing is the server's last word on the data). Set
+     * on the handle, not by name: a link put at the file's name meanwhile is never followed to another file. The
+     * owner goes first (a change of owner clears set-user-ID bits) and alone: only root may give a file away, so
+     * its refusal (or a server that cannot change owners) is no failure; any other failure is. These requests go right behind the writes (a server acts on one handle's
+     * requests in the order sent, as OpenSSH's does): no round trip of their own. The channel stays open for the
+     * next file.
+     */
+    void finish(Done done, Final last) throws IOException, SftpException {
+        Set<Integer> awaited = new HashSet<>();
+        int ownerId = -1, modeId = -1;
+        if (last != null && last.uid() >= 0) {
+            ownerId = send(FSETSTAT, d -> {
+                writeHandle(d);
+                d.writeInt(ATTR_UIDGID);
+                d.writeInt(last.uid());
+                d.writeInt(last.gid());
+            });
+            awaited.add(ownerId);
+        }
+        if (last != null) {
+            boolean times = last.mtime() >= 0;
+            modeId = send(FSETSTAT, d -> {
+                writeHandle(d);
+                d.writeInt(ATTR_PERMISSIONS | (times ? ATTR_ACMODTIME : 0));
+                d.writeInt(last.mode());
+                if (times) {
+                    d.writeInt((int) last.atime());
+                    d.writeInt((int) last.mtime());
+                }
+            });
+            awaited.add(modeId);
+        }
+        int closeId = send(CLOSE, this::writeHandle);
+        awaited.add(closeId);
         out.flush();
-        boolean closed = false;
-        while (!tagOf.isEmpty() || !closed) {
-            closed |= readStatus(done, closeId);
+        Map<Integer, SftpException> failures = new HashMap<>();
+        while (!tagOf.isEmpty() || !awaited.isEmpty()) {
+            readStatus(done, awaited, failures);
         }
         handle = null;
-        if (closeFailure != null) {
-            throw closeFailure;
+        SftpException owner = failures.get(ownerId);
+        if (owner != null && owner.id != ChannelSftp.SSH_FX_PERMISSION_DENIED && owner.id != ChannelSftp.SSH_FX_OP_UNSUPPORTED) {
+            throw owner;
         }
+        for (int id : new int[] {modeId, closeId}) {
+            if (failures.containsKey(id)) {
+                throw failures.get(id);
+            }
+        }
+    }
+
+    private void writeHandle(DataOutputStream d) throws IOException {
+        d.writeInt(handle.length);
+        d.write(handle);
     }
 
     @Override

@@ -23,7 +23,9 @@ import java.util.concurrent.TimeUnit;
  * Each lane opens the file by its name, so before anything is written the first lane creates it
  * (or reopens the partial the caller checked) and marks it with a random access time, and every
  * other lane checks that the file it opened carries that mark: another user of the server cannot
- * set that time on a file of ours, nor pass a file of theirs for ours.
+ * set that time on a file of ours, nor pass a file of theirs for ours. Once every other lane has written
+ * its chunks and closed, the first lane sets the file's final attributes on its handle (see
+ * SftpWriter.finish) and closes it last.
  */
 final class StripedUpload {
     static final int LANES = 4;
@@ -52,6 +54,8 @@ final class StripedUpload {
     /** Counted down by each lane but the first once its file was opened and checked (or could not be): no lane writes before. */
     private java.util.concurrent.CountDownLatch checked;
     private final TransferProgress progress;
+    /** Counts each chunk's bytes once all of them were acknowledged. */
+    private final SftpWriter.Done chunkDone;
     private final int depth;
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(LANES);
     /** Chunk buffers a lane has sent, for the reader to fill again (a fresh 1 MiB array per chunk is garbage the GC must chase). */
@@ -67,17 +71,19 @@ final class StripedUpload {
         this.expected = expected;
         this.depth = depth;
         this.progress = progress;
+        this.chunkDone = offset -> progress.add(acknowledged(offset));
     }
 
     /**
      * Writes bytes [from, size) of LOCAL (positioned at FROM) to the partial REMOTE, feeding every byte read to
      * DIGEST, with DEPTH write requests in flight on each channel. REMOTE is created (exclusively, mode 0600)
      * when EXPECTED is null, else reopened only while it still is the file EXPECTED describes (else
-     * SftpWriter.NotOurs, and nothing was written).
+     * SftpWriter.NotOurs, and nothing was written). Once every byte is written, REMOTE gets LAST through the handle
+     * that created or reopened it.
      */
     static void send(VpsConnection connection, String remote, SftpWriter.Attrs expected, InputStream local, long from, long size,
-            int depth, BackgroundDigest digest, TransferProgress progress) throws IOException, SftpException {
-        new StripedUpload(connection, remote, expected, depth, progress).run(local, from, size, digest);
+            int depth, BackgroundDigest digest, TransferProgress progress, SftpWriter.Final last) throws IOException, SftpException {
+        new StripedUpload(connection, remote, expected, depth, progress).run(local, from, size, digest, last);
     }
 
     /**
@@ -107,7 +113,7 @@ final class StripedUpload {
         }
     }
 
-    private void run(InputStream local, long from, long size, BackgroundDigest digest) throws IOException, SftpException {
+    private void run(InputStream local, long from, long size, BackgroundDigest digest, SftpWriter.Final last) throws IOException, SftpException {
         SftpWriter first = openFirst();
         int lanes = expected == null ? 1 : (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
         writers.add(first);
@@ -138,6 +144,9 @@ final class StripedUpload {
                     fail((Exception) e.getCause());
                 }
             }
+            if (failure == null) {
+                finishFirst(first, last);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             fail(new IOException("interrupted"));
@@ -156,6 +165,18 @@ final class StripedUpload {
         }
         if (failure != null) {
             throw new IOException(failure.getMessage(), failure);
+        }
+    }
+
+    /**
+     * Every other lane has closed: the first lane's own writes (maybe still in flight), its final attributes (after
+     * the last write, which would move the modification time) and its close go out together.
+     */
+    private void finishFirst(SftpWriter first, SftpWriter.Final last) {
+        try {
+            first.finish(chunkDone, last);
+        } catch (IOException | SftpException | RuntimeException e) {
+            fail(e);
         }
     }
 
@@ -218,22 +239,23 @@ final class StripedUpload {
             // nothing is written until every lane knows it has the right file
         }
         try {
-            SftpWriter.Done done = offset -> progress.add(acknowledged(offset));
             while (failure == null) {
                 Chunk c = queue.poll();
                 if (c == null && writer.waiting()) {
-                    writer.awaitAck(done);   // nothing new to send: let the acknowledgements free the reader
+                    writer.awaitAck(chunkDone);   // nothing new to send: let the acknowledgements free the reader
                     continue;
                 }
                 if (c == null) {
                     c = queue.poll(100, TimeUnit.MILLISECONDS);
                 }
                 if (c == END) {
-                    writer.finish(done);
-                    return;
+                    if (first == null) {
+                        writer.finish(chunkDone);
+                    }
+                    return;   // the first lane is finished once the others are (finishFirst)
                 }
                 if (c != null) {
-                    writer.write(c.offset(), c.offset(), c.data(), 0, c.length(), done);
+                    writer.write(c.offset(), c.offset(), c.data(), 0, c.length(), chunkDone);
                     spare.offer(c.data());   // written means copied into the channel's buffers
                 }
             }

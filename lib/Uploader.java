@@ -14,12 +14,14 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * sftp-put: each file goes to a hidden partial name beside its target (random, created new with
- * mode 0600: see SftpWriter), is verified (size and SHA-256), gets its mode, and is renamed into
- * place; an interrupted file stays partial and a rerun resumes it, if it is still ours, from the
- * part whose hash still matches.
+ * mode 0600: see SftpWriter), gets its final mode (and owner, times) on the handle that wrote it
+ * before that is closed, is verified (size and SHA-256), and is renamed into place; an interrupted
+ * file stays partial and a rerun resumes it, if it is still ours, from the part whose hash still
+ * matches.
  */
 final class Uploader {
     record Options(boolean noClobber, boolean mkdir, boolean preserve, boolean verify, String symlinks) {}
@@ -71,11 +73,12 @@ final class Uploader {
             for (int i = 0; i < items.size(); i += BATCH) {
                 List<Pending> batch = new ArrayList<>();
                 for (Item item : items.subList(i, Math.min(items.size(), i + BATCH))) {
-                    if (options.noClobber() && fs.lstat(item.remote()) != null) {
+                    SftpATTRS existing = options.noClobber() || !options.preserve() ? fs.lstat(item.remote()) : null;
+                    if (options.noClobber() && existing != null) {
                         results.add(new TransferResult(local(item), item.remote(), item.size(), 0, 0, null, "exists"));
                         continue;
                     }
-                    batch.add(send(item, stdin));
+                    batch.add(send(item, stdin, finalAttributes(item, existing)));
                 }
                 finish(batch, results);
             }
@@ -183,11 +186,11 @@ final class Uploader {
      * Sends one file to a new partial name, or resumes a verified prefix of an earlier partial that is ours.
      * Only a file big enough to be worth resuming is looked for: small files cost no extra round trip.
      */
-    private Pending send(Item item, InputStream stdin) {
+    private Pending send(Item item, InputStream stdin, SftpWriter.Final last) {
         Earlier earlier = item.stdin() || item.size() < RESUME_MIN_BYTES ? null : earlierPartial(item);
         if (earlier != null) {
             try {
-                return sendStriped(item, earlier.path(), earlier.attrs(), earlier.offset());
+                return sendStriped(item, earlier.path(), earlier.attrs(), earlier.offset(), last);
             } catch (SftpWriter.NotOurs | StripedUpload.NoLanes e) {
                 // It changed since it was checked (left alone), or no lane could open: start afresh.
             }
@@ -195,18 +198,40 @@ final class Uploader {
         String partial = RemotePaths.newPartial(item.remote());
         if (!item.stdin() && item.size() >= StripedUpload.MIN_BYTES) {
             try {
-                return sendStriped(item, partial, null, 0);
+                return sendStriped(item, partial, null, 0, last);
             } catch (StripedUpload.NoLanes e) {
                 // The server allows no channel beside the SFTP one (MaxSessions 1): all of it over one channel (nothing was created).
             } catch (SftpWriter.NotOurs e) {
                 throw replaced(e.path);
             }
         }
-        return sendWhole(item, partial, stdin);
+        return sendWhole(item, partial, stdin, last);
     }
 
-    /** Sends all of ITEM through the writer channel into PARTIAL, created here (exclusively, 0600) and written through that one handle. */
-    private Pending sendWhole(Item item, String partial, InputStream stdin) {
+    /**
+     * What the file gets before its handle closes. Replacing a regular file keeps its mode and owner (a 0600 secret
+     * stays 0600; the owner is asked for, and only root may give a file away); a new file, or any with --preserve,
+     * takes the local mode (0644 from stdin), and --preserve the local times. EXISTING: the target as lstat tells it.
+     */
+    private SftpWriter.Final finalAttributes(Item item, SftpATTRS existing) {
+        if (existing != null && existing.isReg() && !options.preserve()) {
+            boolean owned = (existing.getFlags() & SftpATTRS.SSH_FILEXFER_ATTR_UIDGID) != 0;
+            return new SftpWriter.Final(existing.getPermissions() & 07777, owned ? existing.getUId() : -1, owned ? existing.getGId() : -1, -1, -1);
+        }
+        int mode = item.stdin() ? 0644 : PosixModes.of(item.local());
+        if (!options.preserve() || item.stdin()) {
+            return new SftpWriter.Final(mode, -1, -1, -1, -1);
+        }
+        try {
+            BasicFileAttributes times = Files.readAttributes(item.local(), BasicFileAttributes.class);
+            return new SftpWriter.Final(mode, -1, -1, times.lastAccessTime().to(TimeUnit.SECONDS), times.lastModifiedTime().to(TimeUnit.SECONDS));
+        } catch (IOException e) {
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + item.local(), "check the local file", false, e);
+        }
+    }
+
+    /** Sends all of ITEM through the writer channel into PARTIAL, created here (exclusively, 0600) and written through that one handle, which sets LAST. */
+    private Pending sendWhole(Item item, String partial, InputStream stdin, SftpWriter.Final last) {
         long sent = 0;
         try (InputStream in = item.stdin() ? stdin : Files.newInputStream(item.local());
              BackgroundDigest digest = new BackgroundDigest()) {
@@ -224,7 +249,7 @@ final class Uploader {
                     out.write(0, sent, buf, 0, n, SftpWriter.NOBODY);
                     progress.add(n);
                 }
-                out.finish(SftpWriter.NOBODY);
+                out.finish(SftpWriter.NOBODY, last);
             } catch (SftpException e) {
                 dropWriter();
                 throw writeFailure(item, partial, new IOException(e.getMessage(), e));
@@ -309,8 +334,9 @@ final class Uploader {
     /**
      * A large file (or any resumed one) goes over several channels, each writing its chunks in place into PARTIAL:
      * created there when EARLIER is null, else the checked earlier partial, kept up to OFFSET and overwritten from there.
+     * Its first lane's handle sets LAST once every lane has written its part.
      */
-    private Pending sendStriped(Item item, String partial, SftpWriter.Attrs earlier, long offset) throws SftpWriter.NotOurs {
+    private Pending sendStriped(Item item, String partial, SftpWriter.Attrs earlier, long offset, SftpWriter.Final last) throws SftpWriter.NotOurs {
         dropWriter();   // its channel would take a slot a lane can use
         try (InputStream in = Files.newInputStream(item.local()); BackgroundDigest digest = new BackgroundDigest()) {
             byte[] buf = new byte[256 * 1024];
@@ -324,7 +350,7 @@ final class Uploader {
             }
             try {
                 int depth = SftpWriter.inFlightFor(fs.fastestReplyNanos());
-                StripedUpload.send(fs.connection, partial, earlier, in, offset, item.size(), depth, digest, progress);
+                StripedUpload.send(fs.connection, partial, earlier, in, offset, item.size(), depth, digest, progress, last);
             } catch (SftpWriter.NotOurs e) {
                 throw e;
             } catch (SftpException e) {
@@ -421,7 +447,7 @@ final class Uploader {
         return failure;
     }
 
-    /** Verifies a batch with one hashing command, then sets modes and renames each file into place. */
+    /** Verifies a batch with one hashing command, then renames each file into place. */
     private void finish(List<Pending> batch, List<TransferResult> results) {
         if (batch.isEmpty()) {
             return;
@@ -437,35 +463,9 @@ final class Uploader {
                             + " but the server has " + remoteHash + "; the target was not touched", "retry; if it repeats, check the server's disk");
                 }
             }
-            setAttributes(p);
             fs.replace(p.partial(), p.item().remote());
             long size = p.item().stdin() ? p.sent() : p.item().size();
             results.add(new TransferResult(local(p.item()), p.item().remote(), size, p.sent(), p.resumedFrom(), p.sha256(), "done"));
-        }
-    }
-
-    /** Replacing keeps the target's mode and owner (a 0600 secret stays 0600); a new file takes the local mode. */
-    private void setAttributes(Pending p) {
-        SftpATTRS existing = fs.stat(p.item().remote());
-        try {
-            if (existing != null && !options.preserve()) {
-                fs.sftp.chmod(existing.getPermissions() & 07777, RemotePaths.literal(p.partial()));
-                try {
-                    fs.sftp.chown(existing.getUId(), RemotePaths.literal(p.partial()));
-                    fs.sftp.chgrp(existing.getGId(), RemotePaths.literal(p.partial()));
-                } catch (SftpException notRoot) {
-                    // only root may give a file away; the mode is what protects it
-                }
-            } else {
-                fs.sftp.chmod(p.item().stdin() ? 0644 : PosixModes.of(p.item().local()), RemotePaths.literal(p.partial()));
-            }
-            if (options.preserve() && !p.item().stdin()) {
-                fs.sftp.setMtime(RemotePaths.literal(p.partial()), (int) (Files.getLastModifiedTime(p.item().local()).toMillis() / 1000));
-            }
-        } catch (SftpException e) {
-            throw fs.failure("cannot set the mode of", p.partial(), e);
-        } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + p.item().local(), "check the local file", false, e);
         }
     }
 

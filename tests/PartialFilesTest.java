@@ -1,4 +1,5 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -67,9 +68,7 @@ class PartialFilesTest extends VpsTestBase {
         Path large = Files.write(dir.resolve("large.bin"), TransferTest.random(20 << 20, 5));   // striped: several lanes open it
         Path viaHolder = Files.writeString(dir.resolve("held.txt"), "through the holder\n");
         try (LoggingSshd sshd = new LoggingSshd("created")) {
-            Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(sshd.port) + "\n");
-            List<String> alice = List.of("-H", "127.0.0.1", "-p", Integer.toString(sshd.port), "-u", "alice", "-i", vps.key.toString(),
-                    "--known-hosts", knownHosts.toString());
+            List<String> alice = sshd.login("alice", dir);
             Runs.Result up = TransferTest.put(alice, "--json", small.toString(), large.toString(), DROP + "/created/");
             assertEquals(0, up.exit(), up.toString());
             Runs.Result held = TransferTest.put(ReuseTest.reuse(alice), "--json", viaHolder.toString(), DROP + "/created/");
@@ -194,8 +193,88 @@ class PartialFilesTest extends VpsTestBase {
     }
 
     /**
-     * An sshd of its own in the container whose sftp-server logs every request (open flags and mode, chmod) to
-     * a file; close() stops it.
+     * A file's final mode, owner and times are set on the handle that wrote it, before its CLOSE, never by name
+     * afterwards: a SETSTAT by name follows whatever link another user of a folder they can write has put at the
+     * partial's name meanwhile. Replacing keeps the target's mode 0640 and, as root, its owner mallory (alice, who
+     * may not give a file away, asks too and keeps the mode); a new file takes the local mode; --preserve sets the
+     * local modification time. Through the whole-file path, the striped one (20 MiB) and the holder (--reuse).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"small", "striped", "holder"})
+    void finalAttributesAreSetOnTheHandleBeforeItsCloseNeverByName(String kind, @TempDir Path dir) throws Exception {
+        String folder = DROP + "/final-" + kind;
+        vps.exec(("rm -rf F && mkdir F && chown alice F && install -o mallory -g mallory -m 640 /dev/null F/replaced"
+                + " && install -o root -g root -m 640 /dev/null F/replaced-by-alice").replace("F", folder));
+        byte[] data = kind.equals("striped") ? TransferTest.random(20 << 20, 11) : "final attributes\n".getBytes(StandardCharsets.US_ASCII);
+        Path replaced = local(dir, "replaced", data, "rw-r--r--");
+        Path fresh = local(dir, "fresh", data, "rwxr-x--x");
+        Path byAlice = local(dir, "replaced-by-alice", data, "rw-r--r--");
+        Path dated = local(dir, "dated", data, "rw----r--");
+        java.time.Instant then = java.time.Instant.parse("2001-02-03T04:05:06Z");
+        Files.setLastModifiedTime(dated, java.nio.file.attribute.FileTime.from(then));
+        try (LoggingSshd sshd = new LoggingSshd("final-" + kind)) {
+            List<String> root = sshd.login("root", dir);
+            List<String> alice = sshd.login("alice", dir);
+            if (kind.equals("holder")) {
+                root = ReuseTest.reuse(root);
+                alice = ReuseTest.reuse(alice);
+            }
+            for (Runs.Result up : List.of(TransferTest.put(root, "--json", replaced.toString(), fresh.toString(), folder + "/"),
+                    TransferTest.put(alice, "--json", byAlice.toString(), folder + "/"),
+                    TransferTest.put(alice, "--json", "--preserve", dated.toString(), folder + "/"))) {
+                assertEquals(0, up.exit(), up.toString());
+            }
+            String log = sshd.log();
+            String mallory = vps.exec("echo \"owner $(id -u mallory) group $(id -g mallory)\"").trim();
+            String modtime = vps.exec("date -d @" + then.getEpochSecond() + " +%Y%m%d-%H:%M:%S").trim();
+            Map<String, List<String>> expected = Map.of(
+                    "replaced", List.of("fsetstat " + mallory, "fsetstat mode 0640"),
+                    "replaced-by-alice", List.of("fsetstat owner 0 group 0", "fsetstat mode 0640"),
+                    "fresh", List.of("fsetstat mode 0751"),
+                    "dated", List.of("fsetstat mode 0604", "fsetstat modtime " + modtime));
+            expected.forEach((name, settings) -> {
+                List<String> set = settingsOf(log, folder + "/." + name + ".vps-partial.");
+                assertTrue(set.containsAll(settings), name + ": wanted " + settings + " on the handle, the server was asked " + set);
+            });
+            assertFalse(Pattern.compile("setstat name \"[^\"]*vps-partial").matcher(log).find(), "nothing set by a partial's name: " + log);
+        }
+        assertEquals(String.join("\n", "replaced mallory mallory 640", "fresh root root 751", "replaced-by-alice alice alice 640", "dated alice alice 604 " + then.getEpochSecond()),
+                vps.exec("cd " + folder + " && stat -c '%n %U %G %a' replaced fresh replaced-by-alice && echo \"$(stat -c '%n %U %G %a %Y' dated)\"").trim());
+        assertEquals(sha256(data), remoteSha256(folder + "/replaced"));
+        assertEquals("", vps.exec("ls -A " + folder + " | grep vps-partial || true"), "no partial left behind");
+    }
+
+    private static Path local(Path dir, String name, byte[] data, String mode) throws java.io.IOException {
+        Path file = Files.write(dir.resolve(name), data);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+        return file;
+    }
+
+    /**
+     * What the log says was set on the files whose path starts with PREFIX, each as the request that set it and what
+     * sftp-server logged of it: "fsetstat mode 0640" (on a handle), "setstat owner 0 group 0" (by name).
+     */
+    private static List<String> settingsOf(String log, String prefix) {
+        List<String> settings = new ArrayList<>();
+        Pattern request = Pattern.compile("request \\d+: (\\w+)");
+        Pattern set = Pattern.compile("set \"(.*)\" (.*)");
+        String lastRequest = "?";
+        for (String line : log.split("\n")) {
+            Matcher r = request.matcher(line);
+            if (r.find()) {
+                lastRequest = r.group(1);
+            }
+            Matcher s = set.matcher(line);
+            if (s.find() && s.group(1).startsWith(prefix)) {
+                settings.add(lastRequest + " " + s.group(2));
+            }
+        }
+        return settings;
+    }
+
+    /**
+     * An sshd of its own in the container whose sftp-server logs every request (DEBUG: each request's kind, then
+     * what it opens or sets) to a file; close() stops it.
      */
     private static final class LoggingSshd implements AutoCloseable {
         final int port;
@@ -204,7 +283,7 @@ class PartialFilesTest extends VpsTestBase {
         LoggingSshd(String name) throws Exception {
             port = VpsServer.freePort();
             base = "/tmp/logging-sshd-" + name;
-            vps.exec("set -e; : > " + base + ".sftp.log; chmod 666 " + base + ".sftp.log; sed 's|^Subsystem.*|Subsystem sftp /usr/lib/openssh/sftp-server -e -l INFO 2>>"
+            vps.exec("set -e; : > " + base + ".sftp.log; chmod 666 " + base + ".sftp.log; sed 's|^Subsystem.*|Subsystem sftp /usr/lib/openssh/sftp-server -e -l DEBUG 2>>"
                     + base + ".sftp.log|' /etc/ssh/sshd_config > " + base + ".config; /usr/sbin/sshd -f " + base + ".config -p " + port
                     + " -o ListenAddress=127.0.0.1 -o PidFile=" + base + ".pid -E " + base + ".sshd.log");
             long deadline = System.nanoTime() + 10_000_000_000L;
@@ -218,6 +297,12 @@ class PartialFilesTest extends VpsTestBase {
                     Thread.sleep(50);
                 }
             }
+        }
+
+        /** The options that log in as USER through this sshd (its host key written to a known_hosts file in DIR). */
+        List<String> login(String user, Path dir) throws java.io.IOException {
+            Path knownHosts = Files.writeString(dir.resolve("kh-" + port), vps.knownHostsLine(port) + "\n");
+            return List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", user, "-i", vps.key.toString(), "--known-hosts", knownHosts.toString());
         }
 
         String log() {

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The embedded sandbox: starts on demand, verifies its host key, runs commands as the user. */
 class SandboxTest {
@@ -96,6 +98,20 @@ class SandboxTest {
         }
         assertEquals("sftp works\n", Files.readString(dir.resolve("home/via-sftp.txt")));
         assertEquals("sftp works\n", Runs.exec(List.of("--sandbox", "--", "cat via-sftp.txt")).stdout());
+    }
+
+    /** MINA's SFTP server takes the final mode and owner set on the handle too: a replaced file keeps its mode. */
+    @Test
+    void sftpPutReplacesAFileKeepingItsMode(@TempDir Path local) throws Exception {
+        TestSupport.freshEnvironment(env);
+        Path target = Files.writeString(dir.resolve("home/replaced.txt"), "old\n");
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r-----"));
+        Path src = Files.writeString(local.resolve("replaced.txt"), "new\n");
+        Files.setPosixFilePermissions(src, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Runs.Result up = Runs.run(List.of("--sandbox", "--json", src.toString(), target.toString()), new byte[0], SftpPut::new);
+        assertEquals(0, up.exit(), up.toString());
+        assertEquals("new\n", Files.readString(target));
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
     }
 
     @Test
