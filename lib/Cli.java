@@ -1,3 +1,5 @@
+//SOURCES Interrupts.java
+
 import java.io.PrintStream;
 import java.util.Arrays;
 import picocli.CommandLine;
@@ -26,7 +28,9 @@ final class Cli {
     }
 
     static void main(Object command, String[] args) {
-        System.exit(commandLine(command, System.out, System.err).execute(args));
+        int status = commandLine(command, System.out, System.err).execute(args);
+        Interrupts.exiting();
+        System.exit(status);
     }
 
     /** Prints a failure the way DESIGN §4 says and returns its exit code. */

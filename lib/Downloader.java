@@ -97,7 +97,9 @@ final class Downloader {
         boolean destIsDir = Files.isDirectory(dest) || local.endsWith("/") || local.endsWith(java.io.File.separator) || remotes.size() > 1;
         Path parent = destIsDir ? dest : dest.toAbsolutePath().getParent();
         if (!Files.isDirectory(parent)) {
-            if (!options.mkdir()) {
+            // A destination written as a folder (ending in /) is one to create, as with --mkdir.
+            boolean namedAsFolder = local.endsWith("/") || local.endsWith(java.io.File.separator);
+            if (!options.mkdir() && !namedAsFolder) {
                 throw VpsException.config("local folder " + parent + " does not exist", "create it first, or pass --mkdir");
             }
             createDirectories(parent);

@@ -50,21 +50,13 @@ final class ExecRunner {
         ChannelExec channel = started.channel();
         // Ctrl-C or a killed client must not leave the command running on the server: without a
         // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
-        Thread onExit = new Thread(() -> {
+        ExecOutcome outcome;
+        try (Interrupts.Registration stop = Interrupts.stopping(() -> {
             if (!channel.isClosed() && connection.isConnected()) {
                 stopRemotely(connection, cmd, "TERM");
             }
-        }, "vps-exec-interrupt");
-        Runtime.getRuntime().addShutdownHook(onExit);
-        ExecOutcome outcome;
-        try {
+        })) {
             outcome = await(connection, cmd, started, start);
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(onExit);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running or about to: nothing to remove
-            }
         }
         if (cmd.lock() != null && outcome.exitCode() != null && outcome.exitCode() == RemoteLock.BUSY_EXIT) {
             VpsException busy = cmd.lock().busyError(connection, cmd.runId());

@@ -39,7 +39,7 @@ final class TransferOptions {
 
     /** Prints the result (JSON, or a line per file on stderr) and returns the exit code. */
     int report(String command, String host, List<TransferResult> results, long durationMs, PrintStream out, PrintStream err) {
-        VpsException problem = problem(results);
+        VpsException problem = problem(command, results);
         if (json) {
             out.println(Json.write(toJson(command, host, results, durationMs)));
         } else if (!quiet) {
@@ -61,7 +61,7 @@ final class TransferOptions {
     static Map<String, Object> toJson(String command, String host, List<TransferResult> results, long durationMs) {
         long sent = results.stream().mapToLong(TransferResult::sent).sum();
         long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
-        VpsException problem = problem(results);
+        VpsException problem = problem(command, results);
         Map<String, Object> r = Json.envelope(host, command, problem == null ? "exited" : "failed", problem == null ? 0 : 1, durationMs, problem);
         r.put("files", results.stream().map(TransferResult::toJson).toList());
         r.put("bytes", bytes);
@@ -71,7 +71,7 @@ final class TransferOptions {
         return r;
     }
 
-    private static VpsException problem(List<TransferResult> results) {
+    private static VpsException problem(String command, List<TransferResult> results) {
         List<TransferResult> unsafe = results.stream().filter(r -> r.status().equals("refused")).toList();
         if (!unsafe.isEmpty()) {
             return new VpsException(VpsException.Kind.PROTOCOL, unsafe.size() + " name(s) sent by the server were refused (each must be one plain"
@@ -79,9 +79,15 @@ final class TransferOptions {
                     "the server is broken or hostile: nothing was written outside the destination; see files[].reason", false, null);
         }
         List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
+        // The file that exists is on the side written to: a local path for a download, a remote one for an upload.
+        String existing = refused.isEmpty() ? null : isDownload(command) ? refused.get(0).local() : refused.get(0).remote();
         return refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
-                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + refused.get(0).remote()
+                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + existing
                         + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
+    }
+
+    private static boolean isDownload(String command) {
+        return command.startsWith("sftp-get") || command.startsWith("download ");
     }
 
     int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {

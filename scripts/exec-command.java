@@ -40,6 +40,8 @@ class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
     static final int STILL_RUNNING = 75;
+    /** 128 + SIGINT, as the JVM exits after a Ctrl-C. */
+    static final int INTERRUPTED = 130;
 
     @Mixin
     TargetOptions target;
@@ -123,7 +125,15 @@ class ExecCommand implements Callable<Integer> {
                     ? "--detach-after runs one command: join them with && or use --script"
                     : "--detach-after runs the command as a job, which cannot read your stdin: upload the input first (sftp-put)");
         }
-        List<Step> steps = new ArrayList<>();
+        // Read by the interrupt report, which runs on the shutdown hook's thread while this one still runs.
+        List<Step> steps = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String[] host = {null};
+        try (Interrupts.Registration onInterrupt = Interrupts.reporting(() -> reportInterrupted(host[0], toRun, steps, elapsedMs(start)))) {
+            return runAll(toRun, limit, detach, steps, host, start);
+        }
+    }
+
+    private int runAll(List<String> toRun, long limit, Duration detach, List<Step> steps, String[] hostOut, long start) {
         String host = null;
         try {
             RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
@@ -131,6 +141,7 @@ class ExecCommand implements Callable<Integer> {
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
             host = t.host();
+            hostOut[0] = host;
             try (VpsConnection connection = target.connect(t, err)) {
                 boolean viaSudo = sudo && !"root".equals(t.user());
                 if (viaSudo) {
@@ -152,6 +163,9 @@ class ExecCommand implements Callable<Integer> {
                 }
             }
         } catch (VpsException e) {
+            if (Interrupts.happened()) {
+                return INTERRUPTED;
+            }
             steps.forEach(Step::finish);
             if (json) {
                 Map<String, Object> r = Json.failure(host, label(toRun), e, elapsedMs(start));
@@ -160,7 +174,25 @@ class ExecCommand implements Callable<Integer> {
             }
             return Cli.fail(e, err);
         }
+        if (Interrupts.happened()) {
+            return INTERRUPTED;   // the report is the interrupt's, printed by the shutdown hook
+        }
         return report(host, toRun, steps, elapsedMs(start));
+    }
+
+    /** A Ctrl-C: the running command was stopped on the server (see {@link ExecRunner#run}); say so, as JSON too. */
+    private void reportInterrupted(String host, List<String> toRun, List<Step> steps, long durationMs) {
+        String what = steps.isEmpty() ? "no command was started" : "the remote command was stopped";
+        String hint = "run it again; long work survives the client as a job (job start, or --detach-after)";
+        if (json) {
+            Map<String, Object> r = Json.envelope(host, label(toRun), "failed", null, durationMs, null);
+            r.put("error", Interrupts.error(what, hint));
+            OutputCapture.putAll(r, captures(steps));
+            out.println(Json.write(r));
+            out.flush();
+        }
+        err.println(Interrupts.line(what, hint));
+        err.flush();
     }
 
     private void run(VpsConnection connection, RemoteCommand cmd, Step step, Duration detach) {

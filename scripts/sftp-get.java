@@ -38,7 +38,7 @@ class SftpGet implements Callable<Integer> {
     @Mixin
     TransferOptions transfer;
 
-    @Parameters(arity = "2..*", paramLabel = "REMOTE... LOCAL", description = "Sources, then the destination; '-' is stdout (one file).")
+    @Parameters(arity = "2..*", paramLabel = "REMOTE... LOCAL", description = "Sources, then the destination; '-' is stdout (one file; --json then prints its object on stderr). A LOCAL ending in / is a folder, created when missing.")
     List<String> paths = new ArrayList<>();
 
     private final PrintStream out;
@@ -66,6 +66,8 @@ class SftpGet implements Callable<Integer> {
         String destination = paths.get(paths.size() - 1);
         String command = "sftp-get " + String.join(" ", paths);
         String host = null;
+        // With '-' stdout carries the file's bytes: the JSON report goes to stderr so the two never mix.
+        PrintStream report = destination.equals("-") ? err : out;
         try {
             Uploader.Options options = transfer.toOptions();
             Target t = target.resolve(err);
@@ -74,7 +76,7 @@ class SftpGet implements Callable<Integer> {
             // Partial files are resumed, so a transfer to files may run again after a dropped link; stdout may not.
             java.util.function.Function<VpsConnection, Integer> work = connection -> {
                 List<TransferResult> results = Transfer.run(connection, false, sources, destination, options, transfer.quiet || transfer.json, in, out, err);
-                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
+                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, report, err);
             };
             if (destination.equals("-")) {
                 try (VpsConnection connection = target.connect(t, err)) {
@@ -83,7 +85,7 @@ class SftpGet implements Callable<Integer> {
             }
             return Reconnect.repeatable(() -> target.connect(t, err), work);
         } catch (VpsException e) {
-            return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
+            return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, report, err);
         }
     }
 }

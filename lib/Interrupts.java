@@ -1,0 +1,96 @@
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What a Ctrl-C does. SIGINT (likewise TERM and HUP) makes the JVM run its shutdown hooks while the
+ * command's own threads still run, then exit 128 + the signal (130 for SIGINT). The one hook here
+ * first runs the registered stops (what runs on the server for this client), then the command's one
+ * report: a line on stderr, or with --json its one object on stdout. A command whose work ended
+ * because of the interrupt sees {@link #happened()} and prints nothing of its own; a normal exit
+ * through {@link Cli#main} runs neither stops nor report.
+ */
+final class Interrupts {
+    /** How a report tells of an interrupt: DESIGN §5's status "failed" with this error kind. */
+    static final String KIND = "INTERRUPTED";
+
+    private static final Deque<Runnable> STOPS = new ConcurrentLinkedDeque<>();
+    private static final AtomicBoolean EXITING = new AtomicBoolean();
+    private static final AtomicBoolean HAPPENED = new AtomicBoolean();
+    private static volatile Runnable report;
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(Interrupts::onShutdown, "vps-interrupt"));
+    }
+
+    private Interrupts() {}
+
+    /** A registration that ends with its try block. */
+    interface Registration extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** Runs STOP (best effort, a few seconds at most) if the process is interrupted before the registration closes. */
+    static Registration stopping(Runnable stop) {
+        STOPS.push(stop);
+        return () -> STOPS.remove(stop);
+    }
+
+    /** Prints REPORT, once, if the process is interrupted before the registration closes. */
+    static Registration reporting(Runnable reportOnInterrupt) {
+        report = reportOnInterrupt;
+        return () -> {
+            if (report == reportOnInterrupt) {
+                report = null;
+            }
+        };
+    }
+
+    /** True once an interrupt began: the caller's result is the interrupt's report, already printed or being printed. */
+    static boolean happened() {
+        return HAPPENED.get();
+    }
+
+    /** Called by {@link Cli#main} before a normal exit: the shutdown that follows is no interrupt. */
+    static void exiting() {
+        EXITING.set(true);
+    }
+
+    /** The line a person reads, `vps: interrupted: WHAT` and its hint. */
+    static String line(String what, String hint) {
+        return "vps: interrupted: " + what + "\nhint: " + hint;
+    }
+
+    /** DESIGN §5's error object for an interrupt. */
+    static Map<String, Object> error(String what, String hint) {
+        Map<String, Object> error = new LinkedHashMap<>();
+        error.put("kind", KIND);
+        error.put("message", "interrupted: " + what);
+        error.put("hint", hint);
+        error.put("retriable", false);
+        return error;
+    }
+
+    private static void onShutdown() {
+        if (EXITING.get() || (STOPS.isEmpty() && report == null)) {
+            return;
+        }
+        HAPPENED.set(true);
+        for (Runnable stop : STOPS) {
+            try {
+                stop.run();
+            } catch (RuntimeException ignored) {
+                // best effort: the report says what the user can do
+            }
+        }
+        Runnable r = report;
+        if (r != null) {
+            r.run();
+        }
+        System.out.flush();
+        System.err.flush();
+    }
+}

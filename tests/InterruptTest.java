@@ -1,0 +1,135 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A Ctrl-C (SIGINT) to a real client process (issue 16, item 4): exec-command stops the remote
+ * command and says so (exit 130, one JSON object with --json, also through --reuse); sftp-put and
+ * job wait / job logs --follow say that the transfer or job goes on and how to continue.
+ */
+class InterruptTest extends VpsTestBase {
+    private Path home;
+
+    @BeforeEach
+    void privateHome() {
+        home = TestSupport.freshEnvironment();
+    }
+
+    @AfterEach
+    void stopHolders() {
+        Holders.all().forEach(Holders::stop);
+    }
+
+    /** A client JVM running MAIN_CLASS with ARGS, its output in files under DIR. */
+    record Client(Process process, Path out, Path err) {
+        String stdout() throws IOException {
+            return Files.readString(out, StandardCharsets.UTF_8);
+        }
+
+        String stderr() throws IOException {
+            return Files.readString(err, StandardCharsets.UTF_8);
+        }
+
+        /** Sends SIGINT, as Ctrl-C in a terminal does, and returns the exit status. */
+        int interrupt() throws Exception {
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start();
+            assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -INT was sent");
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("the client did not end within 30 s of SIGINT; stderr: " + stderr());
+            }
+            return process.exitValue();
+        }
+
+        @Override
+        public String toString() {
+            try {
+                return "--- stdout\n" + stdout() + "\n--- stderr\n" + stderr();
+            } catch (IOException e) {
+                return e.toString();
+            }
+        }
+    }
+
+    private Client start(Path dir, String mainClass, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), mainClass));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
+        pb.environment().put("VPS_TOOLKIT_HOME", home.toString());
+        Path out = dir.resolve("stdout");
+        Path err = dir.resolve("stderr");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        return new Client(p, out, err);
+    }
+
+    /** Starts exec-command with a remote command that touches MARKER, then sleeps SECONDS; returns once it provably runs. */
+    private Client execRunning(Path dir, String marker, int seconds, String... options) throws IOException {
+        vps.exec("rm -f " + marker);
+        List<String> args = new ArrayList<>(vps.target("root"));
+        args.addAll(List.of(options));
+        args.addAll(List.of("--", "echo before; touch " + marker + "; sleep " + seconds + "; echo after"));
+        Client c = start(dir, "ExecCommand", args);
+        vps.await("test -e " + marker + " && echo started", "started");
+        return c;
+    }
+
+    /** True when no process on the server runs `sleep SECONDS` (the pattern's brackets keep pgrep from finding itself). */
+    private static void assertNoSleep(int seconds) {
+        String s = Integer.toString(seconds);
+        String pattern = "sleep " + s.substring(0, s.length() - 1) + "[" + s.charAt(s.length() - 1) + "]";
+        vps.await("pgrep -f '" + pattern + "' > /dev/null && echo running || echo gone", "gone");
+    }
+
+    @Test
+    void ctrlCOnExecCommandSaysTheRemoteCommandWasStopped(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-plain.started", 3171);
+        assertEquals(130, c.interrupt(), c.toString());
+        assertTrue(c.stderr().contains("vps: interrupted: the remote command was stopped\nhint: "), c.toString());
+        assertFalse(c.stderr().contains("killed by signal"), c.toString());
+        assertEquals(1, c.stderr().split("vps: ", -1).length - 1, "one report: " + c);
+        assertEquals("before\n", c.stdout());
+        assertNoSleep(3171);
+    }
+
+    @Test
+    void ctrlCWithJsonPrintsItsOneObject(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-json.started", 3172, "--json");
+        assertEquals(130, c.interrupt(), c.toString());
+        String stdout = c.stdout().trim();
+        assertTrue(stdout.startsWith("{") && stdout.endsWith("}") && stdout.lines().count() == 1, "one JSON object: " + c);
+        Map<?, ?> j = Json.read(stdout, Map.class);
+        assertEquals("failed", j.get("status"));
+        assertEquals(null, j.get("exitCode"));
+        assertEquals("before\n", j.get("stdout"));
+        Map<?, ?> error = (Map<?, ?>) j.get("error");
+        assertEquals("INTERRUPTED", error.get("kind"));
+        assertEquals("interrupted: the remote command was stopped", error.get("message"));
+        assertTrue(c.stderr().contains("vps: interrupted: the remote command was stopped"), c.toString());
+        assertNoSleep(3172);
+    }
+
+    @Test
+    void ctrlCThroughReuseStopsAndSaysSo(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-reuse.started", 3173, "--reuse");
+        assertEquals(130, c.interrupt(), c.toString());
+        assertTrue(c.stderr().contains("vps: interrupted: the remote command was stopped\nhint: "), c.toString());
+        assertEquals("before\n", c.stdout());
+        assertNoSleep(3173);
+    }
+}
