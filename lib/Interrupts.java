@@ -15,6 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Interrupts {
     /** How a report tells of an interrupt: DESIGN §5's status "failed" with this error kind. */
     static final String KIND = "INTERRUPTED";
+    /** 128 + SIGINT: the status the JVM exits with after a Ctrl-C. */
+    static final int EXIT = 130;
 
     private static final Deque<Runnable> STOPS = new ConcurrentLinkedDeque<>();
     private static final AtomicBoolean EXITING = new AtomicBoolean();
@@ -79,6 +81,8 @@ final class Interrupts {
             return;
         }
         HAPPENED.set(true);
+        // Taken before the stops: once they end the remote work, the command's thread unregisters it.
+        Runnable r = report;
         for (Runnable stop : STOPS) {
             try {
                 stop.run();
@@ -86,7 +90,6 @@ final class Interrupts {
                 // best effort: the report says what the user can do
             }
         }
-        Runnable r = report;
         if (r != null) {
             r.run();
         }

@@ -37,8 +37,32 @@ final class TransferOptions {
         return new Uploader.Options(noClobber, mkdir, preserve, !noVerify, links);
     }
 
+    /**
+     * Until closed, a Ctrl-C prints that the transfer stopped and that running it again resumes it:
+     * files not yet complete stay in their partial files (see Uploader, Downloader), no target is touched.
+     */
+    Interrupts.Registration reportingInterrupts(String command, PrintStream out, PrintStream err) {
+        String what = "the transfer stopped; each unfinished file stays in its partial file and no target was replaced";
+        String verb = command.substring(0, command.indexOf(' '));
+        String hint = "continue by running the same " + verb + " again (same paths and options): it resumes each file where it stopped";
+        return Interrupts.reporting(() -> {
+            if (json) {
+                Map<String, Object> r = Json.envelope(null, command, "failed", null, 0, null);
+                r.put("error", Interrupts.error(what, hint));
+                r.put("files", List.of());
+                out.println(Json.write(r));
+                out.flush();
+            }
+            err.println(Interrupts.line(what, hint));
+            err.flush();
+        });
+    }
+
     /** Prints the result (JSON, or a line per file on stderr) and returns the exit code. */
     int report(String command, String host, List<TransferResult> results, long durationMs, PrintStream out, PrintStream err) {
+        if (Interrupts.happened()) {
+            return Interrupts.EXIT;   // the interrupt's report is the one printed
+        }
         VpsException problem = problem(command, results);
         if (json) {
             out.println(Json.write(toJson(command, host, results, durationMs)));
@@ -91,6 +115,9 @@ final class TransferOptions {
     }
 
     int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {
+        if (Interrupts.happened()) {
+            return Interrupts.EXIT;
+        }
         if (json) {
             Map<String, Object> r = Json.failure(host, command, e, durationMs);
             r.put("files", List.of());

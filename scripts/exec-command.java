@@ -40,8 +40,6 @@ class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
     static final int STILL_RUNNING = 75;
-    /** 128 + SIGINT, as the JVM exits after a Ctrl-C. */
-    static final int INTERRUPTED = 130;
 
     @Mixin
     TargetOptions target;
@@ -164,7 +162,7 @@ class ExecCommand implements Callable<Integer> {
             }
         } catch (VpsException e) {
             if (Interrupts.happened()) {
-                return INTERRUPTED;
+                return Interrupts.EXIT;
             }
             steps.forEach(Step::finish);
             if (json) {
@@ -175,7 +173,7 @@ class ExecCommand implements Callable<Integer> {
             return Cli.fail(e, err);
         }
         if (Interrupts.happened()) {
-            return INTERRUPTED;   // the report is the interrupt's, printed by the shutdown hook
+            return Interrupts.EXIT;   // the report is the interrupt's, printed by the shutdown hook
         }
         return report(host, toRun, steps, elapsedMs(start));
     }

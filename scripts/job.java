@@ -79,8 +79,34 @@ class JobCommand implements Callable<Integer> {
             return getClass().getAnnotation(Command.class).name();
         }
 
+        /** On a Ctrl-C: {what goes on, how to continue}; null when the subcommand has nothing to add. */
+        String[] whenInterrupted() {
+            return null;
+        }
+
         @Override
         public Integer call() {
+            try (Interrupts.Registration onInterrupt = Interrupts.reporting(this::reportInterrupted)) {
+                return runOnce();
+            }
+        }
+
+        private void reportInterrupted() {
+            String[] said = whenInterrupted();
+            if (said == null) {
+                return;
+            }
+            if (json) {
+                Map<String, Object> r = Json.envelope(null, "job " + name(), "failed", null, 0, null);
+                r.put("error", Interrupts.error(said[0], said[1]));
+                parent.out.println(Json.write(r));
+                parent.out.flush();
+            }
+            parent.err.println(Interrupts.line(said[0], said[1]));
+            parent.err.flush();
+        }
+
+        private int runOnce() {
             long start = System.nanoTime();
             String host = null;
             try {
@@ -96,11 +122,17 @@ class JobCommand implements Callable<Integer> {
                     }
                 }
                 r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
+                if (Interrupts.happened()) {
+                    return Interrupts.EXIT;
+                }
                 if (json) {
                     parent.out.println(Json.write(r));
                 }
                 return code;
             } catch (VpsException e) {
+                if (Interrupts.happened()) {
+                    return Interrupts.EXIT;
+                }
                 if (json) {
                     parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
                 }
@@ -232,6 +264,16 @@ class JobCommand implements Callable<Integer> {
             }
             return follow && s.status().equals("running") ? STILL_RUNNING : 0;
         }
+
+        @Override
+        String[] whenInterrupted() {
+            if (!follow) {
+                return null;
+            }
+            long next = from + (sink == null ? 0 : sink.count);
+            return new String[] {"job " + id + " goes on running on the server; its output was printed up to byte " + next,
+                    "continue with: job logs " + id + " --from " + next + " --follow (job kill " + id + " stops it)"};
+        }
     }
 
     @Command(name = "wait", description = "Wait for the job to end and exit with its status; exit 75 when --max elapses first.")
@@ -262,6 +304,12 @@ class JobCommand implements Callable<Integer> {
                 case "lost" -> 1;
                 default -> s.exitCode() == null ? 1 : s.exitCode();
             };
+        }
+
+        @Override
+        String[] whenInterrupted() {
+            return new String[] {"job " + id + " goes on running on the server",
+                    "continue with: job wait " + id + " --max 50s, and job logs " + id + " --from 0 for its output (job kill " + id + " stops it)"};
         }
     }
 

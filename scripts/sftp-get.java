@@ -68,7 +68,7 @@ class SftpGet implements Callable<Integer> {
         String host = null;
         // With '-' stdout carries the file's bytes: the JSON report goes to stderr so the two never mix.
         PrintStream report = destination.equals("-") ? err : out;
-        try {
+        try (Interrupts.Registration onInterrupt = transfer.reportingInterrupts(command, report, err)) {
             Uploader.Options options = transfer.toOptions();
             Target t = target.resolve(err);
             host = t.host();

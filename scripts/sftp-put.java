@@ -65,7 +65,7 @@ class SftpPut implements Callable<Integer> {
         String destination = paths.get(paths.size() - 1);
         String command = "sftp-put " + String.join(" ", paths);
         String host = null;
-        try {
+        try (Interrupts.Registration onInterrupt = transfer.reportingInterrupts(command, out, err)) {
             Uploader.Options options = transfer.toOptions();
             Uploader.checkSources(sources);
             Target t = target.resolve(err);

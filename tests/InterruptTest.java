@@ -132,4 +132,67 @@ class InterruptTest extends VpsTestBase {
         assertEquals("before\n", c.stdout());
         assertNoSleep(3173);
     }
+
+    @Test
+    void ctrlCOnSftpPutSaysTheRerunResumes(@TempDir Path dir) throws Exception {
+        byte[] data = TransferTest.random(12 << 20, 41);
+        Path src = Files.write(dir.resolve("int-up.bin"), data);
+        String target = "/tmp/int-up.bin";
+        vps.exec("rm -f /tmp/.int-up.bin.vps-partial* " + target);
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            proxy.bytesPerSecond = 1 << 20;   // about 12 s for the whole file: interrupted well before its end
+            List<String> args = new ArrayList<>(List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root",
+                    "-i", vps.key.toString(), "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString()));
+            args.addAll(List.of(src.toString(), target));
+            Client c = start(dir, "SftpPut", args);
+            vps.await("[ \"$(cat /tmp/.int-up.bin.vps-partial.* 2>/dev/null | wc -c)\" -ge 2097152 ] && echo sent || echo not-yet", "sent");
+            assertEquals(130, c.interrupt(), c.toString());
+            assertTrue(c.stderr().contains("vps: interrupted: the transfer stopped; each unfinished file stays in its partial file"), c.toString());
+            assertTrue(c.stderr().contains("hint: continue by running the same sftp-put again"), c.toString());
+        }
+        assertEquals("", vps.exec("ls " + target + " 2>/dev/null"), "the target was not touched");
+        Runs.Result rerun = TransferTest.put("--json", src.toString(), target);
+        assertEquals(0, rerun.exit(), rerun.toString());
+        Map<?, ?> file = (Map<?, ?>) ((List<?>) rerun.json().get("files")).get(0);
+        assertTrue(((Number) file.get("resumedFrom")).longValue() > 0, "the rerun resumed, as the hint says: " + file);
+    }
+
+    @Test
+    void ctrlCOnJobWaitSaysTheJobGoesOn(@TempDir Path dir) throws Exception {
+        assertEquals(0, JobTest.job("start", "--id", "int-wait", "--", "sleep 3174").exit());
+        List<String> args = new ArrayList<>(List.of("wait"));
+        args.addAll(vps.target("root"));
+        args.addAll(List.of("int-wait", "--max", "5m", "--heartbeat", "1s"));
+        Client c = start(dir, "JobCommand", args);
+        awaitStderr(c);   // a heartbeat line: the client is in its wait
+        assertEquals(130, c.interrupt(), c.toString());
+        assertTrue(c.stderr().contains("vps: interrupted: job int-wait goes on running on the server\nhint: continue with: job wait int-wait"), c.toString());
+        assertEquals("running", JobTest.job("status", "int-wait", "--json").json().get("status"), "the job goes on");
+        JobTest.job("kill", "int-wait");
+    }
+
+    @Test
+    void ctrlCOnJobLogsFollowSaysWhereToContinue(@TempDir Path dir) throws Exception {
+        assertEquals(0, JobTest.job("start", "--id", "int-follow", "--", "echo first; sleep 3175").exit());
+        List<String> args = new ArrayList<>(List.of("logs"));
+        args.addAll(vps.target("root"));
+        args.addAll(List.of("int-follow", "--follow"));
+        Client c = start(dir, "JobCommand", args);
+        for (long end = System.nanoTime() + 30_000_000_000L; !c.stdout().equals("first\n") && System.nanoTime() < end; ) {
+            Thread.sleep(100);
+        }
+        assertEquals("first\n", c.stdout(), "the client follows the log");
+        assertEquals(130, c.interrupt(), c.toString());
+        assertTrue(c.stderr().contains("vps: interrupted: job int-follow goes on running on the server; its output was printed up to byte 6"
+                + "\nhint: continue with: job logs int-follow --from 6 --follow"), c.toString());
+        assertEquals("running", JobTest.job("status", "int-follow", "--json").json().get("status"), "the job goes on");
+        JobTest.job("kill", "int-follow");
+    }
+
+    private static void awaitStderr(Client c) throws Exception {
+        for (long end = System.nanoTime() + 30_000_000_000L; c.stderr().isEmpty() && System.nanoTime() < end; ) {
+            Thread.sleep(100);
+        }
+        assertFalse(c.stderr().isEmpty(), "the client printed its first heartbeat");
+    }
 }
