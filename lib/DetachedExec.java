@@ -49,9 +49,10 @@ final class DetachedExec {
         // One exec: the script runs in the bootstrap's /bin/sh; the command's values reach the job's private folder on its stdin.
         ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
         ChannelExec channel = started.channel();
-        Thread onExit = new Thread(() -> notices.println("detached: the command keeps running on the server as job " + id
-                + "; continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")"), "vps-detach-notice");
-        Runtime.getRuntime().addShutdownHook(onExit);
+        // A Ctrl-C ends only the following: the job goes on, and this notice (not the caller's) is the interrupt's report.
+        Interrupts.Registration onInterrupt = Interrupts.reporting(() -> notices.println(Interrupts.line(
+                "the command goes on running on the server as job " + id,
+                "continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")")));
         try {
             long deadline = start + detachAfter.toNanos();
             while (!channel.isClosed()) {
@@ -84,11 +85,7 @@ final class DetachedExec {
             stdout.stop();
             stderr.stop();
             channel.disconnect();
-            try {
-                Runtime.getRuntime().removeShutdownHook(onExit);
-            } catch (IllegalStateException shuttingDown) {
-                // the notice is being printed
-            }
+            onInterrupt.close();
         }
     }
 

@@ -41,12 +41,18 @@ final class Interrupts {
         return () -> STOPS.remove(stop);
     }
 
-    /** Prints REPORT, once, if the process is interrupted before the registration closes. */
-    static Registration reporting(Runnable reportOnInterrupt) {
+    /**
+     * Prints REPORT, once, if the process is interrupted before the registration closes; it replaces
+     * the report registered before it (a command's own), which comes back when it closes.
+     */
+    static synchronized Registration reporting(Runnable reportOnInterrupt) {
+        Runnable before = report;
         report = reportOnInterrupt;
         return () -> {
-            if (report == reportOnInterrupt) {
-                report = null;
+            synchronized (Interrupts.class) {
+                if (report == reportOnInterrupt) {
+                    report = before;
+                }
             }
         };
     }

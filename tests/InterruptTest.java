@@ -134,6 +134,19 @@ class InterruptTest extends VpsTestBase {
     }
 
     @Test
+    void ctrlCWhileFollowingADetachableCommandSaysItsJobGoesOn(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-detach.started", 3176, "--detach-after", "10m");
+        assertEquals(130, c.interrupt(), c.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("vps: interrupted: the command goes on running on the server as job (\\S+)\n"
+                + "hint: continue with: job logs \\1 --from 7 ").matcher(c.stderr());
+        assertTrue(m.find(), c.toString());
+        assertFalse(c.stderr().contains("remote command was stopped"), c.toString());
+        assertEquals("running", JobTest.job("status", m.group(1), "--json").json().get("status"), "the job goes on");
+        JobTest.job("kill", m.group(1));
+        assertNoSleep(3176);
+    }
+
+    @Test
     void ctrlCOnSftpPutSaysTheRerunResumes(@TempDir Path dir) throws Exception {
         byte[] data = TransferTest.random(12 << 20, 41);
         Path src = Files.write(dir.resolve("int-up.bin"), data);
