@@ -86,6 +86,9 @@ class JobCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
+            if (whenInterrupted() == null) {
+                return runOnce();
+            }
             try (Interrupts.Registration onInterrupt = Interrupts.reporting(this::reportInterrupted)) {
                 return runOnce();
             }
@@ -93,9 +96,6 @@ class JobCommand implements Callable<Integer> {
 
         private void reportInterrupted() {
             String[] said = whenInterrupted();
-            if (said == null) {
-                return;
-            }
             if (json) {
                 Map<String, Object> r = Json.envelope(null, "job " + name(), "failed", null, 0, null);
                 r.put("error", Interrupts.error(said[0], said[1]));
