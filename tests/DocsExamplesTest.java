@@ -24,13 +24,14 @@ import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.TestFactory;
 import org.testcontainers.utility.MountableFile;
+import picocli.CommandLine;
 
 /**
  * Every example of the ```bash blocks of README.md and AGENTS.md, read when the test runs, is run by
  * bash as written, block by block and line by line in order (a block's lines share their exported
  * variables and working folder), against the test server, and must exit as documented: 0 unless
- * {@link #EXITS} says otherwise, with no `vps:` error line. So the documentation cannot drift from
- * the commands again.
+ * {@link #EXITS} says otherwise, with no `vps: KIND:` failure line. The examples under "Examples:"
+ * in each command's --help run the same way. So the documentation cannot drift from the commands again.
  *
  * <p>How "as written" stays honest:
  * <ul>
@@ -66,7 +67,11 @@ class DocsExamplesTest {
 
     static final List<Exit> EXITS = List.of(
             new Exit("AGENTS.md", "connection status", 1,
-                    "no call has logged in since VPS_REUSE=1 was set, so no holder runs yet: 1, as `connection status --help` says"));
+                    "no call has logged in since VPS_REUSE=1 was set, so no holder runs yet: 1, as `connection status --help` says"),
+            new Exit("connection --help", "connection status", 1, "the first example: no holder runs yet"));
+
+    /** The first line of a failure (DESIGN §4). */
+    static final Pattern FAILURE_LINE = Pattern.compile("vps: [A-Z]+: ");
 
     static VpsServer vps;
     static Path base;
@@ -74,6 +79,9 @@ class DocsExamplesTest {
     static Path bin;
     static final List<Path> states = new ArrayList<>();
     static boolean fixturesMade;
+    /** sftp-put's help uploads to /tmp/app.conf on the sandbox, which is this machine. */
+    static final Path SANDBOX_UPLOAD = Path.of("/tmp/app.conf");
+    static boolean sandboxUploadExisted;
 
     record Example(String document, int line, String text) {}
 
@@ -88,21 +96,53 @@ class DocsExamplesTest {
         }
     }
 
+    record Rewrite(String from, String to) {}
+
     /** Placeholders the test server cannot stand in for as they are: users it does not have, a port nothing listens on. */
-    static List<String[]> rewrites() {
-        return List.of(new String[] {"-u USER", "-u root"}, new String[] {"-u deploy", "-u root"},
-                new String[] {"admin@bastion:2222", "root@bastion:" + vps.port});
+    static List<Rewrite> rewrites() {
+        return List.of(new Rewrite("-u USER", "-u root"), new Rewrite("-u deploy", "-u root"),
+                new Rewrite("admin@bastion:2222", "root@bastion:" + vps.port));
     }
 
     @TestFactory
-    Stream<DynamicNode> everyExampleRunsAsDocumented() throws IOException {
+    Stream<DynamicNode> everyExampleRunsAsDocumented() throws Exception {
         List<DynamicNode> documents = new ArrayList<>();
         for (String document : DOCUMENTS) {
-            List<DynamicNode> blocks = blocks(document, Files.readAllLines(ROOT.resolve(document))).stream().map(DocsExamplesTest::block)
-                    .map(DynamicNode.class::cast).toList();
-            documents.add(dynamicContainer(document, blocks));
+            List<List<Example>> blocks = blocks(document, Files.readAllLines(ROOT.resolve(document)));
+            assertFalse(blocks.isEmpty(), document + " has no ```bash block: were the examples moved?");
+            documents.add(dynamicContainer(document, blocks.stream().map(DocsExamplesTest::block)));
         }
+        documents.add(dynamicContainer("--help", helpBlocks().stream().map(DocsExamplesTest::block)));
         return documents.stream();
+    }
+
+    /** The examples each command's --help shows under "Examples:" (its footer), a block per command. */
+    static List<List<Example>> helpBlocks() throws Exception {
+        List<List<Example>> blocks = new ArrayList<>();
+        for (Map.Entry<String, String> alias : mainClasses().entrySet()) {
+            List<String> footer = List.of(Class.forName(alias.getValue()).getAnnotation(CommandLine.Command.class).footer());
+            List<Example> examples = new ArrayList<>();
+            for (int i = footer.indexOf("Examples:") + 1; i > 0 && i < footer.size() && footer.get(i).startsWith("  "); i++) {
+                examples.add(new Example(alias.getKey() + " --help", i + 1, footer.get(i).trim()));
+            }
+            if (!examples.isEmpty()) {
+                blocks.add(examples);
+            }
+        }
+        return blocks;
+    }
+
+    /** Each catalog alias and the main class of its script. */
+    static Map<String, String> mainClasses() throws IOException {
+        Map<String, String> mains = new java.util.TreeMap<>();
+        Map<?, ?> catalog = Json.read(Files.readString(ROOT.resolve("jbang-catalog.json")), Map.class);
+        for (Map.Entry<?, ?> alias : ((Map<?, ?>) catalog.get("aliases")).entrySet()) {
+            String script = (String) ((Map<?, ?>) alias.getValue()).get("script-ref");
+            String main = Files.readAllLines(ROOT.resolve(script)).stream().filter(l -> l.startsWith("//MAIN ")).findFirst()
+                    .orElseThrow(() -> new AssertionError(script + " has no //MAIN line")).substring("//MAIN ".length()).trim();
+            mains.put((String) alias.getKey(), main);
+        }
+        return mains;
     }
 
     /** The examples of each ```bash block, a line each (a line ending in a backslash goes on). */
@@ -163,8 +203,8 @@ class DocsExamplesTest {
                 }
             }
             String line = e.text();
-            for (String[] r : rewrites()) {
-                line = line.replace(r[0], r[1]);
+            for (Rewrite r : rewrites()) {
+                line = line.replace(r.from(), r.to());
             }
             Proc p = bash(line);
             int expected = EXITS.stream().filter(x -> x.document().equals(e.document()) && e.text().contains(x.containing()))
@@ -173,7 +213,7 @@ class DocsExamplesTest {
             assertEquals(expected, p.exit(), what);
             assertFalse(p.stderr().contains("Unknown option"), what);
             if (expected == 0) {
-                assertFalse(p.stderr().lines().anyMatch(l -> l.startsWith("vps: ")), what);
+                assertFalse(p.stderr().lines().anyMatch(l -> FAILURE_LINE.matcher(l).lookingAt()), what);
             }
         }
 
@@ -206,6 +246,7 @@ class DocsExamplesTest {
     static Path workingFolder() throws IOException {
         Path w = Files.createTempDirectory(base, "block");
         Files.writeString(w.resolve("nginx.conf"), "events {}\n");
+        Files.writeString(w.resolve("app.conf"), "port = 8080\n");
         Files.createDirectories(w.resolve("site"));
         Files.writeString(w.resolve("site/index.html"), "<p>hello</p>\n");
         Files.createDirectories(w.resolve("build"));
@@ -224,6 +265,7 @@ class DocsExamplesTest {
         bin = Files.createDirectories(base.resolve("bin"));
         writeShims();
         writeHome();
+        sandboxUploadExisted = Files.exists(SANDBOX_UPLOAD);
         String ready = vps.exec(SERVER_FIXTURES + "echo fixtures-ready\n");
         assertEquals("fixtures-ready", ready.trim(), "the server's fixtures");
         fixturesMade = true;
@@ -245,6 +287,9 @@ class DocsExamplesTest {
             vps.exec(SERVER_CLEANUP);
         }
         deleteTree(base);
+        if (!sandboxUploadExisted) {
+            SANDBOX_UPLOAD.toFile().delete();
+        }
     }
 
     private static void deleteTree(Path root) {
@@ -270,6 +315,7 @@ class DocsExamplesTest {
             set -e
             for d in /etc/nginx /etc/app /var/log/nginx /var/www /opt/app; do [ ! -e $d ] || { echo "$d exists"; exit 1; }; done
             mkdir -p /etc/nginx /etc/app /var/log/nginx /var/backups
+            echo 'events {}' > /etc/nginx/nginx.conf
             echo 'GET / 200' > /var/log/nginx/access.log
             echo 'no error' > /var/log/nginx/error.log
             head -c 100000 /dev/urandom > /var/backups/db.dump
@@ -296,14 +342,10 @@ class DocsExamplesTest {
     static void writeShims() throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classPath = System.getProperty("java.class.path");
-        Map<?, ?> catalog = Json.read(Files.readString(ROOT.resolve("jbang-catalog.json")), Map.class);
-        for (Map.Entry<?, ?> alias : ((Map<?, ?>) catalog.get("aliases")).entrySet()) {
-            String script = (String) ((Map<?, ?>) alias.getValue()).get("script-ref");
-            String main = Files.readAllLines(ROOT.resolve(script)).stream().filter(l -> l.startsWith("//MAIN ")).findFirst()
-                    .orElseThrow(() -> new AssertionError(script + " has no //MAIN line")).substring("//MAIN ".length()).trim();
-            executable(bin.resolve((String) alias.getKey()), "#!/bin/sh\nexec " + ShellQuote.quote(java)
+        for (Map.Entry<String, String> alias : mainClasses().entrySet()) {
+            executable(bin.resolve(alias.getKey()), "#!/bin/sh\nexec " + ShellQuote.quote(java)
                     + " -Duser.home=\"$HOME\" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -cp " + ShellQuote.quote(classPath)
-                    + " " + main + " \"$@\"\n");
+                    + " " + alias.getValue() + " \"$@\"\n");
         }
         executable(bin.resolve("jbang"), "#!/bin/sh\nalias=\"${1%@vps}\"; shift\nexec " + ShellQuote.quote(bin.toString()) + "/\"$alias\" \"$@\"\n");
     }
