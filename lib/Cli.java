@@ -15,7 +15,8 @@ final class Cli {
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setErr(new java.io.PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, args) -> {
-            String hint = "see " + ex.getCommandLine().getCommandName() + " --help";
+            // "job list --help", not "list --help": the hint must name a help that runs.
+            String hint = "see " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help";
             if (Arrays.asList(args).contains("--json")) {
                 VpsException e = VpsException.config(ex.getMessage(), hint);
                 out.println(Json.write(Json.failure(null, null, e, 0)));

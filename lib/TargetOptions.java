@@ -4,70 +4,74 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The target options every script shares (DESIGN §3). {@link TargetResolver} turns them, the
  * environment, .env and ~/.ssh/config into a {@link Target}. Secrets come only from the
  * environment, .env or a file, never from an option value (argv is visible to every local user).
+ * A command with subcommands (job, connection) mixes these in once, on itself: being inherited,
+ * they are accepted before and after the subcommand (`job -H vps list`, `job list -H vps`) and
+ * land in that one instance.
  */
 final class TargetOptions {
-    @Option(names = {"-H", "--host"}, paramLabel = "HOST", description = "Server name, address or ~/.ssh/config alias (env VPS_HOST).")
+    @Option(scope = ScopeType.INHERIT, names = {"-H", "--host"}, paramLabel = "HOST", description = "Server name, address or ~/.ssh/config alias (env VPS_HOST).")
     String host;
 
-    @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "SSH port (env VPS_PORT; default 22).")
+    @Option(scope = ScopeType.INHERIT, names = {"-p", "--port"}, paramLabel = "PORT", description = "SSH port (env VPS_PORT; default 22).")
     Integer port;
 
-    @Option(names = {"-u", "--user"}, paramLabel = "USER", description = "Login user (env VPS_USER; default: ssh config, else your local user).")
+    @Option(scope = ScopeType.INHERIT, names = {"-u", "--user"}, paramLabel = "USER", description = "Login user (env VPS_USER; default: ssh config, else your local user).")
     String user;
 
-    @Option(names = {"-i", "--identity"}, paramLabel = "KEY", description = "Private key file; repeatable (env VPS_KEY).")
+    @Option(scope = ScopeType.INHERIT, names = {"-i", "--identity"}, paramLabel = "KEY", description = "Private key file; repeatable (env VPS_KEY).")
     List<Path> identities = new ArrayList<>();
 
-    @Option(names = "--passphrase-file", paramLabel = "FILE", description = "Read the key passphrase from FILE (else env VPS_KEY_PASSPHRASE).")
+    @Option(scope = ScopeType.INHERIT, names = "--passphrase-file", paramLabel = "FILE", description = "Read the key passphrase from FILE (else env VPS_KEY_PASSPHRASE).")
     Path passphraseFile;
 
-    @Option(names = {"-J", "--jump"}, paramLabel = "[USER@]HOST[:PORT],...", description = "Connect through these jump hosts, like ssh -J (else ProxyJump from ssh config).")
+    @Option(scope = ScopeType.INHERIT, names = {"-J", "--jump"}, paramLabel = "[USER@]HOST[:PORT],...", description = "Connect through these jump hosts, like ssh -J (else ProxyJump from ssh config).")
     String jump;
 
-    @Option(names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file (env VPS_KNOWN_HOSTS; default ~/.ssh/known_hosts).")
+    @Option(scope = ScopeType.INHERIT, names = "--known-hosts", paramLabel = "FILE", description = "known_hosts file (env VPS_KNOWN_HOSTS; default ~/.ssh/known_hosts).")
     Path knownHosts;
 
-    @Option(names = "--host-key", paramLabel = "SHA256:...", description = "Accept only this host key fingerprint (env VPS_HOST_KEY).")
+    @Option(scope = ScopeType.INHERIT, names = "--host-key", paramLabel = "SHA256:...", description = "Accept only this host key fingerprint (env VPS_HOST_KEY).")
     String hostKey;
 
-    @Option(names = "--accept-new", description = "Trust an unknown host key on first use and record it. A changed key is still refused.")
+    @Option(scope = ScopeType.INHERIT, names = "--accept-new", description = "Trust an unknown host key on first use and record it. A changed key is still refused.")
     boolean acceptNew;
 
-    @Option(names = "--connect-timeout", paramLabel = "DUR", converter = Durations.class,
+    @Option(scope = ScopeType.INHERIT, names = "--connect-timeout", paramLabel = "DUR", converter = Durations.class,
             description = "Give up connecting and logging in after DUR (default 10s).")
     Duration connectTimeout;
 
-    @Option(names = "--password-auth", description = "Emergency only: also try a password (env VPS_PASSWORD or --password-file).")
+    @Option(scope = ScopeType.INHERIT, names = "--password-auth", description = "Emergency only: also try a password (env VPS_PASSWORD or --password-file).")
     boolean passwordAuth;
 
-    @Option(names = "--password-file", paramLabel = "FILE", description = "Read the login password from FILE (with --password-auth).")
+    @Option(scope = ScopeType.INHERIT, names = "--password-file", paramLabel = "FILE", description = "Read the login password from FILE (with --password-auth).")
     Path passwordFile;
 
-    @Option(names = "--legacy-ssh-rsa", description = "Allow SHA-1 ssh-rsa signatures and host keys (old servers only; prints a warning).")
+    @Option(scope = ScopeType.INHERIT, names = "--legacy-ssh-rsa", description = "Allow SHA-1 ssh-rsa signatures and host keys (old servers only; prints a warning).")
     boolean legacySshRsa;
 
-    @Option(names = "--env-file", paramLabel = "FILE", description = "Read VPS_* settings from FILE (default ./.env when present).")
+    @Option(scope = ScopeType.INHERIT, names = "--env-file", paramLabel = "FILE", description = "Read VPS_* settings from FILE (default ./.env when present).")
     Path envFile;
 
-    @Option(names = "--ssh-config", paramLabel = "FILE", description = "OpenSSH client config (env VPS_SSH_CONFIG; default ~/.ssh/config).")
+    @Option(scope = ScopeType.INHERIT, names = "--ssh-config", paramLabel = "FILE", description = "OpenSSH client config (env VPS_SSH_CONFIG; default ~/.ssh/config).")
     Path sshConfig;
 
-    @Option(names = "--sandbox", description = "Target the embedded sandbox server on 127.0.0.1 (started when needed).")
+    @Option(scope = ScopeType.INHERIT, names = "--sandbox", description = "Target the embedded sandbox server on 127.0.0.1 (started when needed).")
     boolean sandbox;
 
-    @Option(names = {"-v", "--verbose"}, description = "Log the SSH protocol to stderr.")
+    @Option(scope = ScopeType.INHERIT, names = {"-v", "--verbose"}, description = "Log the SSH protocol to stderr.")
     boolean verbose;
 
-    @Option(names = "--reuse", negatable = true, description = "Keep the login in a background holder and reuse it on later calls, like ssh's "
+    @Option(scope = ScopeType.INHERIT, names = "--reuse", negatable = true, description = "Keep the login in a background holder and reuse it on later calls, like ssh's "
             + "ControlPersist (env VPS_REUSE=1). --no-reuse: connect directly.")
     Boolean reuse;
 
-    @Option(names = "--persist", paramLabel = "DUR", converter = Durations.class,
+    @Option(scope = ScopeType.INHERIT, names = "--persist", paramLabel = "DUR", converter = Durations.class,
             description = "With --reuse: the holder exits after DUR without clients (env VPS_PERSIST; default 10m).")
     Duration persist;
 

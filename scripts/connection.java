@@ -28,6 +28,13 @@ class ConnectionCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Declared here, inherited by every subcommand: accepted before and after its name. */
+    @Mixin
+    TargetOptions target;
+
+    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT, description = "Print one JSON object.")
+    boolean json;
+
     final PrintStream out;
     final PrintStream err;
 
@@ -51,17 +58,17 @@ class ConnectionCommand implements Callable<Integer> {
     }
 
     /** The holders a subcommand acts on: the target's one when target options are given, else all. */
+    @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)
     abstract static class Sub implements Callable<Integer> {
-        @Mixin
-        TargetOptions target;
-
-        @Option(names = "--json", description = "Print one JSON object.")
-        boolean json;
-
         @CommandLine.ParentCommand
         ConnectionCommand parent;
 
+        boolean json() {
+            return parent.json;
+        }
+
         List<HolderFiles> selected(boolean all) {
+            TargetOptions target = parent.target;
             boolean named = target.host != null || target.sandbox || Environment.get("VPS_HOST") != null;
             if (all || !named) {
                 return Holders.all();
@@ -78,7 +85,7 @@ class ConnectionCommand implements Callable<Integer> {
         }
 
         int report(String action, List<Map<String, Object>> holders, int exit) {
-            if (json) {
+            if (json()) {
                 Map<String, Object> r = Json.envelope(null, "connection " + action, "exited", exit, 0, null);
                 r.put("holders", holders);
                 parent.out.println(Json.write(r));
@@ -96,19 +103,19 @@ class ConnectionCommand implements Callable<Integer> {
                 for (HolderFiles f : selected(false)) {
                     Map<String, Object> m = describe(f);
                     holders.add(m);
-                    if (!json) {
+                    if (!json()) {
                         parent.out.println(f.id() + "  " + m.get("target") + "  " + (Boolean.TRUE.equals(m.get("running")) ? "running" : "stale")
                                 + "  pid " + num(m.get("pid")) + "  link " + m.get("upstream") + "  clients " + num(m.get("clients"))
                                 + "  reconnects " + num(m.get("reconnects")) + "  idle limit " + num(m.get("persistSeconds")) + "s");
                     }
                 }
                 boolean any = holders.stream().anyMatch(m -> Boolean.TRUE.equals(m.get("running")));
-                if (!json && holders.isEmpty()) {
+                if (!json() && holders.isEmpty()) {
                     parent.out.println("no connection holders");
                 }
                 return report("status", holders, any ? 0 : 1);
             } catch (VpsException e) {
-                if (json) {
+                if (json()) {
                     parent.out.println(Json.write(Json.failure(null, "connection status", e, 0)));
                 }
                 return Cli.fail(e, parent.err);
@@ -135,16 +142,16 @@ class ConnectionCommand implements Callable<Integer> {
                     m.put("running", false);
                     m.put("stopped", was);
                     holders.add(m);
-                    if (!json) {
+                    if (!json()) {
                         parent.out.println(f.id() + "  " + m.get("target") + "  " + (was ? "stopped" : "was not running (files removed)"));
                     }
                 }
-                if (!json && holders.isEmpty()) {
+                if (!json() && holders.isEmpty()) {
                     parent.out.println("no connection holders");
                 }
                 return report("stop", holders, 0);
             } catch (VpsException e) {
-                if (json) {
+                if (json()) {
                     parent.out.println(Json.write(Json.failure(null, "connection stop", e, 0)));
                 }
                 return Cli.fail(e, parent.err);

@@ -35,6 +35,13 @@ class JobCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Declared here, inherited by every subcommand: accepted before and after its name. */
+    @Mixin
+    TargetOptions target;
+
+    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT, description = "Print one JSON object.")
+    boolean json;
+
     final PrintStream out;
     final PrintStream err;
 
@@ -57,16 +64,15 @@ class JobCommand implements Callable<Integer> {
         return 2;
     }
 
-    /** What every subcommand shares: the target, --json, one connection, the error report. */
+    /** What every subcommand shares: the target and --json (the parent's), one connection, the error report. */
+    @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)
     abstract static class Sub implements Callable<Integer> {
-        @Mixin
-        TargetOptions target;
-
-        @Option(names = "--json", description = "Print one JSON object.")
-        boolean json;
-
         @CommandLine.ParentCommand
         JobCommand parent;
+
+        boolean json() {
+            return parent.json;
+        }
 
         abstract int run(Jobs jobs, Map<String, Object> result);
 
@@ -96,7 +102,7 @@ class JobCommand implements Callable<Integer> {
 
         private void reportInterrupted() {
             String[] said = whenInterrupted();
-            if (json) {
+            if (json()) {
                 Map<String, Object> r = Json.envelope(null, "job " + name(), "failed", null, 0, null);
                 r.put("error", Interrupts.error(said[0], said[1]));
                 parent.out.println(Json.write(r));
@@ -107,6 +113,7 @@ class JobCommand implements Callable<Integer> {
         }
 
         private int runOnce() {
+            TargetOptions target = parent.target;
             long start = System.nanoTime();
             String host = null;
             try {
@@ -125,7 +132,7 @@ class JobCommand implements Callable<Integer> {
                 if (Interrupts.happened()) {
                     return Interrupts.EXIT;
                 }
-                if (json) {
+                if (json()) {
                     parent.out.println(Json.write(r));
                 }
                 return code;
@@ -133,7 +140,7 @@ class JobCommand implements Callable<Integer> {
                 if (Interrupts.happened()) {
                     return Interrupts.EXIT;
                 }
-                if (json) {
+                if (json()) {
                     parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
                 }
                 return Cli.fail(e, parent.err);
@@ -182,7 +189,7 @@ class JobCommand implements Callable<Integer> {
             Jobs.Status s = jobs.status(jobId);
             s.putInto(r);
             r.put("created", created);
-            if (!json) {
+            if (!json()) {
                 parent.out.println(jobId);
                 if (!created) {
                     parent.err.println("job " + jobId + " already exists (" + s.status() + "); it was not started again");
@@ -201,7 +208,7 @@ class JobCommand implements Callable<Integer> {
         int run(Jobs jobs, Map<String, Object> r) {
             Jobs.Status s = jobs.status(id);
             s.putInto(r);
-            if (!json) {
+            if (!json()) {
                 parent.out.println(line(s));
             }
             return 0;
@@ -236,7 +243,7 @@ class JobCommand implements Callable<Integer> {
         @Override
         int run(Jobs jobs, Map<String, Object> r) {
             if (sink == null) {
-                sink = new Jobs.CountingStream(json ? captured : parent.out);
+                sink = new Jobs.CountingStream(json() ? captured : parent.out);
             }
             long offset = from + sink.count;
             long deadline = max == null ? Long.MAX_VALUE : System.nanoTime() + max.toNanos();
@@ -257,9 +264,9 @@ class JobCommand implements Callable<Integer> {
                 }
             }
             s.putInto(r);
-            r.put("stdout", json ? captured.toString(java.nio.charset.StandardCharsets.UTF_8) : "");
+            r.put("stdout", json() ? captured.toString(java.nio.charset.StandardCharsets.UTF_8) : "");
             r.put("next", offset);
-            if (!json) {
+            if (!json()) {
                 parent.err.println("next: --from " + offset + " (" + s.status() + ")");
             }
             return follow && s.status().equals("running") ? STILL_RUNNING : 0;
@@ -296,7 +303,7 @@ class JobCommand implements Callable<Integer> {
                 s = jobs.awaitEnd(id, max, 1000);
             }
             s.putInto(r);
-            if (!json) {
+            if (!json()) {
                 parent.err.println(line(s));
             }
             return switch (s.status()) {
@@ -332,7 +339,7 @@ class JobCommand implements Callable<Integer> {
             jobs.kill(id, signal.toUpperCase().replaceFirst("^SIG", ""));
             Jobs.Status s = jobs.awaitEnd(id, Duration.ofSeconds(5), 200);
             s.putInto(r);
-            if (!json) {
+            if (!json()) {
                 parent.err.println(line(s));
             }
             return 0;
@@ -345,7 +352,7 @@ class JobCommand implements Callable<Integer> {
         int run(Jobs jobs, Map<String, Object> r) {
             List<Jobs.Status> all = jobs.list();
             r.put("jobs", all.stream().map(Jobs.Status::toJson).toList());
-            if (!json) {
+            if (!json()) {
                 all.forEach(s -> parent.out.println(line(s)));
             }
             return 0;
@@ -362,7 +369,7 @@ class JobCommand implements Callable<Integer> {
         int run(Jobs jobs, Map<String, Object> r) {
             List<String> removed = jobs.gc(olderThan.toSeconds());
             r.put("removed", removed);
-            if (!json) {
+            if (!json()) {
                 parent.out.println("removed " + removed.size() + " job(s)" + (removed.isEmpty() ? "" : ": " + String.join(", ", removed)));
             }
             return 0;

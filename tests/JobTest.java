@@ -166,6 +166,58 @@ class JobTest extends VpsTestBase {
         }
     }
 
+    @SafeVarargs
+    static List<String> words(List<String>... parts) {
+        return java.util.Arrays.stream(parts).flatMap(List::stream).toList();
+    }
+
+    static Runs.Result jobAsTyped(List<String> args) {
+        return Runs.run(args, new byte[0], (out, err, in) -> new JobCommand(out, err));
+    }
+
+    /** As README, AGENTS.md and job --help teach it: `job -H HOST list`, and as picocli users expect: `job list -H HOST`. */
+    @Test
+    void targetOptionsAndJsonWorkBeforeAndAfterTheSubcommand() {
+        assertEquals(0, job("start", "--id", "placed", "--", "true").exit());
+        List<String> target = vps.target("root");
+        List<List<String>> orders = List.of(
+                words(target, List.of("list", "--json")),
+                words(List.of("list", "--json"), target),
+                words(target, List.of("--json", "list")),
+                words(target.subList(0, 4), List.of("list"), target.subList(4, target.size()), List.of("--json")));
+        for (List<String> args : orders) {
+            Runs.Result r = jobAsTyped(args);
+            assertEquals(0, r.exit(), "job " + String.join(" ", args) + "\n" + r);
+            List<?> jobs = (List<?>) r.json().get("jobs");
+            assertTrue(jobs.stream().anyMatch(j -> "placed".equals(((Map<?, ?>) j).get("job"))), r.stdout());
+        }
+        Runs.Result wait = jobAsTyped(words(target, List.of("wait", "placed", "--max", "20s")));
+        assertEquals(0, wait.exit(), wait.toString());
+    }
+
+    @Test
+    void everySubcommandPrintsItsOwnHelp() {
+        for (String sub : List.of("start", "status", "logs", "wait", "kill", "list", "gc")) {
+            Runs.Result r = jobAsTyped(List.of(sub, "--help"));
+            assertEquals(0, r.exit(), "job " + sub + " --help\n" + r);
+            assertTrue(r.stdout().startsWith("Usage: job " + sub + " "), r.stdout());
+            assertTrue(r.stdout().contains("--host=HOST"), "the target options are listed: " + r.stdout());
+            assertEquals("", r.stderr());
+        }
+    }
+
+    @Test
+    void aUsageErrorPointsAtAHelpThatWorks() {
+        Runs.Result bad = jobAsTyped(List.of("list", "--no-such-option"));
+        assertEquals(2, bad.exit(), bad.toString());
+        String hint = bad.stderr().lines().filter(l -> l.startsWith("hint: see ")).findFirst().orElseThrow(() -> new AssertionError(bad.stderr()));
+        assertEquals("hint: see job list --help", hint);
+        List<String> words = List.of(hint.substring("hint: see job ".length()).split(" "));
+        Runs.Result help = jobAsTyped(words);
+        assertEquals(0, help.exit(), help.toString());
+        assertTrue(help.stdout().startsWith("Usage: job list "), help.stdout());
+    }
+
     @Test
     void unknownJobIsARemoteError() {
         Runs.Result r = job("status", "no-such-job");

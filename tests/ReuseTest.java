@@ -54,6 +54,30 @@ class ReuseTest extends VpsTestBase {
         assertEquals("connected", ((Map<?, ?>) holders.get(0)).get("upstream"));
     }
 
+    /** `connection -H HOST status` and `connection status -H HOST`, with --json on either side; each subcommand has its help. */
+    @Test
+    void connectionTakesTargetOptionsBeforeAndAfterItsSubcommand() {
+        assertEquals(0, Runs.exec(reuse(vps.target("root"), "--", "true")).exit());
+        List<String> target = vps.target("root");
+        for (List<String> args : List.of(JobTest.words(target, List.of("status", "--json")), JobTest.words(List.of("status"), target, List.of("--json")),
+                JobTest.words(List.of("--json"), target, List.of("status")))) {
+            Runs.Result r = connection(args.toArray(String[]::new));
+            assertEquals(0, r.exit(), "connection " + String.join(" ", args) + "\n" + r);
+            List<?> holders = (List<?>) r.json().get("holders");
+            assertEquals(1, holders.size(), r.stdout());
+            assertEquals(true, ((Map<?, ?>) holders.get(0)).get("running"), r.stdout());
+        }
+        for (String sub : List.of("status", "stop")) {
+            Runs.Result help = connection(sub, "--help");
+            assertEquals(0, help.exit(), "connection " + sub + " --help\n" + help);
+            assertTrue(help.stdout().startsWith("Usage: connection " + sub + " "), help.stdout());
+        }
+        Runs.Result stop = connection(JobTest.words(target, List.of("stop")).toArray(String[]::new));
+        assertEquals(0, stop.exit(), stop.toString());
+        assertTrue(stop.stdout().contains("stopped"), stop.stdout());
+        assertEquals(1, connection("status").exit(), "no holder runs any more");
+    }
+
     @Test
     void relativeKeyAndKnownHostsPathsWorkThroughTheHolder() {
         // The holder runs in its own folder: paths relative to the caller's folder must still reach the same files.

@@ -16,7 +16,7 @@
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
-//SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java
+//SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -39,7 +39,7 @@ public class RunTests {
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
-            ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, EndToEndTest.class);
+            ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
@@ -86,7 +86,7 @@ public class RunTests {
                     }
                     case ABORTED -> {
                         skipped.incrementAndGet();
-                        out.println("SKIP " + name);
+                        out.println("SKIP " + name + " " + test.getDisplayName() + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
                     }
                     default -> {
                         failed.incrementAndGet();

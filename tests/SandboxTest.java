@@ -114,6 +114,22 @@ class SandboxTest {
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
     }
 
+    /** `job --sandbox list` (the target option before the subcommand) as well as `job list --sandbox`. */
+    @Test
+    void jobsRunOnTheSandboxWithTheOptionOnEitherSide() {
+        TestSupport.freshEnvironment(env);
+        Runs.Factory job = (out, err, in) -> new JobCommand(out, err);
+        Runs.Result start = Runs.run(List.of("--sandbox", "start", "--id", "in-sandbox", "--", "echo from-sandbox"), new byte[0], job);
+        assertEquals(0, start.exit(), start.toString());
+        assertEquals(0, Runs.run(List.of("wait", "in-sandbox", "--sandbox", "--max", "20s"), new byte[0], job).exit());
+        for (List<String> args : List.of(List.of("--sandbox", "list"), List.of("list", "--sandbox"))) {
+            Runs.Result list = Runs.run(args, new byte[0], job);
+            assertEquals(0, list.exit(), "job " + String.join(" ", args) + "\n" + list);
+            assertTrue(list.stdout().contains("in-sandbox  exited (exit 0)"), list.stdout());
+        }
+        assertEquals("from-sandbox\n", Runs.run(List.of("--sandbox", "logs", "in-sandbox"), new byte[0], job).stdout());
+    }
+
     @Test
     void neverChosenImplicitly() {
         TestSupport.freshEnvironment(env);
