@@ -16,7 +16,7 @@
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
-//SOURCES LoginShellsTest.java ProcessListTest.java
+//SOURCES LoginShellsTest.java ProcessListTest.java NewcomerTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -39,7 +39,7 @@ public class RunTests {
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
-            ProcessListTest.class, EndToEndTest.class);
+            ProcessListTest.class, NewcomerTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
