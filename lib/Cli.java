@@ -73,7 +73,7 @@ final class Cli {
     }
 
     /** What to do about a usage error: put a command after --, or the option picocli thinks was meant. */
-    static String usageHint(CommandLine.ParameterException ex, String[] args) {
+    private static String usageHint(CommandLine.ParameterException ex, String[] args) {
         String name = ex.getCommandLine().getCommandSpec().qualifiedName();
         List<String> suggestions = ex instanceof CommandLine.UnmatchedArgumentException u ? u.getSuggestions() : List.of();
         String didYouMean = suggestions.isEmpty() ? "" : "did you mean " + String.join(" or ", suggestions) + "? ";
