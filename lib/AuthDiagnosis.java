@@ -29,7 +29,12 @@ import java.util.Set;
  * and the exact change to make.
  */
 final class AuthDiagnosis {
+    /** Details and evidence come partly from exceptions: no Java class name reaches the user. */
     record Check(String name, String status, String detail) {
+        Check {
+            detail = VpsException.plain(detail);
+        }
+
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", name);
@@ -40,6 +45,10 @@ final class AuthDiagnosis {
     }
 
     record Verdict(String outcome, String cause, String evidence, String fix) {
+        Verdict {
+            evidence = VpsException.plain(evidence);
+        }
+
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("outcome", outcome);
@@ -145,8 +154,9 @@ final class AuthDiagnosis {
             check("tcp", "FAIL", "no route to " + address.getHostAddress());
             verdict = new Verdict("unreachable", "the host is unreachable", e.getMessage(), "check the address and your network");
         } catch (IOException e) {
-            check("tcp", "FAIL", e.toString());
-            verdict = new Verdict("unreachable", "cannot connect", e.toString(), "check the address and the port");
+            check("tcp", "FAIL", VpsException.reason(e));
+            verdict = new Verdict("unreachable", "cannot connect", address.getHostAddress() + ":" + t.port() + ": " + VpsException.reason(e),
+                    "check the address and the port");
         }
         return false;
     }
@@ -214,15 +224,17 @@ final class AuthDiagnosis {
         try {
             probe = probeServer(address);
         } catch (IOException e) {
-            check("banner", "FAIL", "no SSH identification within " + timeoutMs + " ms (" + e.getMessage() + ")");
-            verdict = new Verdict("unreachable", "the port does not answer like an SSH server", e.toString(),
+            String what = e instanceof SocketTimeoutException ? "no SSH identification within " + timeoutMs + " ms"
+                    : "no SSH identification (" + VpsException.reason(e) + ")";
+            check("banner", "FAIL", what);
+            verdict = new Verdict("unreachable", "the port does not answer like an SSH server", t.host() + ":" + t.port() + ": " + what,
                     "check the port: the service there is silent or not SSH");
             return false;
         }
         if (!probe.banner().startsWith("SSH-")) {
             check("banner", "FAIL", "the port answered: " + abbreviate(probe.banner()));
-            verdict = new Verdict("unreachable", "another service listens on port " + t.port(), "it answered '" + abbreviate(probe.banner()) + "'",
-                    "use the SSH port (-p); find it on the server with: ss -tlnp | grep sshd");
+            verdict = new Verdict("unreachable", "another service listens on port " + t.port() + ": " + ServerProbe.notSsh(probe.banner()),
+                    "it answered '" + abbreviate(probe.banner()) + "'", "use the SSH port (-p); find it on the server with: ss -tlnp | grep sshd");
             return false;
         }
         check("banner", "PASS", probe.banner());
@@ -385,7 +397,7 @@ final class AuthDiagnosis {
             } else {
                 notes.add("not encrypted");
             }
-            notes.add(pair.getKeyTypeString() + " " + pair.getKeySize() + " bits " + Fingerprints.sha256(pair.getPublicKeyBlob()));
+            notes.add(pair.getKeyTypeString() + " " + bits(pair) + " bits " + Fingerprints.sha256(pair.getPublicKeyBlob()));
             String status = "PASS";
             if (perms != null) {
                 notes.add("mode " + perms + ": OpenSSH would refuse a key others can read (chmod 600 " + key + ")");
@@ -404,6 +416,15 @@ final class AuthDiagnosis {
     }
 
     private final Map<Path, KeyPair> keys = new LinkedHashMap<>();
+
+    /** JSch gives Ed25519 and Ed448 sizes in bytes of the public key; people know them as 256 and 448 bits. */
+    static int bits(KeyPair pair) {
+        return switch (pair.getKeyType()) {
+            case KeyPair.ED25519 -> 256;
+            case KeyPair.ED448 -> 448;
+            default -> pair.getKeySize();
+        };
+    }
 
     private static String format(byte[] raw) {
         String head = new String(raw, 0, Math.min(raw.length, 80), StandardCharsets.ISO_8859_1).replace("\uFEFF", "").replaceAll("^\\W+", "");
@@ -455,7 +476,7 @@ final class AuthDiagnosis {
 
     private void agent() {
         if (!t.useAgent() || t.agentSocket() == null) {
-            check("agent", "SKIP", t.useAgent() ? "no SSH_AUTH_SOCK" : "not used (IdentitiesOnly or IdentityAgent none)");
+            check("agent", "SKIP", t.origins().getOrDefault("agent", "not used"));
             return;
         }
         try {
@@ -638,7 +659,7 @@ final class AuthDiagnosis {
         Check c = new Check(name, status, detail);
         checks.add(c);
         if (live != null) {
-            live.printf("%-4s %-10s %s%n", status, name, detail);
+            live.printf("%-4s %-10s %s%n", status, name, c.detail());
             live.flush();
         }
     }

@@ -2,11 +2,29 @@
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine;
 
 /** picocli wiring every script shares: version, usage errors in the toolkit's format, exit codes. */
 final class Cli {
     static final String VERSION = "0.1.0";
+
+    /** The one exit-code table (DESIGN §4): every --help shows it; README and AGENTS.md repeat it. */
+    static final Map<String, String> EXIT_CODES = exitCodes();
+
+    private static Map<String, String> exitCodes() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("0", "success");
+        m.put("1..254", "the remote command's own exit status; 1 also: a REMOTE failure");
+        m.put("2", "bad usage or a local problem (CONFIG): fix what the hint names");
+        m.put("75", "still running, detached into a job: job wait ID --max 50s");
+        m.put("124", "--timeout expired (the command was killed) or --lock stayed busy");
+        m.put("130", "interrupted (Ctrl-C)");
+        m.put("255", "could not reach, verify or log in (NETWORK, HOSTKEY, AUTH, PROTOCOL)");
+        return m;
+    }
 
     private Cli() {}
 
@@ -15,17 +33,101 @@ final class Cli {
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setErr(new java.io.PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, args) -> {
-            // "job list --help", not "list --help": the hint must name a help that runs.
-            String hint = "see " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help";
+            VpsException e = VpsException.config(usageMessage(ex, args), usageHint(ex, args));
             if (Arrays.asList(args).contains("--json")) {
-                VpsException e = VpsException.config(ex.getMessage(), hint);
                 out.println(Json.write(Json.failure(null, null, e, 0)));
             }
-            err.println("vps: CONFIG: " + ex.getMessage());
-            err.println("hint: " + hint);
+            err.println(e.describe());
             return CommandLine.ExitCode.USAGE;
         });
+        cl.setExecutionStrategy(parseResult -> {
+            refuseHelpInsideTheCommand(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        showExitCodes(cl);
         return cl;
+    }
+
+    private static void showExitCodes(CommandLine cl) {
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(EXIT_CODES);
+        cl.getSubcommands().values().forEach(Cli::showExitCodes);
+    }
+
+    private static String usageMessage(CommandLine.ParameterException ex, String[] args) {
+        List<String> words = commandWords(ex.getCommandLine());
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && unknownOptionAfterTheCommand(u, args, words)) {
+            return new OptionOfTheRemoteCommand(ex.getCommandLine(), String.join(", ", unknownOptions(u)), words.get(0)).getMessage();
+        }
+        return ex.getMessage();
+    }
+
+    /** `exec-command ls -la`: an unknown option written after the remote command's first word. */
+    private static boolean unknownOptionAfterTheCommand(CommandLine.UnmatchedArgumentException u, String[] args, List<String> words) {
+        if (!u.isUnknownOption() || words.isEmpty() || unknownOptions(u).isEmpty()) {
+            return false;
+        }
+        List<String> all = Arrays.asList(args);
+        return all.indexOf(unknownOptions(u).get(0)) > all.indexOf(words.get(0));
+    }
+
+    private static List<String> unknownOptions(CommandLine.UnmatchedArgumentException u) {
+        return u.getUnmatched().stream().filter(a -> a.startsWith("-")).toList();
+    }
+
+    /** What to do about a usage error: put a command after --, or the option picocli thinks was meant. */
+    private static String usageHint(CommandLine.ParameterException ex, String[] args) {
+        String name = ex.getCommandLine().getCommandSpec().qualifiedName();
+        List<String> suggestions = ex instanceof CommandLine.UnmatchedArgumentException u ? u.getSuggestions() : List.of();
+        String didYouMean = suggestions.isEmpty() ? "" : "did you mean " + String.join(" or ", suggestions) + "? ";
+        List<String> words = commandWords(ex.getCommandLine());
+        boolean optionAfterWords = ex instanceof OptionOfTheRemoteCommand
+                || ex instanceof CommandLine.UnmatchedArgumentException u && unknownOptionAfterTheCommand(u, args, words);
+        if (optionAfterWords) {
+            return didYouMean + (didYouMean.isEmpty() ? "p" : "Or p") + "ut the remote command after --: " + name + " [options] -- "
+                    + quoted(args, words.get(0));
+        }
+        return didYouMean + "see " + name + " --help";
+    }
+
+    /** An option after the remote command's first word, meant for that command: `exec-command df -h`. */
+    private static final class OptionOfTheRemoteCommand extends CommandLine.ParameterException {
+        OptionOfTheRemoteCommand(CommandLine cl, String option, String firstWord) {
+            super(cl, option + " after '" + firstWord + "' looks like an option of the remote command, not of "
+                    + cl.getCommandSpec().qualifiedName());
+        }
+    }
+
+    /**
+     * `exec-command df -h` would print the help and exit 0 as if the command ran: -h (or -V) after
+     * the command's first word belongs to the command, so it is a usage error that says where -- goes.
+     */
+    private static void refuseHelpInsideTheCommand(CommandLine.ParseResult parseResult) {
+        CommandLine.ParseResult last = parseResult;
+        while (last.hasSubcommand()) {
+            last = last.subcommand();
+        }
+        List<String> words = commandWords(last.commandSpec().commandLine());
+        boolean version = last.isVersionHelpRequested() || parseResult.isVersionHelpRequested();
+        if (!words.isEmpty() && (version || last.isUsageHelpRequested() || parseResult.isUsageHelpRequested())) {
+            throw new OptionOfTheRemoteCommand(last.commandSpec().commandLine(), version ? "-V/--version" : "-h/--help", words.get(0));
+        }
+    }
+
+    /** The remote command's words a command has taken so far (its positional CMD), or none. */
+    private static List<String> commandWords(CommandLine cl) {
+        for (CommandLine.Model.PositionalParamSpec p : cl.getCommandSpec().positionalParameters()) {
+            if ("CMD".equals(p.paramLabel()) && p.getValue() instanceof List<?> l && !l.isEmpty()) {
+                return l.stream().map(String::valueOf).toList();
+            }
+        }
+        return List.of();
+    }
+
+    /** The arguments from the command's first word on, as a shell would need them. */
+    private static String quoted(String[] args, String firstWord) {
+        int from = Arrays.asList(args).indexOf(firstWord);
+        return String.join(" ", Arrays.stream(args, Math.max(0, from), args.length)
+                .map(a -> a.matches("[A-Za-z0-9_./=:@%+,-]+") ? a : "'" + a.replace("'", "'\\''") + "'").toList());
     }
 
     static void main(Object command, String[] args) {

@@ -81,7 +81,7 @@ final class Holders {
                 retire(f);
                 start(t, persist, f);
             } catch (IOException e) {
-                throw new VpsException(VpsException.Kind.CONFIG, "cannot start a connection holder in " + f.dir() + ": " + e.getMessage(),
+                throw new VpsException(VpsException.Kind.CONFIG, "cannot start a connection holder in " + f.dir() + ": " + VpsException.reason(e),
                         "check that folder's permissions, or run without --reuse", false, e);
             }
         }

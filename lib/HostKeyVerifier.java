@@ -125,7 +125,7 @@ final class HostKeyVerifier implements HostKeyRepository {
                 ch.write(java.nio.ByteBuffer.wrap((prefix + line).getBytes(StandardCharsets.UTF_8)));
             }
         } catch (IOException e) {
-            throw VpsException.config("cannot record the host key in " + knownHostsFile + ": " + e.getMessage(),
+            throw VpsException.config("cannot record the host key in " + knownHostsFile + ": " + VpsException.reason(e),
                     "make that file writable, or pin the key with --host-key " + offeredFingerprint);
         }
     }

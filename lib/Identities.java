@@ -35,7 +35,8 @@ final class Identities {
         for (Path key : target.identities()) {
             if (!Files.isRegularFile(key)) {
                 if (explicit) {
-                    throw VpsException.config("key file " + key + " does not exist", "fix the path given by " + origin);
+                    throw VpsException.config("key file " + key + (Files.isDirectory(key) ? " is a folder, not a key file" : " does not exist"),
+                            "fix the path given by " + origin);
                 }
                 if (verbose != null && origin.startsWith("ssh config")) {
                     verbose.println("debug: no such identity file " + key + " (" + origin + "), skipped");
@@ -114,7 +115,7 @@ final class Identities {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.AUTH, "cannot read key " + file + ": " + e.getMessage(),
+            throw new VpsException(VpsException.Kind.AUTH, "cannot read key " + file + ": " + VpsException.reason(e),
                     "check the file's permissions", false, e);
         }
     }

@@ -32,7 +32,7 @@ final class LocalTree {
 
     /** A local file or folder that cannot be made or written: the user's disk or permissions, not the server. */
     static VpsException localError(String what, IOException e) {
-        return new VpsException(VpsException.Kind.CONFIG, what + ": " + e.getMessage(), "check the local disk and permissions", false, e);
+        return new VpsException(VpsException.Kind.CONFIG, what + ": " + VpsException.reason(e), "check the local disk and permissions", false, e);
     }
 
     /** ".NAME.vps-partial." then 16 random hex digits: unpredictable, and found again by listing the folder. */

@@ -74,7 +74,7 @@ final class Sandbox {
             throw new VpsException(VpsException.Kind.CONFIG, "the sandbox server did not start",
                     "see its log: " + dir.resolve("server.log"));
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot start the sandbox in " + dir + ": " + e.getMessage(),
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot start the sandbox in " + dir + ": " + VpsException.reason(e),
                     "check that folder's permissions, or set VPS_SANDBOX_DIR", false, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

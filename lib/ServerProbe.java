@@ -30,12 +30,13 @@ final class ServerProbe {
 
     /** The probe over a connection that is already open (a jump host's tunnel); the caller bounds the time. */
     static Result probe(InputStream in, OutputStream out) throws IOException {
+        // Sent first, as ssh does: a service that waits for its client (HTTP) then answers in its own protocol.
+        out.write("SSH-2.0-vps_diagnose\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
         String banner = readBanner(in);
         if (!banner.startsWith("SSH-")) {
             return new Result(banner, List.of(), List.of(), List.of(), List.of());
         }
-        out.write("SSH-2.0-vps_diagnose\r\n".getBytes(StandardCharsets.US_ASCII));
-        out.flush();
         DataInputStream data = new DataInputStream(in);
         int length = data.readInt();
         int padding = data.readUnsignedByte();
@@ -54,6 +55,33 @@ final class ServerProbe {
         nameList(lists);
         List<String> macs = nameList(lists);
         return new Result(banner, kex, hostKeys, ciphers, macs);
+    }
+
+    /** The protocol a non-SSH first line belongs to ("HTTP", "SMTP or FTP"...), or null when it says nothing recognisable. */
+    static String serviceOf(String firstLine) {
+        if (firstLine.startsWith("HTTP/") || firstLine.startsWith("<")) {
+            return "HTTP";
+        }
+        if (firstLine.startsWith("220")) {
+            return "SMTP or FTP";
+        }
+        if (firstLine.startsWith("+OK")) {
+            return "POP3";
+        }
+        if (firstLine.startsWith("* OK")) {
+            return "IMAP";
+        }
+        return null;
+    }
+
+    /** "not an SSH server (it answered like HTTP)": what a port that answered FIRST_LINE is, for a person. */
+    static String notSsh(String firstLine) {
+        String service = serviceOf(firstLine);
+        return "not an SSH server (it answered " + (service != null ? "like " + service : "'" + abbreviate(firstLine) + "'") + ")";
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 60 ? s.substring(0, 60) + "..." : s;
     }
 
     /** Lines before the identification are allowed by RFC 4253; a non-SSH service answers something else. */

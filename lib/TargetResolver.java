@@ -147,6 +147,12 @@ final class TargetResolver {
         }
         boolean windows = System.getProperty("os.name", "").startsWith("Windows");
         boolean useAgent = !identitiesOnly && !"none".equalsIgnoreCase(agentSetting) && (agentSocket != null || windows);
+        if (!useAgent || agentSocket == null) {
+            origins.put("agent", identitiesOnly ? "not used: IdentitiesOnly yes (ssh config " + ssh.origin("identitiesonly") + ")"
+                    : "none".equalsIgnoreCase(agentSetting) ? "not used: IdentityAgent none (ssh config " + ssh.origin("identityagent") + ")"
+                    : useAgent ? "not checked here: the Windows agent or Pageant is asked at login"
+                    : "not used: SSH_AUTH_SOCK is not set (no ssh-agent runs for this shell)");
+        }
 
         String password = null;
         if (o.passwordAuth) {
@@ -309,7 +315,7 @@ final class TargetResolver {
         try {
             return SshConfig.parse(file, LocalFolders.home().resolve(".ssh"));
         } catch (IOException e) {
-            throw VpsException.config("cannot read ssh config " + file + ": " + e.getMessage(), "check that file's permissions");
+            throw VpsException.config("cannot read ssh config " + file + ": " + VpsException.reason(e), "check that file's permissions");
         }
     }
 
@@ -373,7 +379,7 @@ final class TargetResolver {
             origins.put(field, "file " + file);
             return text.replaceFirst("\\r?\\n$", "");
         } catch (IOException e) {
-            throw VpsException.config("cannot read " + file + ": " + e.getMessage(), "check the path and its permissions");
+            throw VpsException.config("cannot read " + file + ": " + VpsException.reason(e), "check the path and its permissions");
         }
     }
 

@@ -174,7 +174,7 @@ final class Uploader {
                 }
             });
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + root + ": " + e.getMessage(),
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + root + ": " + VpsException.reason(e),
                     "check its permissions", false, e);
         }
     }
@@ -264,7 +264,7 @@ final class Uploader {
             }
             return new Pending(item, partial, digest.hex(), sent, 0);
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + VpsException.reason(e), "check the local file", false, e);
         }
     }
 
@@ -362,7 +362,7 @@ final class Uploader {
         } catch (SftpWriter.NotOurs e) {
             throw e;
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + e.getMessage(), "check the local file", false, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + local(item) + ": " + VpsException.reason(e), "check the local file", false, e);
         }
     }
 
@@ -473,7 +473,7 @@ final class Uploader {
         try {
             return Files.size(p);
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + p + ": " + e.getMessage(), "check the local file", false, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + p + ": " + VpsException.reason(e), "check the local file", false, e);
         }
     }
 

@@ -15,6 +15,7 @@ import com.jcraft.jsch.Logger;
 import com.jcraft.jsch.Session;
 import com.jcraft.jsch.UIKeyboardInteractive;
 import com.jcraft.jsch.UserInfo;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -242,16 +243,41 @@ final class VpsConnection implements AutoCloseable {
         if (e instanceof JSchAlgoNegoFailException nego) {
             return noCommonAlgorithm(nego, where);
         }
+        boolean endedEarly = msg.contains("closed by foreign host") || msg.contains("Connection reset") || msg.contains("socket is not established");
+        if (msg.contains("invalid server's version string") || msg.contains("ssh_exchange_identification") || endedEarly) {
+            String answer = firstLineOfAnotherService(t);
+            if (answer != null) {
+                return new VpsException(VpsException.Kind.PROTOCOL, where + " is " + ServerProbe.notSsh(answer),
+                        "check the port (-p, Port in ssh config): another service listens on " + t.port() + "; find sshd's with: ss -tlnp | grep sshd", false, e);
+            }
+        }
         if (msg.contains("invalid server's version string") || msg.contains("ssh_exchange_identification")) {
             return new VpsException(VpsException.Kind.PROTOCOL, where + " did not answer as an SSH server",
                     "check the port: another service (HTTP, SMTP...) listens there", false, e);
         }
-        if (msg.contains("closed by foreign host") || msg.contains("Connection reset") || msg.contains("socket is not established")) {
+        if (endedEarly || msg.contains("Connection reset") || msg.contains("socket is not established")) {
             return new VpsException(VpsException.Kind.NETWORK, where + " closed the connection during the handshake",
                     "the server may be overloaded (MaxStartups), block your address (fail2ban, hosts.deny), or not be SSH", true, e);
         }
         return new VpsException(VpsException.Kind.PROTOCOL, "SSH handshake with " + where + " failed: " + msg,
                 "rerun with -v to see the protocol log", false, e);
+    }
+
+    /**
+     * JSch only says the server hung up: one more look, as diagnose-auth takes, tells a web server
+     * (or another service) on the port from a server that refuses us. Null when it is not one.
+     */
+    private static String firstLineOfAnotherService(Target t) {
+        if (!t.jumps().isEmpty()) {
+            return null;
+        }
+        try {
+            int timeoutMs = (int) Math.min(3000, Math.max(500, t.connectTimeout().toMillis()));
+            String banner = ServerProbe.probe(java.net.InetAddress.getByName(t.host()), t.port(), timeoutMs).banner();
+            return banner.isEmpty() || banner.startsWith("SSH-") ? null : banner;
+        } catch (IOException | RuntimeException probeFailed) {
+            return null;
+        }
     }
 
     private static final Map<String, String> ALGORITHM_KINDS = Map.of(

@@ -7,6 +7,8 @@ final class VpsException extends RuntimeException {
 
     static final int EXIT_CONNECT = 255;
     static final int EXIT_TIMEOUT = 124;
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_REMOTE = 1;
 
     final Kind kind;
     final String hint;
@@ -17,7 +19,7 @@ final class VpsException extends RuntimeException {
     }
 
     VpsException(Kind kind, String message, String hint, boolean retriable, Throwable cause) {
-        super(message, cause);
+        super(plain(message), cause);
         this.kind = kind;
         this.hint = hint;
         this.retriable = retriable;
@@ -33,13 +35,47 @@ final class VpsException extends RuntimeException {
         return new VpsException(Kind.CONFIG, message, hint);
     }
 
-    /** 124 for a timeout, 1 for a failure on the server's side (a file, a disk), else 255 as ssh. */
+    /**
+     * One exit code a kind (the table in {@link Cli#EXIT_CODES}): 2 for CONFIG (something on this side
+     * to fix: the invocation, a file or setting it names, the local disk), 124 for a timeout, 1 for a
+     * failure on the server's side after login, else 255 (could not reach, verify or log in) as ssh.
+     */
     int exitCode() {
         return switch (kind) {
+            case CONFIG -> EXIT_USAGE;
             case TIMEOUT -> EXIT_TIMEOUT;
-            case REMOTE -> 1;
+            case REMOTE -> EXIT_REMOTE;
             default -> EXIT_CONNECT;
         };
+    }
+
+    /** A Java class name in a message ("java.net.SocketException: ...", "NoSuchFileException") tells a user nothing: dropped. */
+    private static final java.util.regex.Pattern CLASS_NAME =
+            java.util.regex.Pattern.compile("\\b(?:[a-z][\\w$]*\\.)*[A-Z][\\w$]*(?:Exception|Error)\\b(?::\\s*)?");
+
+    static String plain(String message) {
+        return message == null ? null : CLASS_NAME.matcher(message).replaceAll("").trim();
+    }
+
+    /** What went wrong with a local file, in words: the JDK's messages for these are only the path. */
+    static String reason(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or folder";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.NotDirectoryException) {
+            return "not a folder";
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return "already exists";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        String m = plain(e.getMessage());
+        return m == null || m.isEmpty() ? "an input/output error" : m;
     }
 
     String describe() {

@@ -5,7 +5,7 @@
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
-//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/Sandbox.java ../lib/SandboxServer.java
 
 import java.io.PrintStream;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@
 //DESCRIPTION Run commands on a VPS over SSH: streamed output, exact exit codes, --json, never a prompt.
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/LocalFolders.java
-//SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
+//SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/ShellQuote.java
 //SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java
 //SOURCES ../lib/OutputCapture.java ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/TargetResolver.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Jobs.java ../lib/DetachedExec.java

@@ -15,16 +15,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "sandbox", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
-        description = {"Manages the embedded sandbox: an SSH server on 127.0.0.1 that runs commands as you,",
-                "in a private folder, so every script can be tried without a VPS. It is only ever used",
-                "when asked for (--sandbox, or the variables printed by 'sandbox env')."},
+        description = {"Manages the embedded sandbox: a local SSH server on 127.0.0.1 that runs",
+                "commands as you on this machine, not an isolated one. Commands start in its",
+                "home folder, but they can read and change anything you can: try the scripts",
+                "with it, not untrusted commands. It is only ever used when asked for",
+                "(--sandbox, or the variables printed by 'sandbox env')."},
         footer = {"", "Actions:",
                 "  up      start it (if not running) and print its address",
                 "  down    stop it",
-                "  status  say whether it runs (exit 0) or not (exit 1)",
+                "  status  say whether it runs (exit 0) or not (exit 1); the default action",
                 "  env     start it if needed and print VPS_* lines: eval \"$(sandbox env)\""})
 class SandboxCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "ACTION", description = "up, down, status or env", defaultValue = "status")
+    static final String WHAT_IT_IS = "a local SSH server on 127.0.0.1 that runs commands as you on this machine, not an isolated one";
+
+    @Parameters(paramLabel = "ACTION", description = "up, down, status (the default) or env", defaultValue = "status")
     String action;
 
     @Option(names = "--json", description = "Print one JSON object.")
@@ -74,11 +78,8 @@ class SandboxCommand implements Callable<Integer> {
                     }
                     return 0;
                 }
-                default -> {
-                    err.println("vps: CONFIG: unknown action '" + action + "'");
-                    err.println("hint: use up, down, status or env");
-                    return 2;
-                }
+                default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                        "unknown action '" + action + "': use up, down, status or env");
             }
         } catch (VpsException e) {
             if (json) {
@@ -100,7 +101,8 @@ class SandboxCommand implements Callable<Integer> {
             m.put("dir", sandbox.dir.toString());
             out.println(Json.write(m));
         } else if (s.running()) {
-            out.println("sandbox " + state + ": " + s.user() + "@127.0.0.1 port " + s.port() + " (pid " + s.pid() + ", " + sandbox.dir + ")");
+            out.println("sandbox " + state + ": " + WHAT_IT_IS + " (user " + s.user() + ")");
+            out.println("  " + s.user() + "@127.0.0.1 port " + s.port() + ", pid " + s.pid() + ", folder " + sandbox.dir + "; try: exec-command --sandbox -- whoami");
         } else {
             out.println("sandbox " + state + " (" + sandbox.dir + ")");
         }

@@ -8,7 +8,7 @@
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
-//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
+//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
 //SOURCES ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
 //SOURCES ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java ../lib/TransferProgress.java ../lib/PosixModes.java
 //SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java
@@ -29,7 +29,7 @@ import picocli.CommandLine.Parameters;
                 "mode 0600) and renamed into place only when complete and verified; a rerun after an interruption",
                 "resumes it if it is still yours. Folders are copied",
                 "recursively. Exit 0: done; 1: a file problem on either side; 255: could not connect."},
-        footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf /tmp/app.conf", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/"})
+        footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf app.conf      # into the sandbox's home folder", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/"})
 class SftpPut implements Callable<Integer> {
     @Mixin
     TargetOptions target;

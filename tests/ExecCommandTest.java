@@ -115,7 +115,7 @@ class ExecCommandTest extends VpsTestBase {
     @Test
     void badEnvNameIsAConfigError() {
         Runs.Result r = exec("--env", "1BAD=x", "--", "true");
-        assertEquals(255, r.exit());
+        assertEquals(2, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: CONFIG: "), r.stderr());
     }
 

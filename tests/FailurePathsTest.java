@@ -8,10 +8,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every way a connection can fail ends within its bound, with the right KIND, a hint and exit 255. */
+/** Every way a connection can fail ends within its bound, with the right KIND, a hint and exit 255 (2 for CONFIG: a usage problem). */
 class FailurePathsTest extends VpsTestBase {
     private static void assertFailure(Runs.Result r, String kind, String messagePart) {
-        assertEquals(255, r.exit(), r.toString());
+        assertEquals(kind.equals("CONFIG") ? 2 : 255, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: " + kind + ": "), r.toString());
         assertTrue(r.stderr().contains(messagePart), r.toString());
         assertTrue(r.stderr().contains("\nhint: "), r.toString());
@@ -140,7 +140,7 @@ class FailurePathsTest extends VpsTestBase {
     void aMalformedEnvFileNeverEchoesItsSecret(@TempDir Path dir) throws Exception {
         Path env = Files.writeString(dir.resolve(".env"), "VPS_HOST=127.0.0.1\nVPS_PASSWORD=s3cr3t-value oops\"\n");
         Runs.Result r = Runs.exec(List.of("--env-file", env.toString(), "--json", "--", "true"));
-        assertEquals(255, r.exit(), r.toString());
+        assertEquals(2, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: CONFIG: cannot read env file"), r.stderr());
         assertTrue(!r.stderr().contains("s3cr3t-value") && !r.stdout().contains("s3cr3t-value"), r.toString());
     }

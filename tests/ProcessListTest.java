@@ -105,7 +105,7 @@ class ProcessListTest extends VpsTestBase {
         assertEquals(0, r.exit(), r.toString());
         assertEquals(SECRET + "\n", r.stdout());
         Runs.Result missing = Runs.exec(TestSupport.args(vps.target("root"), "--env", "NOT_SET_HERE", "--", "true"));
-        assertEquals(255, missing.exit(), missing.toString());
+        assertEquals(2, missing.exit(), missing.toString());
         assertTrue(missing.stderr().startsWith("vps: CONFIG: --env NOT_SET_HERE: there is no local variable"), missing.stderr());
     }
 }

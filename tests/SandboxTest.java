@@ -134,8 +134,42 @@ class SandboxTest {
     void neverChosenImplicitly() {
         TestSupport.freshEnvironment(env);
         Runs.Result r = Runs.exec(List.of("--", "true"));
-        assertEquals(255, r.exit());
+        assertEquals(2, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: CONFIG: no target host given"), r.stderr());
         assertFalse(r.stderr().contains("127.0.0.1"));
+    }
+
+    static final String WHAT_IT_IS = "runs commands as you on this machine, not an isolated one";
+
+    /** A newcomer learns from `sandbox up`'s first line and from `sandbox --help` that it is not a jail. */
+    @Test
+    void itSaysWhatItIsInItsFirstLineAndItsHelp() {
+        TestSupport.freshEnvironment(env);
+        Runs.Result up = Runs.sandbox("up");
+        assertEquals(0, up.exit(), up.toString());
+        assertTrue(up.stdout().lines().findFirst().orElse("").contains(WHAT_IT_IS), up.stdout());
+        Runs.Result help = Runs.sandbox("--help");
+        assertTrue(help.stdout().replaceAll("\\s+", " ").contains(WHAT_IT_IS), help.stdout());
+        assertTrue(help.stdout().contains("status (the default)"), "`sandbox` alone is documented as status: " + help.stdout());
+        assertEquals(Runs.sandbox("status").exit(), Runs.sandbox().exit());
+        Runs.Result unknown = Runs.sandbox("start");
+        assertEquals(2, unknown.exit(), unknown.toString());
+        assertTrue(unknown.stderr().startsWith("vps: CONFIG: unknown action 'start'"), unknown.stderr());
+    }
+
+    /** The sandbox is this machine: sftp-put's --help example writes into the sandbox folder, nowhere else. */
+    @Test
+    void theHelpExampleWritesOnlyInsideTheSandboxFolder(@TempDir Path local) throws Exception {
+        TestSupport.freshEnvironment(env);
+        Runs.Result help = Runs.run(List.of("--help"), new byte[0], SftpPut::new);
+        String example = help.stdout().lines().filter(l -> l.trim().startsWith("sftp-put --sandbox")).findFirst().orElseThrow().trim();
+        List<String> words = List.of(example.replaceFirst("\\s+#.*", "").split("\\s+"));
+        assertEquals(List.of("sftp-put", "--sandbox", "./app.conf"), words.subList(0, 3), example);
+        String remote = words.get(words.size() - 1);
+        assertFalse(remote.startsWith("/") || remote.startsWith("~"), "a relative remote path: " + example);
+        Path source = Files.writeString(local.resolve("app.conf"), "example\n");
+        Runs.Result put = Runs.run(List.of("--sandbox", source.toString(), remote), new byte[0], SftpPut::new);
+        assertEquals(0, put.exit(), put.toString());
+        assertEquals("example\n", Files.readString(dir.resolve("home").resolve(remote)));
     }
 }

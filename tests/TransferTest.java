@@ -206,7 +206,7 @@ class TransferTest extends VpsTestBase {
     @Test
     void badPathsFailClearlyAndChangeNothing(@TempDir Path dir) throws Exception {
         Runs.Result missing = put(dir.resolve("nope").toString(), "/tmp/x");
-        assertEquals(255, missing.exit());
+        assertEquals(2, missing.exit(), missing.toString());
         assertTrue(missing.stderr().startsWith("vps: CONFIG: local file " + dir.resolve("nope") + " does not exist"), missing.stderr());
         Path src = Files.writeString(dir.resolve("f"), "x");
         Runs.Result denied = put(vps.target("alice"), src.toString(), "/root/forbidden.txt");
