@@ -29,6 +29,7 @@ final class Identities {
 
     static List<String> load(JSch jsch, Target target, PrintStream verbose) {
         List<String> offered = new ArrayList<>();
+        Path skippedEncrypted = null;
         // As with ssh: a key named by -i or VPS_KEY must exist; ssh config's and the default ones may not.
         String origin = target.origins().getOrDefault("identity", "default");
         boolean explicit = !origin.startsWith("default") && !origin.startsWith("ssh config");
@@ -43,9 +44,11 @@ final class Identities {
                 }
                 continue;
             }
-            String added = addKeyFile(jsch, key, target.keyPassphrase(), explicit || !target.useAgent(), verbose);
+            String added = addKeyFile(jsch, key, target.keyPassphrase(), explicit, verbose);
             if (added != null) {
                 offered.add(added);
+            } else if (skippedEncrypted == null) {
+                skippedEncrypted = key;
             }
         }
         if (target.useAgent()) {
@@ -60,6 +63,9 @@ final class Identities {
                 }
             }
         }
+        if (offered.isEmpty() && skippedEncrypted != null && !target.passwordAuth()) {
+            throw encryptedWithoutPassphrase(skippedEncrypted);
+        }
         if (offered.isEmpty() && !target.passwordAuth()) {
             throw new VpsException(VpsException.Kind.AUTH, "no private key to log in with as " + target.user(),
                     "pass -i KEY or set VPS_KEY (looked for ~/.ssh/id_ed25519, id_ecdsa and id_rsa), or load a key into ssh-agent");
@@ -67,10 +73,11 @@ final class Identities {
         return offered;
     }
 
-    /** Reads the file ourselves so that Windows line ends or a BOM never make a good key "invalid". */
     /**
-     * @param mustUse false for a default key when an agent may hold it: an encrypted one without a
-     *                passphrase is then skipped (as ssh in batch mode does) instead of failing.
+     * Reads the file ourselves so that Windows line ends or a BOM never make a good key "invalid".
+     * @param mustUse false for a default or ssh config key: an encrypted one without a passphrase is
+     *                then skipped (as ssh in batch mode does; the agent may hold it) instead of failing.
+     * @return the key's description, or null when it was skipped
      */
     private static String addKeyFile(JSch jsch, Path key, String passphrase, boolean mustUse, PrintStream verbose) {
         byte[] priv = normalize(read(key));
@@ -87,13 +94,12 @@ final class Identities {
         if (pair.isEncrypted()) {
             if (secret == null && !mustUse) {
                 if (verbose != null) {
-                    verbose.println("debug: " + key + " is encrypted and no passphrase was given: skipped, the agent may hold it");
+                    verbose.println("debug: " + key + " is encrypted and no passphrase was given: skipped (the agent may hold it)");
                 }
                 return null;
             }
             if (secret == null) {
-                throw new VpsException(VpsException.Kind.AUTH, "key " + key + " is encrypted and no passphrase was given",
-                        "set VPS_KEY_PASSPHRASE in the environment or .env, or pass --passphrase-file FILE (never on the command line)");
+                throw encryptedWithoutPassphrase(key);
             }
             if (!pair.decrypt(secret.clone())) {
                 throw new VpsException(VpsException.Kind.AUTH, "the passphrase given does not open key " + key,
@@ -109,6 +115,11 @@ final class Identities {
                     "check the key file and its passphrase", false, e);
         }
         return description;
+    }
+
+    private static VpsException encryptedWithoutPassphrase(Path key) {
+        return new VpsException(VpsException.Kind.AUTH, "key " + key + " is encrypted and no passphrase was given",
+                "set VPS_KEY_PASSPHRASE in the environment or .env, or pass --passphrase-file FILE (never on the command line)");
     }
 
     private static byte[] read(Path file) {

@@ -163,6 +163,32 @@ class LoginTest {
         }
     }
 
+    /** As ssh without a terminal: an encrypted default key with no passphrase is passed over for the next default key, agent or not. */
+    @Test
+    void anEncryptedDefaultKeyWithoutPassphraseIsSkippedForTheNextOne() throws Exception {
+        Path home = Files.createTempDirectory(dir, "home-enc");
+        Path sshDir = Files.createDirectories(home.resolve(".ssh"));
+        Process keygen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "a phrase", "-f", sshDir.resolve("id_ed25519").toString())
+                .redirectErrorStream(true).start();
+        assertEquals(0, keygen.waitFor());
+        Files.copy(vps.key, sshDir.resolve("id_ecdsa"));
+        String savedHome = System.getProperty("user.home");
+        System.setProperty("user.home", home.toString());
+        try {
+            TestSupport.freshEnvironment(Map.of());
+            Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
+                    "--known-hosts", vps.knownHosts.toString(), "--", "whoami"));
+            assertEquals("root\n", r.stdout(), r.toString());
+            Files.delete(sshDir.resolve("id_ecdsa"));
+            Runs.Result only = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(vps.port), "-u", "root",
+                    "--known-hosts", vps.knownHosts.toString(), "--", "whoami"));
+            assertEquals(255, only.exit(), only.toString());
+            assertTrue(only.stderr().startsWith("vps: AUTH: key " + sshDir.resolve("id_ed25519") + " is encrypted and no passphrase was given"), only.stderr());
+        } finally {
+            System.setProperty("user.home", savedHome);
+        }
+    }
+
     @Test
     void proxyJumpThroughASecondServerVerifiesBothHostKeys() throws Exception {
         try (VpsServer jump = new VpsServer("-o LogLevel=DEBUG1")) {
