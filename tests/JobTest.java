@@ -37,7 +37,7 @@ class JobTest extends VpsTestBase {
         Map<?, ?> status = job("status", "basic", "--json").json();
         assertEquals("exited", status.get("status"));
         assertEquals("basic", status.get("job"));
-        assertEquals(3.0, status.get("exitCode"));
+        assertEquals(3L, status.get("exitCode"));
     }
 
     @Test
