@@ -6,7 +6,6 @@ import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpServerSession;
 import io.modelcontextprotocol.spec.McpServerTransport;
 import io.modelcontextprotocol.spec.McpServerTransportProvider;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,10 +107,13 @@ final class McpSerialTransport implements McpServerTransportProvider {
         private final McpJsonMapper mapper;
         private byte[] line = new byte[0];
         private int pos;
+        private final byte[] buf = new byte[64 * 1024];
+        private int bufPos;
+        private int bufLen;
         private boolean afterCr;
 
         CheckedLines(InputStream in, OutputStream out, McpJsonMapper mapper) {
-            this.in = new BufferedInputStream(in);
+            this.in = in;
             this.out = out;
             this.mapper = mapper;
         }
@@ -145,23 +147,25 @@ final class McpSerialTransport implements McpServerTransportProvider {
             while (true) {
                 ByteArrayOutputStream raw = new ByteArrayOutputStream();
                 boolean tooLong = false;
-                int c;
-                while ((c = in.read()) >= 0) {
-                    boolean lf = c == '\n' && afterCr;
-                    afterCr = c == '\r';
-                    if (c == '\n' || c == '\r') {
-                        if (lf) {
-                            continue;   // the LF of a CRLF
-                        }
-                        break;
+                boolean ended = false;
+                while (!ended && (bufPos < bufLen || fill())) {
+                    if (afterCr && buf[bufPos] == '\n') {
+                        bufPos++;   // the LF of a CRLF
                     }
-                    if (raw.size() < MAX_LINE) {
-                        raw.write(c);
-                    } else {
-                        tooLong = true;
+                    afterCr = false;
+                    int start = bufPos;
+                    while (bufPos < bufLen && buf[bufPos] != '\n' && buf[bufPos] != '\r') {
+                        bufPos++;
+                    }
+                    int kept = Math.min(bufPos - start, MAX_LINE - raw.size());
+                    raw.write(buf, start, kept);
+                    tooLong |= kept < bufPos - start;
+                    if (bufPos < bufLen) {
+                        afterCr = buf[bufPos++] == '\r';
+                        ended = true;
                     }
                 }
-                if (c < 0 && raw.size() == 0) {
+                if (!ended && raw.size() == 0) {
                     return false;
                 }
                 String text = raw.toString(StandardCharsets.UTF_8);
@@ -176,6 +180,14 @@ final class McpSerialTransport implements McpServerTransportProvider {
                     return true;
                 }
             }
+        }
+
+        /** Reads more of the input into the buffer; false at its end. */
+        private boolean fill() throws IOException {
+            int n = in.read(buf);
+            bufPos = 0;
+            bufLen = Math.max(n, 0);
+            return n > 0;   // a read into a non-empty buffer blocks until it has a byte or the end
         }
 
         /** The error answer for TEXT, or null when the SDK will take it as a message. */

@@ -446,7 +446,7 @@ class McpServerTest extends VpsTestBase {
         watchdog.schedule(server::destroyForcibly, 90, TimeUnit.SECONDS);   // bounds the blocking reads below
         try (OutputStream in = server.getOutputStream()) {
             in.write(("not json\n"
-                    + "{\"jsonrpc\":\"2.0\",\"id\":7}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":7}\r\n"
                     + "\n"
                     + "[1, 2]\n"
                     + "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
