@@ -9,15 +9,22 @@ import java.util.regex.Pattern;
 
 /**
  * Detached jobs on the server: each job is a private folder ~/.vps-toolkit/jobs/ID holding the
- * command, start time, boot id, pid (= its process group, from setsid), stdout, stderr, and the
- * exit status written atomically (write then mv) when it ends. mkdir makes starting idempotent:
- * of two clients racing with the same id, exactly one creates the folder and runs the command.
+ * command, start time, boot id, pid (the runner's = its process group, from setsid), cmdpid (the
+ * command's own), stdout, stderr, and the exit status written atomically (write then mv) when it
+ * ends. mkdir makes starting idempotent: of two clients racing with the same id, exactly one
+ * creates the folder and runs the command. A job whose runner died while its process group lives
+ * on is still running, "orphaned": it never gets an exit status, and job kill still reaches it.
  */
 final class Jobs {
     static final String DIR = "\"$HOME/.vps-toolkit/jobs\"";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
-    record Status(String id, String status, Integer exitCode, long startedEpoch, long stdoutBytes, long stderrBytes, String command) {
+    /**
+     * exitCode is null when the job died by SIGNAL (as exec reports it) or left no exit status; pid
+     * is the command's while it runs (else null); orphaned says its runner died and it runs on.
+     */
+    record Status(String id, String status, Integer exitCode, String signal, long startedEpoch, long stdoutBytes, long stderrBytes,
+                  Long pid, boolean orphaned, String command) {
         Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("job", id);
@@ -26,14 +33,22 @@ final class Jobs {
             return m;
         }
 
-        /** The job's state into a result: status, exitCode, job, started, stdoutBytes, stderrBytes. */
+        /** The job's state into a result: status, exitCode, signal, job, started, stdoutBytes, stderrBytes, pid, orphaned. */
         void putInto(Map<String, Object> r) {
             r.put("status", status);
             r.put("exitCode", exitCode);
+            r.put("signal", signal);
             r.put("job", id);
             r.put("started", startedEpoch);
             r.put("stdoutBytes", stdoutBytes);
             r.put("stderrBytes", stderrBytes);
+            r.put("pid", pid);
+            r.put("orphaned", orphaned);
+        }
+
+        /** The exit status a caller passes on: the job's own, 128+N for signal N (as exec-command), 1 when there is none. */
+        int processExitCode() {
+            return signal != null ? 128 + Signals.number(signal) : exitCode == null ? 1 : exitCode;
         }
     }
 
@@ -93,9 +108,11 @@ final class Jobs {
      * removes it at once, so that the values live on only in the command's environment. It traps
      * (not ignores: that would be inherited) TERM, INT and HUP, so that a job kill reaches the
      * command and the runner still records its exit status. It keeps fd 9 (a lock, if any) until
-     * it ends; the command runs without it.
+     * it ends; the command runs without it. The subshell, which becomes the command (the bootstrap
+     * ends in exec), first notes its own pid in "cmdpid" (a builtin read of /proc/self: no process).
      */
-    private static final String RUNNER = "trap : TERM INT HUP; ( rm -f \"$1/input\"; " + RemoteCommand.BOOTSTRAP + " ) <\"$1/input\" "
+    private static final String RUNNER = "trap : TERM INT HUP; ( { read -r c _ </proc/self/stat && echo \"$c\" >\"$1/cmdpid\"; } 2>/dev/null; "
+            + "rm -f \"$1/input\"; " + RemoteCommand.BOOTSTRAP + " ) <\"$1/input\" "
             + ">\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"";
 
     /**
@@ -120,7 +137,10 @@ final class Jobs {
                 + "pid=$!; echo $pid > " + j + "/pid\n";
     }
 
-    /** One job's state; "lost" when the server rebooted under it or its runner died without an exit status. */
+    /**
+     * One job's state; "lost" when the server rebooted under it, or its runner died without an exit
+     * status and nothing of its process group runs any more; running and orphaned while something does.
+     */
     Status status(String id) {
         List<Status> all = statuses(List.of(checkId(id)));
         if (all.isEmpty()) {
@@ -153,31 +173,51 @@ final class Jobs {
         String which = ids == null ? DIR + "/*/" : DIR + "/" + ids.get(0) + "/";
         String script = "boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo none)\n"
                 + "for j in " + which + "; do [ -f \"$j/started\" ] || continue\n"
-                + "  id=$(basename \"$j\"); st=running; code=\n"
+                + "  id=$(basename \"$j\"); st=running; code=; orphan=; sig=; cpid=\n"
                 + "  if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
                 + "  elif [ \"$(cat \"$j/boot\")\" != \"$boot\" ]; then st=lost\n"
                 + "  elif p=$(cat \"$j/pid\" 2>/dev/null) && [ -n \"$p\" ] && ! kill -0 \"$p\" 2>/dev/null; then sleep 0.2\n"
                 + "    if [ -f \"$j/exit\" ]; then code=$(cat \"$j/exit\"); st=exited; [ -f \"$j/killed\" ] && st=killed\n"
+                // The runner died (kill -9, the OOM killer) and wrote no exit status: is anything of the job's group still there?
+                + "    elif kill -0 -\"$p\" 2>/dev/null; then orphan=1\n"
                 + "    elif [ -f \"$j/killed\" ]; then st=killed; else st=lost; fi\n"
                 + "  fi\n"
+                + "  [ -s \"$j/killed\" ] && read -r sig < \"$j/killed\"\n"
+                + "  [ \"$st\" = running ] && [ -f \"$j/cmdpid\" ] && read -r cpid < \"$j/cmdpid\"\n"
                 + "  out=$(wc -c < \"$j/stdout\" 2>/dev/null || echo 0); err=$(wc -c < \"$j/stderr\" 2>/dev/null || echo 0)\n"
-                + "  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t' \"$id\" \"$st\" \"$code\" \"$(cat \"$j/started\")\" $out $err\n"
+                + "  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t' \"$id\" \"$st\" \"$code\" \"$(cat \"$j/started\")\" $out $err \"$sig\" \"$cpid\" \"$orphan\"\n"
                 + "  head -c 200 \"$j/command\" | tr '\\n\\t' '  '; echo\n"
                 + "done\n";
         List<Status> result = new ArrayList<>();
         for (String line : run(script).split("\n")) {
-            String[] f = line.split("\t", 7);
-            if (f.length < 7) {
+            String[] f = line.split("\t", 10);
+            if (f.length < 10) {
                 continue;
             }
             try {
-                result.add(new Status(f[0], f[1], f[2].isEmpty() ? null : Integer.valueOf(f[2].trim()), Long.parseLong(f[3].trim()),
-                        Long.parseLong(f[4].trim()), Long.parseLong(f[5].trim()), f[6]));
+                Integer code = f[2].isEmpty() ? null : Integer.valueOf(f[2].trim());
+                String signal = signalThatEnded(f[1], code, f[6].trim());
+                result.add(new Status(f[0], f[1], signal == null ? code : null, signal, Long.parseLong(f[3].trim()),
+                        Long.parseLong(f[4].trim()), Long.parseLong(f[5].trim()), f[7].isBlank() ? null : Long.valueOf(f[7].trim()),
+                        !f[8].isEmpty(), f[9]));
             } catch (NumberFormatException beingCreatedOrRemoved) {
                 // another client is writing or deleting that job's files right now: it is not listed this time
             }
         }
         return result;
+    }
+
+    /**
+     * The signal job kill SENT when the job's exit status says it died by it (128+N, as a shell
+     * reports a death by signal N), else null. A shell cannot tell that from a plain exit 128+N,
+     * so only a signal the job was sent is named.
+     */
+    private static String signalThatEnded(String status, Integer code, String sent) {
+        if (!status.equals("killed") || code == null || sent.isEmpty()) {
+            return null;
+        }
+        String name = sent.matches("[0-9]+") ? Signals.name(Integer.parseInt(sent)) : sent;
+        return name != null && code == 128 + Signals.number(name) ? name : null;
     }
 
     /** Copies the job's log from byte FROM into OUT; returns the number of bytes copied. */
@@ -202,13 +242,13 @@ final class Jobs {
         return run("tail -c " + bytes + " " + DIR + "/" + checkId(id) + "/stdout 2>/dev/null; exit 0");
     }
 
-    /** Signals the job's whole process group and marks it as killed. */
+    /** Signals the job's whole process group and marks it as killed (the file "killed" names the signal). */
     void kill(String id, String signal) {
         if (!signal.matches("[A-Z0-9]+")) {
             throw VpsException.config("signal '" + signal + "' is not a signal name", "use e.g. TERM, KILL, INT, HUP");
         }
         String j = DIR + "/" + checkId(id);
-        String out = run("[ -f " + j + "/pid ] || { echo missing; exit 0; }; [ -f " + j + "/exit ] && { echo done; exit 0; }; touch " + j
+        String out = run("[ -f " + j + "/pid ] || { echo missing; exit 0; }; [ -f " + j + "/exit ] && { echo done; exit 0; }; echo " + signal + " > " + j
                 + "/killed; kill -" + signal + " -$(cat " + j + "/pid) 2>/dev/null && echo sent || echo gone");
         if (out.startsWith("missing")) {
             throw remote("no job '" + id + "' on " + connection.target.host(), "list the jobs with: job list");

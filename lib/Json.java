@@ -1,11 +1,17 @@
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.ToNumberPolicy;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The --json envelope of DESIGN §5: exactly one object, keys in a stable order, nulls kept. */
+/**
+ * The --json envelope of DESIGN §5: exactly one object, keys in a stable order, nulls kept. A number
+ * read into a Map or Object is a Long when it is whole (a pid, a count, a time in ms), a Double only
+ * when it has a fraction: Gson's default makes every number a Double, printed again as 8019.0 or 1.795E12.
+ */
 final class Json {
-    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping().create();
+    private static final Gson GSON = new GsonBuilder().serializeNulls().disableHtmlEscaping()
+            .setObjectToNumberStrategy(ToNumberPolicy.LONG_OR_DOUBLE).create();
 
     private Json() {}
 

@@ -17,4 +17,9 @@ final class Signals {
         String n = name.startsWith("SIG") ? name.substring(3) : name;
         return NUMBERS.getOrDefault(n, 127);
     }
+
+    /** The name of signal NUMBER (without SIG), or null when it is not one of these. */
+    static String name(int number) {
+        return NUMBERS.entrySet().stream().filter(e -> e.getValue() == number).map(Map.Entry::getKey).findFirst().orElse(null);
+    }
 }

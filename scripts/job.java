@@ -147,9 +147,11 @@ class JobCommand implements Callable<Integer> {
             }
         }
 
+        /** The job's status line; every subcommand prints it on stdout. */
         String line(Jobs.Status s) {
-            return s.id() + "  " + s.status() + (s.exitCode() == null ? "" : " (exit " + s.exitCode() + ")") + "  started "
-                    + java.time.Instant.ofEpochSecond(s.startedEpoch()) + "  " + s.command();
+            String how = s.signal() != null ? " (signal " + s.signal() + ")" : s.exitCode() != null ? " (exit " + s.exitCode() + ")"
+                    : s.orphaned() ? " (orphaned: its runner died; pid " + s.pid() + ")" : "";
+            return s.id() + "  " + s.status() + how + "  started " + java.time.Instant.ofEpochSecond(s.startedEpoch()) + "  " + s.command();
         }
     }
 
@@ -199,7 +201,7 @@ class JobCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "status", description = "Say whether the job is running, exited, killed or lost (its server rebooted or its runner died).")
+    @Command(name = "status", description = "Say whether the job is running (orphaned if only its runner died), exited, killed or lost (its server rebooted, or it left no exit status).")
     static final class Status extends Sub {
         @Parameters(paramLabel = "ID")
         String id;
@@ -304,12 +306,12 @@ class JobCommand implements Callable<Integer> {
             }
             s.putInto(r);
             if (!json()) {
-                parent.err.println(line(s));
+                parent.out.println(line(s));
             }
             return switch (s.status()) {
                 case "running" -> STILL_RUNNING;
                 case "lost" -> 1;
-                default -> s.exitCode() == null ? 1 : s.exitCode();
+                default -> s.processExitCode();
             };
         }
 
@@ -340,7 +342,7 @@ class JobCommand implements Callable<Integer> {
             Jobs.Status s = jobs.awaitEnd(id, Duration.ofSeconds(5), 200);
             s.putInto(r);
             if (!json()) {
-                parent.err.println(line(s));
+                parent.out.println(line(s));
             }
             return 0;
         }

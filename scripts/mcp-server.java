@@ -14,10 +14,8 @@
 //SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
 //SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java ../lib/McpSerialTransport.java
 
-import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServer;
-import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -88,9 +86,7 @@ class McpServer implements Callable<Integer> {
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             CountDownLatch stdinClosed = new CountDownLatch(1);
-            StdioServerTransportProvider transport = new StdioServerTransportProvider(McpJsonDefaults.getMapper(),
-                    new EndWatcher(in, stdinClosed), protocol);
-            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(new McpSerialTransport(transport))
+            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(McpSerialTransport.stdio(new EndWatcher(in, stdinClosed), protocol))
                     .serverInfo("vps-toolkit", Cli.VERSION)
                     .instructions(INSTRUCTIONS)
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())

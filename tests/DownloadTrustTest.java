@@ -90,7 +90,7 @@ class DownloadTrustTest extends VpsTestBase {
             assertArrayEquals(prefix, Files.readAllBytes(victims.resolve(v)), v + " was not written through");
             assertEquals(old, Files.getLastModifiedTime(victims.resolve(v)), v + " was not opened for writing");
         }
-        assertEquals(0.0, entry(r, "trust-big.bin").get("resumedFrom"), "nothing planted was resumed: " + r);
+        assertEquals(0L, entry(r, "trust-big.bin").get("resumedFrom"), "nothing planted was resumed: " + r);
         assertArrayEquals(remote, Files.readAllBytes(dl.resolve("trust-big.bin")));
         List<String> after = new java.util.ArrayList<>(planted);
         after.add("trust-big.bin");
@@ -103,7 +103,7 @@ class DownloadTrustTest extends VpsTestBase {
         Files.setPosixFilePermissions(ours, PosixFilePermissions.fromString("rw-------"));
         Runs.Result resumed = TransferTest.get("--json", "/tmp/trust-big.bin", dl.resolve("trust-big.bin").toString());
         assertEquals(0, resumed.exit(), resumed.toString());
-        assertEquals((double) prefix.length, entry(resumed, "trust-big.bin").get("resumedFrom"), resumed.toString());
+        assertEquals((long) prefix.length, entry(resumed, "trust-big.bin").get("resumedFrom"), resumed.toString());
         assertFalse(Files.exists(ours), "the resumed partial became the target");
         assertArrayEquals(remote, Files.readAllBytes(dl.resolve("trust-big.bin")));
     }

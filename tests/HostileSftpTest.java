@@ -283,7 +283,7 @@ class HostileSftpTest {
             server.failReadsFrom = -1;
             Runs.Result rerun = get(server, dir, "--json", remote.toString(), dl.resolve("big.bin").toString());
             assertEquals(0, rerun.exit(), rerun.toString());
-            assertEquals((double) cut, files(rerun).get(0).get("resumedFrom"), rerun.toString());
+            assertEquals((long) cut, files(rerun).get(0).get("resumedFrom"), rerun.toString());
             assertArrayEquals(data, Files.readAllBytes(dl.resolve("big.bin")));
             assertEquals(List.of("big.bin"), tree(dl), "no partial left");
         }

@@ -37,7 +37,7 @@ class JobTest extends VpsTestBase {
         Map<?, ?> status = job("status", "basic", "--json").json();
         assertEquals("exited", status.get("status"));
         assertEquals("basic", status.get("job"));
-        assertEquals(3.0, status.get("exitCode"));
+        assertEquals(3L, status.get("exitCode"));
     }
 
     @Test
@@ -224,4 +224,113 @@ class JobTest extends VpsTestBase {
         assertEquals(1, r.exit());
         assertTrue(r.stderr().startsWith("vps: REMOTE: no job 'no-such-job'"), r.stderr());
     }
+
+    /** Reads a remote file until it holds something (at most 10 s): what a job's runner writes as it starts. */
+    static String awaitFile(String path) throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            String text = vps.exec("cat " + path + " 2>/dev/null; true").trim();
+            if (!text.isEmpty()) {
+                return text;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(path + " stayed empty for 10 s");
+    }
+
+    /**
+     * The runner dies (kill -9) while the command runs on: the job is running and orphaned, with the
+     * command's pid; job kill still ends it (its process group lives on without the runner).
+     */
+    @Test
+    void aJobWhoseRunnerDiedIsRunningOrphanedAndJobKillEndsIt() throws Exception {
+        job("start", "--id", "orphan", "--", "sleep 3301");
+        String folder = "/root/.vps-toolkit/jobs/orphan";
+        String runner = awaitFile(folder + "/pid");
+        String commandPid = "";
+        for (int i = 0; i < 100 && commandPid.isEmpty(); i++) {
+            JobCommand.sleep(100);
+            commandPid = vps.exec("pgrep -f 'sleep 330[1]' || true").trim();
+        }
+        try {
+            assertTrue(commandPid.matches("[0-9]+"), "the command runs: " + commandPid);
+            vps.exec("kill -9 " + runner);
+            for (int i = 0; i < 100 && vps.exec("[ -e /proc/" + runner + " ] && echo alive; true").contains("alive"); i++) {
+                Thread.sleep(100);   // until PID 1 (sshd) has reaped it
+            }
+            Runs.Result status = job("status", "orphan", "--json");
+            assertEquals(0, status.exit(), status.toString());
+            assertEquals("running", status.json().get("status"), status.toString());
+            assertEquals(true, status.json().get("orphaned"), status.toString());
+            assertEquals(Long.valueOf(commandPid), status.json().get("pid"), status.toString());
+            Runs.Result line = job("status", "orphan");
+            assertTrue(line.stdout().contains("running (orphaned: its runner died; pid " + commandPid + ")"), line.toString());
+            assertEquals(75, job("wait", "orphan", "--max", "1s").exit(), "wait says it still runs");
+
+            Runs.Result kill = job("kill", "orphan", "--json");
+            assertEquals(0, kill.exit(), kill.toString());
+            assertEquals("killed", kill.json().get("status"), kill.toString());
+            assertEquals("", vps.exec("pgrep -f 'sleep 330[1]' || true").trim(), "the command ended");
+        } finally {
+            vps.exec("pkill -9 -f 'sleep 330[1]'; true");
+        }
+    }
+
+    /** A job ended by job kill (TERM) says so as exec says it of a command killed by TERM: no exit code, the signal, exit 143. */
+    @Test
+    void aJobKilledByTermReportsTheSignalAsExecDoes() {
+        Map<?, ?> exec = Runs.exec(withTarget("--json", "--", "kill -TERM $$")).json();
+        assertEquals("TERM", exec.get("signal"), exec.toString());
+        assertEquals(null, exec.get("exitCode"));
+
+        job("start", "--id", "termed", "--", "sleep 3401");
+        Runs.Result kill = job("kill", "termed");
+        assertEquals(0, kill.exit(), kill.toString());
+        assertTrue(kill.stdout().startsWith("termed  killed (signal TERM)  started "), "the status line, on stdout: " + kill);
+        Runs.Result status = job("status", "termed", "--json");
+        assertEquals("killed", status.json().get("status"), status.toString());
+        assertEquals(exec.get("signal"), status.json().get("signal"), status.toString());
+        assertEquals(exec.get("exitCode"), status.json().get("exitCode"), status.toString());
+        Runs.Result wait = job("wait", "termed");
+        assertEquals(143, wait.exit(), "as exec-command exits: " + wait);
+        assertTrue(wait.stdout().startsWith("termed  killed (signal TERM)"), "wait prints the status line on stdout as status does: " + wait);
+        assertEquals("", wait.stderr(), wait.toString());
+        Map<?, ?> listed = (Map<?, ?>) ((List<?>) job("list", "--json").json().get("jobs")).stream()
+                .filter(j -> "termed".equals(((Map<?, ?>) j).get("job"))).findFirst().orElseThrow();
+        assertEquals("TERM", listed.get("signal"), listed.toString());
+    }
+
+    /** What job status, wait and list show is the user's command, never the wrapper that carries its --env values. */
+    @Test
+    void jobsShowTheUsersCommandAndNoValue() {
+        String command = "sleep 3501; echo \"$TOKEN\"";
+        Runs.Result detached = Runs.exec(withTarget("--detach-after", "1s", "--env", "TOKEN=s3cret-value", "--json", "--", command));
+        assertEquals(75, detached.exit(), detached.toString());
+        String id = (String) detached.json().get("job");
+        try {
+            List<Runs.Result> shown = List.of(job("status", id), job("status", id, "--json"), job("wait", id, "--max", "1s"),
+                    job("wait", id, "--max", "1s", "--json"), job("list"), job("list", "--json"));
+            for (Runs.Result r : shown) {
+                assertTrue(!r.stdout().contains("s3cret") && !r.stderr().contains("s3cret"), "no value shown: " + r);
+            }
+            assertTrue(shown.get(0).stdout().trim().endsWith("  " + command), shown.get(0).toString());
+            assertTrue(shown.get(2).stdout().trim().endsWith("  " + command), shown.get(2).toString());
+            Map<?, ?> listed = (Map<?, ?>) ((List<?>) shown.get(5).json().get("jobs")).stream()
+                    .filter(j -> id.equals(((Map<?, ?>) j).get("job"))).findFirst().orElseThrow();
+            assertEquals(command, listed.get("command"));
+            String folder = "/root/.vps-toolkit/jobs/" + id;
+            for (int i = 0; i < 100 && vps.exec("[ -e " + folder + "/input ] && echo there; true").contains("there"); i++) {
+                JobCommand.sleep(100);   // the runner removes the values' file as it starts the command
+            }
+            assertEquals("", vps.exec("grep -rl s3cret " + folder + " || true").trim(), "no value in the job's files");
+        } finally {
+            job("kill", id);
+        }
+    }
+
+    static List<String> withTarget(String... args) {
+        List<String> all = new ArrayList<>(vps.target("root"));
+        all.addAll(List.of(args));
+        return all;
+    }
 }
+

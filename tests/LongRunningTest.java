@@ -63,7 +63,7 @@ class LongRunningTest extends VpsTestBase {
         assertTrue(r.stderr().contains("it's \"quoted\" $(not run) ünï"), r.stderr());
         Map<?, ?> json = exec("--detach-after", "30s", "--json", "--", "echo hi").json();
         assertEquals("exited", json.get("status"));
-        assertEquals(0.0, json.get("exitCode"));
+        assertEquals(0L, json.get("exitCode"));
         assertNotNull(json.get("job"), "the job that ran it is named");
     }
 

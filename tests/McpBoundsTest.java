@@ -9,7 +9,6 @@ import io.modelcontextprotocol.client.transport.ServerParameters;
 import io.modelcontextprotocol.client.transport.StdioClientTransport;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.server.McpSyncServer;
-import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -143,7 +142,7 @@ class McpBoundsTest extends VpsTestBase {
         assertTrue(content.contains("Name:\tsftp-server"), content);
         String local = HexFormat.of().formatHex(Sha256.digest().digest(content.getBytes(StandardCharsets.UTF_8)));
         assertEquals(local, r.get("sha256"));
-        assertEquals((double) content.getBytes(StandardCharsets.UTF_8).length, r.get("bytes"));
+        assertEquals((long) content.getBytes(StandardCharsets.UTF_8).length, r.get("bytes"));
     }
 
     @Test
@@ -308,7 +307,7 @@ class McpBoundsTest extends VpsTestBase {
                 assertEquals(true, result.get("isError"), tool + ": " + result);
                 String text = String.valueOf(result.get("content"));
                 assertTrue(text.contains("vps: PROTOCOL: internal error in " + tool), text);
-                assertEquals(42.0, ((Map<?, ?>) Json.read(server.text(server.call(++id, "fine")), Map.class)).get("answer"), "the next call is served");
+                assertEquals(42L, ((Map<?, ?>) Json.read(server.text(server.call(++id, "fine")), Map.class)).get("answer"), "the next call is served");
             }
             assertTrue(String.valueOf(server.call(++id, "no_memory").get("content")).contains("ran out of memory"), "the hint says what to do");
         }
@@ -325,9 +324,8 @@ class McpBoundsTest extends VpsTestBase {
             Pipe in = Pipe.open();
             Pipe out = Pipe.open();
             toServer = Channels.newOutputStream(in.sink());
-            StdioServerTransportProvider transport = new StdioServerTransportProvider(McpJsonDefaults.getMapper(),
-                    Channels.newInputStream(in.source()), Channels.newOutputStream(out.sink()));
-            server = io.modelcontextprotocol.server.McpServer.sync(new McpSerialTransport(transport)).serverInfo("bounds", "1")
+            McpSerialTransport transport = McpSerialTransport.stdio(Channels.newInputStream(in.source()), Channels.newOutputStream(out.sink()));
+            server = io.modelcontextprotocol.server.McpServer.sync(transport).serverInfo("bounds", "1")
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
                     .tools(tools.stream().map(McpTool::specification).toList()).build();
             BufferedReader lines = new BufferedReader(new InputStreamReader(Channels.newInputStream(out.source()), StandardCharsets.UTF_8));

@@ -137,7 +137,7 @@ class McpServerTest extends VpsTestBase {
                 "env", Map.of("GREETING", "it's $(not run)"), "cwd", "/tmp"));
         assertFalse(r.isError(), r.toString());
         assertEquals("exited", r.get("status"));
-        assertEquals(3.0, r.get("exitCode"));
+        assertEquals(3L, r.get("exitCode"));
         assertEquals("out\n/tmp\n", r.get("stdout"));
         assertEquals("err\n", r.get("stderr"));
         assertEquals("127.0.0.1", r.get("host"));
@@ -171,11 +171,11 @@ class McpServerTest extends VpsTestBase {
         assertFalse(r.isError(), r.toString());
         assertEquals("detached", r.get("status"));
         assertEquals("first\n", r.get("stdout"));
-        assertEquals(6.0, r.get("next"));
+        assertEquals(6L, r.get("next"));
         String job = (String) r.get("job");
         Call waited = shared.call("job_wait", args("id", job, "max", "30s"));
         assertEquals("exited", waited.get("status"), waited.toString());
-        assertEquals(0.0, waited.get("exitCode"));
+        assertEquals(0L, waited.get("exitCode"));
         assertEquals("second\n", shared.call("job_logs", args("id", job, "from", 6)).get("stdout"), "no gap, no repeat");
 
         Call quick = shared.call("exec", args("command", "echo done"));
@@ -223,7 +223,7 @@ class McpServerTest extends VpsTestBase {
         Files.write(local, data);
         Call up = shared.call("upload", args("local", local.toString(), "remote", "/root/up/", "mkdir", true));
         assertFalse(up.isError(), up.toString());
-        assertEquals(300000.0, up.get("bytes"));
+        assertEquals(300000L, up.get("bytes"));
         assertEquals("300000\n", vps.exec("stat -c %s /root/up/payload.bin"));
 
         Path back = dir.resolve("back/payload.bin");
@@ -247,7 +247,7 @@ class McpServerTest extends VpsTestBase {
 
         Call waited = shared.call("job_wait", args("id", "mcp-job", "max", "20s"));
         assertEquals("exited", waited.get("status"));
-        assertEquals(4.0, waited.get("exitCode"));
+        assertEquals(4L, waited.get("exitCode"));
 
         StringBuilder all = new StringBuilder();
         long from = 0;
@@ -283,12 +283,12 @@ class McpServerTest extends VpsTestBase {
     void diagnoseAuthAndListTargets() {
         Call ok = shared.call("diagnose_auth", args());
         assertFalse(ok.isError(), ok.toString());
-        assertEquals(0.0, ok.get("exitCode"));
+        assertEquals(0L, ok.get("exitCode"));
         assertEquals("login works", ((Map<?, ?>) ok.get("verdict")).get("outcome"), ok.toString());
         assertFalse(((List<?>) ok.get("checks")).isEmpty());
 
         Call refused = shared.call("diagnose_auth", args("target", "nobody@127.0.0.1:" + vps.port));
-        assertEquals(1.0, refused.get("exitCode"), refused.toString());
+        assertEquals(1L, refused.get("exitCode"), refused.toString());
 
         shared.call("exec", args("command", "true"));
         List<?> targets = (List<?>) shared.call("list_targets", args()).get("targets");
@@ -427,4 +427,55 @@ class McpServerTest extends VpsTestBase {
         String stderr = Files.readString(dir.resolve("raw-stderr"));
         assertTrue(stderr.contains("debug: "), "-v logs the protocol, on stderr");
     }
+
+    /**
+     * `echo 'not json' | mcp-server`: a line that is no JSON-RPC message is answered with a parse
+     * error (valid JSON that is no request: invalid request, with its id when it has one), the next
+     * requests are served, and the server ends when its stdin closes. No target: nothing is reached.
+     */
+    @Test
+    void aLineThatIsNoMessageIsAnsweredAndTheSessionGoesOn() throws Exception {
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Duser.home=" + dir,
+                "-cp", System.getProperty("java.class.path"), "McpServer");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(dir.resolve("garbage-stderr").toFile());
+        pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
+        pb.environment().put("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString());
+        pb.environment().remove("VPS_HOST");
+        Process server = pb.start();
+        java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor();
+        watchdog.schedule(server::destroyForcibly, 90, TimeUnit.SECONDS);   // bounds the blocking reads below
+        try (OutputStream in = server.getOutputStream()) {
+            in.write(("not json\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":7}\r\n"
+                    + "\n"
+                    + "[1, 2]\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                    + "\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}\n"
+                    + "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n"
+                    + "{oops\n"
+                    + "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            List<String> lines = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                String line = out.readLine();
+                assertNotNull(line, "answer " + (i + 1) + " of 6 came; so far: " + lines);
+                lines.add(line);
+            }
+            assertEquals("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}", lines.get(0));
+            assertEquals("{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"}}", lines.get(1));
+            assertEquals("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"Invalid Request\"}}", lines.get(2));
+            // The SDK answers the requests in its own threads: the rest comes in any order.
+            List<String> rest = lines.subList(3, 6);
+            assertTrue(rest.contains("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}"), rest.toString());
+            Map<Object, Map<?, ?>> byId = new HashMap<>();
+            rest.stream().map(l -> Json.read(l, Map.class)).forEach(m -> byId.put(m.get("id"), m));
+            assertTrue(String.valueOf(byId.get(1L)).contains("protocolVersion"), "initialize after garbage is answered: " + rest);
+            assertTrue(String.valueOf(byId.get(2L)).contains("job_wait"), "and the next request too: " + rest);
+        }
+        assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server ends when its stdin closes");
+        watchdog.shutdownNow();
+        assertEquals(0, server.exitValue());
+    }
 }
+

@@ -52,6 +52,9 @@ class ReuseTest extends VpsTestBase {
         List<?> holders = (List<?>) status.json().get("holders");
         assertEquals(1, holders.size());
         assertEquals("connected", ((Map<?, ?>) holders.get(0)).get("upstream"));
+        for (String whole : List.of("pid", "started", "lastActivity", "persistSeconds", "clients", "sshPort")) {
+            assertTrue(status.stdout().matches("(?s).*\"" + whole + "\":[0-9]+[,}].*"), whole + " is printed as an integer: " + status.stdout());
+        }
     }
 
     /** `connection -H HOST status` and `connection status -H HOST`, with --json on either side; each subcommand has its help. */

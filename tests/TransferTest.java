@@ -57,7 +57,7 @@ class TransferTest extends VpsTestBase {
         assertEquals(0, up.exit(), up.toString());
         Map<?, ?> j = up.json();
         assertEquals(Sha256.hex(digestOf(data)), j.get("sha256"));
-        assertEquals((double) size, j.get("bytes"));
+        assertEquals((long) size, j.get("bytes"));
         assertEquals(Sha256.hex(digestOf(data)), vps.exec("sha256sum < " + remote).substring(0, 64));
         Path back = dir.resolve("back.bin");
         Runs.Result down = get(remote, back.toString());
