@@ -1,7 +1,6 @@
 import com.jcraft.jsch.ChannelExec;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.time.Duration;
 
 /**
@@ -20,8 +19,9 @@ final class DetachedExec {
 
     private DetachedExec() {}
 
-    static Result run(VpsConnection connection, RemoteCommand cmd, Duration detachAfter, OutputStream out, OutputStream err, PrintStream notices) {
-        return run(connection, cmd, Jobs.newId(), detachAfter, out, err, notices);
+    static Result run(VpsConnection connection, RemoteCommand cmd, Duration detachAfter, OutputStream out, OutputStream err,
+                      Interrupts.Report onInterrupt) {
+        return run(connection, cmd, Jobs.newId(), detachAfter, out, err, onInterrupt);
     }
 
     /** Exit status of the follow script when the job left no exit status (checked with job status: a job may exit 249 itself). */
@@ -35,7 +35,7 @@ final class DetachedExec {
      * --pid checks it every 0.01 s), and exit with the job's exit status.
      */
     static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
-                      PrintStream notices) {
+                      Interrupts.Report interrupted) {
         long start = System.nanoTime();
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
         String script = Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
@@ -50,9 +50,9 @@ final class DetachedExec {
         ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
         ChannelExec channel = started.channel();
         // A Ctrl-C ends only the following: the job goes on, and this notice (not the caller's) is the interrupt's report.
-        Interrupts.Registration onInterrupt = Interrupts.reporting(() -> notices.println(Interrupts.line(
+        Interrupts.Registration onInterrupt = Interrupts.reporting(() -> interrupted.report(
                 "the command goes on running on the server as job " + id,
-                "continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")")));
+                "continue with: job logs " + id + " --from " + stdout.count() + " (and job wait " + id + ")"));
         try {
             long deadline = start + detachAfter.toNanos();
             while (!channel.isClosed()) {

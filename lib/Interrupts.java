@@ -29,6 +29,19 @@ final class Interrupts {
 
     private Interrupts() {}
 
+    /** How a command tells of an interrupt: WHAT happened and the HINT, as a line or as its JSON object. */
+    interface Report {
+        void report(String what, String hint);
+    }
+
+    /** A report that is only the line on STREAM. */
+    static Report printingTo(java.io.PrintStream stream) {
+        return (what, hint) -> {
+            stream.println(line(what, hint));
+            stream.flush();
+        };
+    }
+
     /** A registration that ends with its try block. */
     interface Registration extends AutoCloseable {
         @Override

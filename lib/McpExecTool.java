@@ -92,7 +92,7 @@ final class McpExecTool {
                 if (jobId == null) {
                     return ExecRunner.run(c, cmd, stdout, stderr, null);
                 }
-                detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, log);
+                detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, Interrupts.printingTo(log));
                 return detached[0].outcome();
             });
         } catch (VpsException e) {

@@ -126,12 +126,16 @@ class ExecCommand implements Callable<Integer> {
         // Read by the interrupt report, which runs on the shutdown hook's thread while this one still runs.
         List<Step> steps = new java.util.concurrent.CopyOnWriteArrayList<>();
         String[] host = {null};
-        try (Interrupts.Registration onInterrupt = Interrupts.reporting(() -> reportInterrupted(host[0], toRun, steps, elapsedMs(start)))) {
-            return runAll(toRun, limit, detach, steps, host, start);
+        Interrupts.Report report = (what, hint) -> reportInterrupted(host[0], toRun, steps, elapsedMs(start), what, hint);
+        try (Interrupts.Registration onInterrupt = Interrupts.reporting(() -> report.report(
+                steps.isEmpty() ? "no command was started" : "the remote command was stopped",
+                "run it again; long work survives the client as a job (job start, or --detach-after)"))) {
+            return runAll(toRun, limit, detach, steps, host, start, report);
         }
     }
 
-    private int runAll(List<String> toRun, long limit, Duration detach, List<Step> steps, String[] hostOut, long start) {
+    private int runAll(List<String> toRun, long limit, Duration detach, List<Step> steps, String[] hostOut, long start,
+                       Interrupts.Report onInterrupt) {
         String host = null;
         try {
             RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
@@ -150,7 +154,7 @@ class ExecCommand implements Callable<Integer> {
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);
-                    run(connection, cmd, step, detach);
+                    run(connection, cmd, step, detach, onInterrupt);
                     step.finish();
                     if (step.detached != null) {
                         break;
@@ -178,10 +182,8 @@ class ExecCommand implements Callable<Integer> {
         return report(host, toRun, steps, elapsedMs(start));
     }
 
-    /** A Ctrl-C: the running command was stopped on the server (see {@link ExecRunner#run}); say so, as JSON too. */
-    private void reportInterrupted(String host, List<String> toRun, List<Step> steps, long durationMs) {
-        String what = steps.isEmpty() ? "no command was started" : "the remote command was stopped";
-        String hint = "run it again; long work survives the client as a job (job start, or --detach-after)";
+    /** A Ctrl-C: WHAT became of the command (stopped on the server, or a job that goes on); say so, as JSON too. */
+    private void reportInterrupted(String host, List<String> toRun, List<Step> steps, long durationMs, String what, String hint) {
         if (json) {
             Map<String, Object> r = Json.envelope(host, label(toRun), "failed", null, durationMs, null);
             r.put("error", Interrupts.error(what, hint));
@@ -193,12 +195,12 @@ class ExecCommand implements Callable<Integer> {
         err.flush();
     }
 
-    private void run(VpsConnection connection, RemoteCommand cmd, Step step, Duration detach) {
+    private void run(VpsConnection connection, RemoteCommand cmd, Step step, Duration detach, Interrupts.Report onInterrupt) {
         try (Heartbeat beat = new Heartbeat(err, heartbeat, "the command", null)) {
             java.io.OutputStream stdout = beat.watch(step.stdout);
             java.io.OutputStream stderr = beat.watch(step.stderr);
             if (detach != null) {
-                DetachedExec.Result r = DetachedExec.run(connection, cmd, detach, stdout, stderr, err);
+                DetachedExec.Result r = DetachedExec.run(connection, cmd, detach, stdout, stderr, onInterrupt);
                 step.outcome = r.outcome();
                 step.detached = r.detached() ? r : null;
                 step.jobId = r.jobId();

@@ -147,6 +147,23 @@ class InterruptTest extends VpsTestBase {
     }
 
     @Test
+    void ctrlCWithJsonWhileFollowingADetachableCommandPrintsItsOneObjectNamingTheJob(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-detach-json.started", 3177, "--detach-after", "10m", "--json");
+        assertEquals(130, c.interrupt(), c.toString());
+        String stdout = c.stdout().trim();
+        assertTrue(stdout.startsWith("{") && stdout.endsWith("}") && stdout.lines().count() == 1, "one JSON object: " + c);
+        Map<?, ?> error = (Map<?, ?>) Json.read(stdout, Map.class).get("error");
+        assertEquals("INTERRUPTED", error.get("kind"), c.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("interrupted: the command goes on running on the server as job (\\S+)")
+                .matcher((String) error.get("message"));
+        assertTrue(m.matches(), c.toString());
+        assertTrue(((String) error.get("hint")).startsWith("continue with: job logs " + m.group(1) + " --from "), c.toString());
+        assertEquals("running", JobTest.job("status", m.group(1), "--json").json().get("status"), "the job goes on");
+        JobTest.job("kill", m.group(1));
+        assertNoSleep(3177);
+    }
+
+    @Test
     void ctrlCOnSftpPutSaysTheRerunResumes(@TempDir Path dir) throws Exception {
         byte[] data = TransferTest.random(12 << 20, 41);
         Path src = Files.write(dir.resolve("int-up.bin"), data);
