@@ -113,8 +113,18 @@ final class HostKeyVerifier implements HostKeyRepository {
         return NOT_INCLUDED;
     }
 
-    /** Appends one line under an exclusive lock so that racing first connections never corrupt the file. */
+    /**
+     * Appends one line under an exclusive lock so that racing first connections never corrupt the file.
+     * The file lock serializes processes; threads of one JVM (mcp-server, the tests) queue on the class
+     * first, as a second lock() on the same file from one JVM throws OverlappingFileLockException.
+     */
     private void record(HostKey key) {
+        synchronized (HostKeyVerifier.class) {
+            appendUnderFileLock(key);
+        }
+    }
+
+    private void appendUnderFileLock(HostKey key) {
         String line = key.getHost() + " " + key.getType() + " " + key.getKey() + "\n";
         try {
             Files.createDirectories(knownHostsFile.toAbsolutePath().getParent());

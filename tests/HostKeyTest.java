@@ -54,11 +54,25 @@ class HostKeyTest extends VpsTestBase {
     void racingAcceptNewCallsLeaveAValidFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("known_hosts");
         Files.writeString(file, "# keep me\nexample.org " + OTHER_KEY);
-        ExecutorService pool = Executors.newFixedThreadPool(4);
+        // Another process holds the file's lock until all eight calls of this JVM (as mcp-server's may be)
+        // are recording: they overlap for certain. A second lock() from one JVM threw OverlappingFileLockException.
+        Process holder = new ProcessBuilder("python3", "-c", "import fcntl, sys; f = open(sys.argv[1], 'a'); fcntl.lockf(f, fcntl.LOCK_EX);"
+                + " print('locked', flush=True); sys.stdin.read()", file.toString()).redirectErrorStream(true).start();
+        assertEquals("locked", new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine());
+        ExecutorService pool = Executors.newFixedThreadPool(8);
         List<Future<Runs.Result>> results = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 8; i++) {
             results.add(pool.submit(() -> run(file, "--accept-new", "--", "echo ok")));
         }
+        for (long deadline = System.nanoTime() + 60_000_000_000L; System.nanoTime() < deadline; Thread.sleep(20)) {
+            long recording = Thread.getAllStackTraces().values().stream().filter(stack -> java.util.Arrays.stream(stack)
+                    .anyMatch(f -> f.getClassName().equals("HostKeyVerifier") && f.getMethodName().equals("record"))).count();
+            if (recording == 8 || results.stream().anyMatch(Future::isDone)) {
+                break;
+            }
+        }
+        holder.getOutputStream().close();   // lets the other process go: its lock ends with it
+        assertTrue(holder.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
         for (Future<Runs.Result> f : results) {
             assertEquals(0, f.get().exit(), f.get().toString());
         }
