@@ -29,11 +29,10 @@ final class Jobs {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("job", id);
             putInto(m);
-            m.put("command", command);
             return m;
         }
 
-        /** The job's state into a result: status, exitCode, signal, job, started, stdoutBytes, stderrBytes, pid, orphaned. */
+        /** The job's state into a result: status, exitCode, signal, job, started, stdoutBytes, stderrBytes, pid, orphaned, command. */
         void putInto(Map<String, Object> r) {
             r.put("status", status);
             r.put("exitCode", exitCode);
@@ -44,6 +43,7 @@ final class Jobs {
             r.put("stderrBytes", stderrBytes);
             r.put("pid", pid);
             r.put("orphaned", orphaned);
+            r.put("command", command);   // the job's own command, as the user gave it: never "job status" nor the wrapper
         }
 
         /** The exit status a caller passes on: the job's own, 128+N for signal N (as exec-command), 1 when there is none. */

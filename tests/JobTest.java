@@ -317,6 +317,8 @@ class JobTest extends VpsTestBase {
             Map<?, ?> listed = (Map<?, ?>) ((List<?>) shown.get(5).json().get("jobs")).stream()
                     .filter(j -> id.equals(((Map<?, ?>) j).get("job"))).findFirst().orElseThrow();
             assertEquals(command, listed.get("command"));
+            assertEquals(command, shown.get(1).json().get("command"), "status --json names the job's command: " + shown.get(1));
+            assertEquals(command, shown.get(3).json().get("command"), "wait --json names the job's command: " + shown.get(3));
             String folder = "/root/.vps-toolkit/jobs/" + id;
             for (int i = 0; i < 100 && vps.exec("[ -e " + folder + "/input ] && echo there; true").contains("there"); i++) {
                 JobCommand.sleep(100);   // the runner removes the values' file as it starts the command
