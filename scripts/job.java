@@ -85,7 +85,7 @@ class JobCommand implements Callable<Integer> {
             return getClass().getAnnotation(Command.class).name();
         }
 
-        /** On a Ctrl-C: {what goes on, how to continue}; null when the subcommand has nothing to add. */
+        /** On a Ctrl-C: {what goes on, how to continue, the job's id}; null when the subcommand has nothing to add. */
         String[] whenInterrupted() {
             return null;
         }
@@ -103,7 +103,8 @@ class JobCommand implements Callable<Integer> {
         private void reportInterrupted() {
             String[] said = whenInterrupted();
             if (json()) {
-                Map<String, Object> r = Json.envelope(null, "job " + name(), "failed", null, 0, null);
+                Map<String, Object> r = Json.envelope(host, "job " + name(), "failed", null, 0, null);
+                r.put("job", said[2]);
                 r.put("error", Interrupts.error(said[0], said[1]));
                 parent.out.println(Json.write(r));
                 parent.out.flush();
@@ -112,10 +113,12 @@ class JobCommand implements Callable<Integer> {
             parent.err.flush();
         }
 
+        /** The server's name once resolved, for the interrupt's report (printed on the shutdown hook's thread). */
+        private volatile String host;
+
         private int runOnce() {
             TargetOptions target = parent.target;
             long start = System.nanoTime();
-            String host = null;
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
@@ -281,7 +284,7 @@ class JobCommand implements Callable<Integer> {
             }
             long next = from + (sink == null ? 0 : sink.count);
             return new String[] {"job " + id + " goes on running on the server; its output was printed up to byte " + next,
-                    "continue with: job logs " + id + " --from " + next + " --follow (job kill " + id + " stops it)"};
+                    "continue with: job logs " + id + " --from " + next + " --follow (job kill " + id + " stops it)", id};
         }
     }
 
@@ -318,7 +321,7 @@ class JobCommand implements Callable<Integer> {
         @Override
         String[] whenInterrupted() {
             return new String[] {"job " + id + " goes on running on the server",
-                    "continue with: job wait " + id + " --max 50s, and job logs " + id + " --from 0 for its output (job kill " + id + " stops it)"};
+                    "continue with: job wait " + id + " --max 50s, and job logs " + id + " --from 0 for its output (job kill " + id + " stops it)", id};
         }
     }
 

@@ -192,11 +192,15 @@ class InterruptTest extends VpsTestBase {
         assertEquals(0, JobTest.job("start", "--id", "int-wait", "--", "sleep 3174").exit());
         List<String> args = new ArrayList<>(List.of("wait"));
         args.addAll(vps.target("root"));
-        args.addAll(List.of("int-wait", "--max", "5m", "--heartbeat", "1s"));
+        args.addAll(List.of("int-wait", "--max", "5m", "--heartbeat", "1s", "--json"));
         Client c = start(dir, "JobCommand", args);
         awaitStderr(c);   // a heartbeat line: the client is in its wait
         assertEquals(130, c.interrupt(), c.toString());
         assertTrue(c.stderr().contains("vps: interrupted: job int-wait goes on running on the server\nhint: continue with: job wait int-wait"), c.toString());
+        Map<?, ?> j = Json.read(c.stdout().trim(), Map.class);
+        assertEquals("int-wait", j.get("job"), "the one JSON object names the job: " + c);
+        assertEquals("127.0.0.1", j.get("host"), c.toString());
+        assertEquals("INTERRUPTED", ((Map<?, ?>) j.get("error")).get("kind"), c.toString());
         assertEquals("running", JobTest.job("status", "int-wait", "--json").json().get("status"), "the job goes on");
         JobTest.job("kill", "int-wait");
     }
