@@ -95,7 +95,7 @@ class McpServer implements Callable<Integer> {
             if (names.defaultName() != null) {
                 connections.warmUp(names.defaultName());
             }
-            err.println("vps: mcp-server " + Cli.VERSION + " serving " + tools.size() + " tools on stdio; default target: "
+            err.println("mcp-server " + Cli.VERSION + " serving " + tools.size() + " tools on stdio; default target: "
                     + (names.defaultName() == null ? "none (every call names its target)" : names.defaultName()));
             stdinClosed.await();
             server.closeGracefully();

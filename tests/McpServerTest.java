@@ -476,6 +476,9 @@ class McpServerTest extends VpsTestBase {
         assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server ends when its stdin closes");
         watchdog.shutdownNow();
         assertEquals(0, server.exitValue());
+        String stderr = Files.readString(dir.resolve("garbage-stderr"));
+        assertTrue(stderr.startsWith("mcp-server " + Cli.VERSION + " serving "), stderr);
+        assertTrue(stderr.lines().noneMatch(l -> l.startsWith("vps: ")), "no line that reads as a failure (vps: KIND:) when nothing failed: " + stderr);
     }
 }
 
