@@ -23,7 +23,7 @@ class UsabilityTransferTest extends VpsTestBase {
         String jsonLine = r.stderr().lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow(() -> new AssertionError(r.toString()));
         Map<?, ?> j = Json.read(jsonLine, Map.class);
         assertEquals("exited", j.get("status"));
-        assertEquals(10.0, j.get("bytes"));
+        assertEquals(10L, j.get("bytes"));
     }
 
     @Test
