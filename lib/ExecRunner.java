@@ -156,10 +156,11 @@ final class ExecRunner {
     }
 
     /** The login shell exited without running the bootstrap (nologin, false, a shell that cannot run it): never a success. */
+    /** CONFIG, as issue 15 asks: the account must change (its shell) or another login be used; never a silent success. */
     static VpsException loginShellError(VpsConnection connection, String said, int status) {
         String user = connection.target.user();
         String shell = loginShellOf(connection);
-        return new VpsException(VpsException.Kind.REMOTE, "the login shell of " + user + " on " + connection.target.host() + (shell == null ? "" : " (" + shell + ")")
+        return new VpsException(VpsException.Kind.CONFIG, "the login shell of " + user + " on " + connection.target.host() + (shell == null ? "" : " (" + shell + ")")
                         + " did not run the command" + (status >= 0 ? " (it exited " + status + ")" : "") + (said.isEmpty() ? "" : "; it said: " + said),
                 "the toolkit needs a login shell that runs `SHELL -c COMMAND` (sh, bash, dash, zsh, fish or tcsh); check it with "
                         + "`getent passwd " + user + "` and change it as root with `chsh -s /bin/bash " + user + "`, or log in as another user", false, null);

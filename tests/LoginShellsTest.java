@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Users whose login shell is not bash: dana (dash), zed (zsh), fin (fish), tom (tcsh), and alice
  * (bash) to compare. Commands, --cwd, --env, --timeout, signals, jobs, locks and transfers work for
- * each; a login shell that runs nothing (nologin, false) is a REMOTE error (exit 1, as ssh), never a success.
+ * each; a login shell that runs nothing (nologin, false) is a CONFIG error (exit 2) naming it, never a success.
  */
 class LoginShellsTest extends VpsTestBase {
     /** Values a shell would change if it ever parsed them: zsh's =word, command substitution, quotes, history, globs. */
@@ -156,15 +156,15 @@ class LoginShellsTest extends VpsTestBase {
 
     @ParameterizedTest
     @ValueSource(strings = {"/usr/sbin/nologin", "/bin/false"})
-    void aLoginShellThatRunsNothingIsARemoteError(String shell) {
+    void aLoginShellThatRunsNothingIsAConfigError(String shell) {
         String user = userWithShell(shell);
         Runs.Result r = exec(user, "--", "echo should-not-say-this");
-        assertEquals(1, r.exit(), r.toString());
-        assertTrue(r.stderr().startsWith("vps: REMOTE: the login shell of " + user + " on 127.0.0.1 did not run the command"), r.stderr());
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: CONFIG: the login shell of " + user + " on 127.0.0.1 did not run the command"), r.stderr());
         assertTrue(r.stderr().contains("chsh -s /bin/bash " + user), r.stderr());
         Runs.Result job = JobTest.job(vps.target(user), "start", "--", "true");
-        assertEquals(1, job.exit(), job.toString());
-        assertTrue(job.stderr().startsWith("vps: REMOTE: "), job.stderr());
+        assertEquals(2, job.exit(), job.toString());
+        assertTrue(job.stderr().startsWith("vps: CONFIG: "), job.stderr());
     }
 
     /** Where SFTP does not need the login shell (internal-sftp), the error names the shell from /etc/passwd. */
@@ -179,8 +179,8 @@ class LoginShellsTest extends VpsTestBase {
             Path knownHosts = Files.writeString(dir.resolve("kh"), vps.knownHostsLine(port) + "\n");
             Runs.Result r = Runs.exec(List.of("-H", "127.0.0.1", "-p", Integer.toString(port), "-u", user, "-i", vps.key.toString(),
                     "--known-hosts", knownHosts.toString(), "--", "true"));
-            assertEquals(1, r.exit(), r.toString());
-            assertTrue(r.stderr().startsWith("vps: REMOTE: the login shell of nolog on 127.0.0.1 (/usr/sbin/nologin) did not run the command"), r.stderr());
+            assertEquals(2, r.exit(), r.toString());
+            assertTrue(r.stderr().startsWith("vps: CONFIG: the login shell of nolog on 127.0.0.1 (/usr/sbin/nologin) did not run the command"), r.stderr());
         } finally {
             vps.exec("kill $(cat /run/sshd-internal-sftp.pid)");
         }
