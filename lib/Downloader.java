@@ -432,7 +432,7 @@ final class Downloader {
             }
             // By path, not through a descriptor: closing any other descriptor of the file would drop the lock.
             Files.setPosixFilePermissions(partial, !options.preserve() && Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
-                    ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS) : LocalTree.permissions(p.item().mode() & 0777));
+                    ? Files.getPosixFilePermissions(target, LinkOption.NOFOLLOW_LINKS) : PosixModes.permissions(p.item().mode() & 0777));
         } catch (UnsupportedOperationException windows) {
             // NTFS: permissions follow the folder
         } catch (IOException e) {

@@ -186,7 +186,7 @@ final class LocalTree {
             try {
                 FileChannel channel = POSIX
                         ? FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                                LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(permissions(0600)))
+                                LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixModes.permissions(0600)))
                         : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
                 Object key = identity(path);
                 if (lock(channel) == null || key == null) {
@@ -276,16 +276,6 @@ final class LocalTree {
         } catch (OverlappingFileLockException e) {
             return null;
         }
-    }
-
-    static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> perms = java.util.EnumSet.noneOf(PosixFilePermission.class);
-        for (PosixFilePermission p : PosixFilePermission.values()) {
-            if ((mode & (1 << (8 - p.ordinal()))) != 0) {
-                perms.add(p);
-            }
-        }
-        return perms;
     }
 
     /** The login user's id, asked once, only where files have Unix owners. */

@@ -27,16 +27,21 @@ final class PosixModes {
         }
     }
 
-    /** Sets MODE (permission bits only); a no-op where the file system has no POSIX modes. */
-    static void set(Path file, int mode) throws IOException {
+    /** MODE's permission bits as java.nio's set. */
+    static Set<PosixFilePermission> permissions(int mode) {
         Set<PosixFilePermission> perms = EnumSet.noneOf(PosixFilePermission.class);
         for (PosixFilePermission p : PosixFilePermission.values()) {
             if ((mode & bit(p)) != 0) {
                 perms.add(p);
             }
         }
+        return perms;
+    }
+
+    /** Sets MODE (permission bits only); a no-op where the file system has no POSIX modes. */
+    static void set(Path file, int mode) throws IOException {
         try {
-            Files.setPosixFilePermissions(file, perms);
+            Files.setPosixFilePermissions(file, permissions(mode));
         } catch (UnsupportedOperationException windows) {
             // NTFS: permissions follow the folder
         }
