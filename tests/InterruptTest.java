@@ -127,6 +127,7 @@ class InterruptTest extends VpsTestBase {
     @Test
     void ctrlCThroughReuseStopsAndSaysSo(@TempDir Path dir) throws Exception {
         Client c = execRunning(dir, "/tmp/interrupt-reuse.started", 3173, "--reuse");
+        awaitStdout(c, "before\n");
         assertEquals(130, c.interrupt(), c.toString());
         assertTrue(c.stderr().contains("vps: interrupted: the remote command was stopped\nhint: "), c.toString());
         assertEquals("before\n", c.stdout());
@@ -136,6 +137,7 @@ class InterruptTest extends VpsTestBase {
     @Test
     void ctrlCWhileFollowingADetachableCommandSaysItsJobGoesOn(@TempDir Path dir) throws Exception {
         Client c = execRunning(dir, "/tmp/interrupt-detach.started", 3176, "--detach-after", "10m");
+        awaitStdout(c, "before\n");   // the 7 bytes the hint's --from counts have reached the client
         assertEquals(130, c.interrupt(), c.toString());
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("vps: interrupted: the command goes on running on the server as job (\\S+)\n"
                 + "hint: continue with: job logs \\1 --from 7 ").matcher(c.stderr());
@@ -221,6 +223,14 @@ class InterruptTest extends VpsTestBase {
                 + "\nhint: continue with: job logs int-follow --from 6 --follow"), c.toString());
         assertEquals("running", JobTest.job("status", "int-follow", "--json").json().get("status"), "the job goes on");
         JobTest.job("kill", "int-follow");
+    }
+
+    /** Waits (at most 30 s) until the client has printed EXPECTED: what the server sent has reached it. */
+    private static void awaitStdout(Client c, String expected) throws Exception {
+        for (long end = System.nanoTime() + 30_000_000_000L; !c.stdout().equals(expected) && System.nanoTime() < end; ) {
+            Thread.sleep(50);
+        }
+        assertEquals(expected, c.stdout(), c.toString());
     }
 
     private static void awaitStderr(Client c) throws Exception {
