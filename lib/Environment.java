@@ -12,18 +12,32 @@ final class Environment {
 
     private Environment() {}
 
+    // TEMP stub until the context part lands
+    record Terminals(boolean stdin, boolean stdout, boolean stderr) {}
+    interface Scope extends AutoCloseable { @Override void close(); }
+    private static final InheritableThreadLocal<Object[]> CALL = new InheritableThreadLocal<>();
+    static Scope enter(Map<String, String> v, Path wf, Terminals t) {
+        Object[] prev = CALL.get();
+        CALL.set(new Object[] {Map.copyOf(v), wf, t});
+        return () -> CALL.set(prev);
+    }
+
     static String get(String name) {
-        String value = vars.get(name);
+        Object[] c = CALL.get();
+        String value = c != null ? ((Map<String, String>) c[0]).get(name) : vars.get(name);
         return value == null || value.isEmpty() ? null : value;
     }
 
     static Map<String, String> all() {
+        Object[] c = CALL.get();
+        if (c != null) return (Map<String, String>) c[0];
         return vars;
     }
 
     /** The folder the user runs the command in (where an implicit ./.env is looked for). */
     static Path workingFolder() {
-        Path folder = workingFolder;
+        Object[] c = CALL.get();
+        Path folder = c != null ? (Path) c[1] : workingFolder;
         return folder != null ? folder : Path.of("").toAbsolutePath();
     }
 

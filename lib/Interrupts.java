@@ -29,6 +29,23 @@ final class Interrupts {
 
     private Interrupts() {}
 
+    // TEMP stub until the context part lands
+    static final class Scope {
+        volatile boolean happened;
+        final Deque<Runnable> stops = new ConcurrentLinkedDeque<>();
+        volatile Runnable report;
+        boolean happened() { return happened; }
+        void interrupt() {
+            happened = true;
+            Runnable r = report;
+            for (Runnable s : stops) { try { s.run(); } catch (RuntimeException ignored) { } }
+            if (r != null) r.run();
+        }
+    }
+    private static final InheritableThreadLocal<Scope> SCOPE = new InheritableThreadLocal<>();
+    static Scope newScope() { return new Scope(); }
+    static Registration enter(Scope s) { Scope prev = SCOPE.get(); SCOPE.set(s); return () -> SCOPE.set(prev); }
+
     /** How a command tells of an interrupt: WHAT happened and the HINT, as a line or as its JSON object. */
     interface Report {
         void report(String what, String hint);
@@ -50,8 +67,10 @@ final class Interrupts {
 
     /** Runs STOP (best effort, a few seconds at most) if the process is interrupted before the registration closes. */
     static Registration stopping(Runnable stop) {
-        STOPS.push(stop);
-        return () -> STOPS.remove(stop);
+        Scope sc = SCOPE.get();
+        Deque<Runnable> d = sc != null ? sc.stops : STOPS;
+        d.push(stop);
+        return () -> d.remove(stop);
     }
 
     /**
@@ -59,6 +78,8 @@ final class Interrupts {
      * the report registered before it (a command's own), which comes back when it closes.
      */
     static synchronized Registration reporting(Runnable reportOnInterrupt) {
+        Scope sc = SCOPE.get();
+        if (sc != null) { Runnable b = sc.report; sc.report = reportOnInterrupt; return () -> { if (sc.report == reportOnInterrupt) sc.report = b; }; }
         Runnable before = report;
         report = reportOnInterrupt;
         return () -> {
@@ -72,6 +93,8 @@ final class Interrupts {
 
     /** True once an interrupt began: the caller's result is the interrupt's report, already printed or being printed. */
     static boolean happened() {
+        Scope sc = SCOPE.get();
+        if (sc != null) return sc.happened;
         return HAPPENED.get();
     }
 
