@@ -83,6 +83,9 @@ final class TargetOptions {
         if (!reuseWanted()) {
             return VpsConnection.connect(t, log);
         }
+        if (SessionPool.inProcess() != null) {
+            return SessionPool.inProcess().lease(t, 1, log);
+        }
         Duration idle = persist;
         if (idle == null) {
             String fromEnv = new TargetResolver(this, err).setting("VPS_PERSIST");
@@ -98,6 +101,9 @@ final class TargetOptions {
     boolean reuseWanted() {
         if (reuse != null) {
             return reuse;
+        }
+        if (SessionPool.inProcess() != null) {
+            return true;   // a call the engine runs: that is what the engine is for
         }
         if (sandbox) {
             return false;

@@ -1,6 +1,6 @@
 // Connection reuse (--reuse) comes with every script that connects:
 //SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderBridge.java HolderUpstream.java HolderChannel.java HolderRelay.java
-//SOURCES SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
+//SOURCES SessionPool.java SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
 // ... and the holder runs sftp-put/sftp-get itself (HolderTransfer), whichever script started it:
 //SOURCES HolderTransfer.java Transfer.java Uploader.java Downloader.java LocalTree.java RemoteFs.java RemotePaths.java StripedUpload.java SftpWriter.java
 //SOURCES BackgroundDigest.java TransferProgress.java TransferResult.java PosixModes.java ShellQuote.java
