@@ -34,6 +34,7 @@ final class EngineCall implements Command {
     private volatile Interrupts.Scope interrupts;
     private volatile ProcessHandle client;
     private volatile boolean finished;
+    private volatile Thread stopper;
 
     EngineCall(EngineServer engine, String request) {
         this.engine = engine;
@@ -67,7 +68,7 @@ final class EngineCall implements Command {
         if (request.startsWith("interrupt ")) {
             EngineCall target = engine.call(request.substring("interrupt ".length()).trim());
             if (target != null) {
-                target.interrupt();
+                target.interrupt("Ctrl-C at the client");
             }
             exit.onExit(target != null ? 0 : 1);
             return;
@@ -105,6 +106,7 @@ final class EngineCall implements Command {
                 code = Cli.commandLine(command, stdout, stderr).execute(argv(vars.getOrDefault("VPS_CALL_ARGV", "")).toArray(String[]::new));
             }
             if (interrupts.happened()) {
+                awaitReport();
                 code = INTERRUPTED;
             }
         } catch (RuntimeException | Error e) {
@@ -131,14 +133,27 @@ final class EngineCall implements Command {
         exit.onExit(code);
     }
 
+    /** The interrupt's report is the call's last output: the call ends after it, as a cold JVM exits after its hook. */
+    private void awaitReport() {
+        Thread s = stopper;
+        if (s != null && s != Thread.currentThread()) {
+            try {
+                s.join(INTERRUPT_GRACE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** The client pressed Ctrl-C or went away: stop what the call started on the server and report, as a cold call does. */
-    void interrupt() {
+    synchronized void interrupt(String why) {
         Interrupts.Scope scope = interrupts;
         Thread t = worker;
-        if (scope == null || t == null || finished) {
+        if (scope == null || t == null || finished || stopper != null) {
             return;
         }
-        Thread stopper = new Thread(() -> {
+        System.err.println("vps-engine: call " + id + " interrupted: " + why);
+        stopper = new Thread(() -> {
             scope.interrupt();
             try {
                 t.join(INTERRUPT_GRACE_MS);
@@ -159,14 +174,14 @@ final class EngineCall implements Command {
         ProcessHandle c = client;
         if (c != null && !c.isAlive()) {
             client = null;
-            interrupt();
+            interrupt("its client process " + c.pid() + " ended");
         }
     }
 
     @Override
     public void destroy(ChannelSession channel) {
         if (!finished) {
-            interrupt();
+            interrupt("its channel closed");
         }
     }
 

@@ -253,9 +253,13 @@ final class EngineServer implements AutoCloseable {
     }
 
     private void tick() {
-        calls.values().forEach(EngineCall::checkClient);
-        if (calls.isEmpty() && System.nanoTime() - lastActivity > persist.toNanos()) {
-            stopWhenIdle();
+        try {
+            calls.values().forEach(EngineCall::checkClient);
+            if (calls.isEmpty() && System.nanoTime() - lastActivity > persist.toNanos()) {
+                stopWhenIdle();
+            }
+        } catch (RuntimeException e) {
+            System.err.println("vps-engine: " + e);   // a failed tick must not end the schedule
         }
     }
 
@@ -265,7 +269,7 @@ final class EngineServer implements AutoCloseable {
         running = null;
         clock.shutdownNow();
         files.forgetPort(server == null ? -1 : server.getPort());
-        calls.values().forEach(EngineCall::interrupt);
+        calls.values().forEach(c -> c.interrupt("the engine stops"));
         pool.close();
         try {
             if (server != null) {
