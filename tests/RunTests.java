@@ -17,7 +17,7 @@
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
-//SOURCES NewcomerTest.java
+//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -41,7 +41,7 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class,
-            EndToEndTest.class);
+            PrivateFoldersTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
