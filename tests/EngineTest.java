@@ -286,6 +286,28 @@ class EngineTest extends VpsTestBase {
         assertEquals(255, r2.exit(), "the right key from 127.0.0.2 is refused too: " + r2);
     }
 
+    /** Another local user has neither the key (0600 in a 0700 folder) nor the way into ssh's control socket. */
+    @Test
+    void anotherLocalUserIsRefused() throws Exception {
+        long port = Long.parseLong(Files.readString(home.resolve("engine/port")).trim().split(" ")[0]);
+        Path theirs = Files.createTempDirectory("vps-other-key");
+        Path key = theirs.resolve("key");
+        VpsServer.writeKeyPair(key);
+        int uid = OtherUser.uid();
+        for (Path p : List.of(theirs, key, theirs.resolve("key.pub"))) {
+            Files.setAttribute(p, "unix:uid", uid);
+        }
+        OtherUser.Result ownKey = OtherUser.run("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i", key.toString(), "-p", Long.toString(port),
+                "-l", "vps", "127.0.0.1", "connection", "status");
+        assertEquals(255, ownKey.exit(), ownKey.output());
+        assertTrue(ownKey.output().contains("Permission denied"), ownKey.output());
+        OtherUser.Result engineKey = OtherUser.run("cat", home.resolve("engine/client_key").toString());
+        assertNotEquals(0, engineKey.exit(), "the engine's client key is not theirs to read: " + engineKey.output());
+        OtherUser.Result control = OtherUser.run("ssh", "-F", "/dev/null", "-S", home.resolve("engine/ctl").toString(), "-O", "check", "vps-engine");
+        assertNotEquals(0, control.exit(), "ssh's control socket is not theirs to use: " + control.output());
+    }
+
     static Proc run(List<String> command) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         return finish(start(pb, null), 30);
