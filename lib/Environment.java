@@ -69,6 +69,11 @@ final class Environment {
         return folder != null ? folder : Path.of("").toAbsolutePath();
     }
 
+    /** Whether this thread runs inside a call's {@link Scope}. */
+    static boolean inCall() {
+        return CALL.get() != null;
+    }
+
     static Terminals terminals() {
         Call call = CALL.get();
         return call != null ? call.terminals() : Terminals.ofProcess();
@@ -79,12 +84,12 @@ final class Environment {
      * caller's; outside one, only System.in can be (an in-process test passes its own stream).
      */
     static boolean stdinIsTerminal(InputStream in) {
-        return CALL.get() != null ? terminals().stdin() : in == System.in && terminals().stdin();
+        return inCall() ? terminals().stdin() : in == System.in && terminals().stdin();
     }
 
     /** Whether ERR, a command's stderr, is the caller's terminal (as {@link #stdinIsTerminal}). */
     static boolean stderrIsTerminal(PrintStream err) {
-        return CALL.get() != null ? terminals().stderr() : err == System.err && terminals().stderr();
+        return inCall() ? terminals().stderr() : err == System.err && terminals().stderr();
     }
 
     /**

@@ -183,5 +183,15 @@ class CallScopeTest extends VpsTestBase {
                 "echo piped".getBytes(StandardCharsets.UTF_8), (out, err, in) -> new ExecCommand(out, err, in));
         assertEquals(0, piped.exit(), piped.toString());
         assertEquals("piped\n", piped.stdout(), piped.toString());
+
+        // --help is colored as picocli colors it for a terminal: the caller's, not this JVM's (which has none).
+        Runs.Result colored = call(env, dir, new Environment.Terminals(false, true, false), Interrupts.newScope(), List.of("--help"),
+                new byte[0], (out, err, in) -> new ExecCommand(out, err, in));
+        assertEquals(0, colored.exit(), colored.toString());
+        assertTrue(colored.stdout().contains("\u001B["), colored.toString());
+        Runs.Result plain = call(env, dir, NO_TERMINALS, Interrupts.newScope(), List.of("--help"),
+                new byte[0], (out, err, in) -> new ExecCommand(out, err, in));
+        assertEquals(0, plain.exit(), plain.toString());
+        assertFalse(plain.stdout().contains("\u001B["), plain.toString());
     }
 }
