@@ -105,8 +105,7 @@ final class EngineCall implements Command {
             } else {
                 code = Cli.commandLine(command, stdout, stderr).execute(argv(vars.getOrDefault("VPS_CALL_ARGV", "")).toArray(String[]::new));
             }
-            if (interrupts.happened()) {
-                awaitReport();
+            if (Interrupts.happened()) {   // inside the call's scope: waits until its report is printed
                 code = INTERRUPTED;
             }
         } catch (RuntimeException | Error e) {
@@ -131,18 +130,6 @@ final class EngineCall implements Command {
         }
         engine.end(this);
         exit.onExit(code);
-    }
-
-    /** The interrupt's report is the call's last output: the call ends after it, as a cold JVM exits after its hook. */
-    private void awaitReport() {
-        Thread s = stopper;
-        if (s != null && s != Thread.currentThread()) {
-            try {
-                s.join(INTERRUPT_GRACE_MS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     /** The client pressed Ctrl-C or went away: stop what the call started on the server and report, as a cold call does. */

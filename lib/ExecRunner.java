@@ -27,8 +27,12 @@ final class ExecRunner {
     /**
      * Opens an exec channel for CMD: the fixed exec request, and on its stdin the scripts with the
      * values, then (with --stdin) the caller's STDIN. OUT gets stdout from the start marker on.
+     * A call already interrupted (its client went away while it connected) starts nothing.
      */
     static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        if (Interrupts.happened()) {
+            throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
+        }
         StartGate gate = new StartGate(cmd.marker(), out, err);
         ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
         channel.setOutputStream(gate.stdout(), true);

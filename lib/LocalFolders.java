@@ -18,14 +18,14 @@ final class LocalFolders {
 
     static Path root() {
         String override = Environment.get("VPS_TOOLKIT_HOME");
-        return override != null ? Path.of(override) : home().resolve(".vps-toolkit");
+        return override != null ? Environment.resolve(override) : home().resolve(".vps-toolkit");
     }
 
     static Path home() {
         return Path.of(System.getProperty("user.home"));
     }
 
-    /** A leading ~ means the home folder, as in a shell. */
+    /** A leading ~ means the home folder, as in a shell; a relative path starts in the caller's working folder. */
     static Path expandHome(String path) {
         if (path.equals("~")) {
             return home();
@@ -33,7 +33,7 @@ final class LocalFolders {
         if (path.startsWith("~/")) {
             return home().resolve(path.substring(2));
         }
-        return Path.of(path);
+        return Environment.resolve(path);
     }
 
     static Path outputs() {
