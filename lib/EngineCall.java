@@ -123,11 +123,8 @@ final class EngineCall implements Command {
             return;
         }
         finished = true;
-        if (code == 255) {
-            engine.files.mark(id, "exit");
-        } else {
-            engine.files.unmark(id);
-        }
+        // Kept until the engine's clock removes it: a client whose ssh lost the exit status reads it there.
+        engine.files.mark(id, "done " + code);
         engine.end(this);
         exit.onExit(code);
     }

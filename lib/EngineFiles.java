@@ -11,9 +11,10 @@ import java.util.stream.Stream;
  * The engine's private folder (LocalFolders.root()/engine), shared with its thin client bin/vps:
  * `lock` (held by the live engine), `port` ("PORT PID"), `known_hosts` (the engine's host key under
  * the alias vps-engine), `client_key`, `ctl` (ssh's ControlPath), `calls/ID` (one marker per call:
- * `started` while it runs, `exit` when the call itself ended 255, `retired` when it was refused
- * unrun; a client that sees 255 reads it to tell "the engine answered 255" from "no engine
- * answered", when it runs the call cold, and from "the engine died during the call").
+ * `started` while it runs, `done CODE` once it ended, `retired` when it was refused unrun). A client
+ * whose ssh ends 255 reads it: `done` is the call's own answer, `started` means the engine died
+ * during the call (it may have run), and no marker means no engine took it: only then may the
+ * client run it cold. A call is never sent twice.
  */
 record EngineFiles(Path dir) {
     static final String HOST_ALIAS = "vps-engine";
@@ -71,8 +72,22 @@ record EngineFiles(Path dir) {
         }
     }
 
-    void unmark(String id) {
-        call(id).toFile().delete();
+    /** Markers of calls that ended more than AGE ago: their clients have read them long since. */
+    void forgetEndedCalls(java.time.Duration age) {
+        long before = System.currentTimeMillis() - age.toMillis();
+        try (Stream<Path> s = Files.list(dir.resolve("calls"))) {
+            s.filter(p -> p.toFile().lastModified() < before).forEach(p -> {
+                try {
+                    if (Files.readString(p).startsWith("done")) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException ignored) {
+                    // gone already
+                }
+            });
+        } catch (IOException ignored) {
+            // nothing to forget
+        }
     }
 
     void clearCalls() {

@@ -65,6 +65,7 @@ final class EngineServer implements AutoCloseable {
     private volatile long lastActivity = System.nanoTime();
     private volatile boolean retired;
     private volatile boolean stopping;
+    private long ticks;
 
     private EngineServer(EngineFiles files, Commands commands, Path sources, Duration persist, FileChannel lockChannel, FileLock lock) {
         this.files = files;
@@ -255,6 +256,9 @@ final class EngineServer implements AutoCloseable {
     private void tick() {
         try {
             calls.values().forEach(EngineCall::checkClient);
+            if (++ticks % 60 == 0) {
+                files.forgetEndedCalls(Duration.ofMinutes(10));
+            }
             if (calls.isEmpty() && System.nanoTime() - lastActivity > persist.toNanos()) {
                 stopWhenIdle();
             }

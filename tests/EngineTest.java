@@ -149,7 +149,7 @@ class EngineTest extends VpsTestBase {
         for (int i = 0; i < 5; i++) {
             Proc warm = vps(exec("--", command));
             assertEquals(cold.exit(), warm.exit(), warm.toString());
-            assertEquals(cold.stdout(), warm.stdout());
+            assertEquals(cold.stdout(), warm.stdout(), "call " + i + ": " + warm + "\ncold: " + cold);
             assertEquals(cold.stderr(), warm.stderr());
         }
         assertTrue(vps.logins() - before <= 1, "5 warm calls: at most one login on the server, got " + (vps.logins() - before));
