@@ -222,6 +222,24 @@ class EngineTest extends VpsTestBase {
         vps.await("pgrep -f '[s]leep 78' >/dev/null && echo running || echo gone", "gone");
     }
 
+    /** `./jbang install --bin DIR` puts vps on PATH; it works from any folder, through a symlink. */
+    @Test
+    void installPutsVpsOnThePath() throws Exception {
+        Path bin = Files.createTempDirectory("vps-bin");
+        ProcessBuilder install = new ProcessBuilder(ROOT.resolve("jbang").toString(), "install", "--bin", bin.toString())
+                .directory(folder.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Proc r = finish(start(install, null), 300);
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(Files.isSymbolicLink(bin.resolve("vps")), r.toString());
+        assertTrue(r.stdout().contains("installed " + bin.resolve("vps")), r.stdout());
+        ProcessBuilder viaPath = client(home, null, "exec", "--sandbox", "--", "echo from the path");
+        viaPath.command().set(0, "vps");
+        viaPath.environment().put("PATH", bin + File.pathSeparator + System.getenv("PATH"));
+        Proc call = finish(start(viaPath, null), 120);
+        assertEquals(0, call.exit(), call.toString());
+        assertEquals("from the path\n", call.stdout());
+    }
+
     @Test
     void stdinReachesTheCommandOnlyWhenAsked() throws Exception {
         Proc without = vps(home, "local input\n", exec("--", "cat"));
