@@ -72,6 +72,18 @@ record EngineFiles(Path dir) {
         }
     }
 
+    /** Empties the log when it grew past LIMIT; its writers append, so they go on at the new end. */
+    void trimLog(long limit) {
+        Path log = dir.resolve("log");
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(log, java.nio.file.StandardOpenOption.WRITE)) {
+            if (c.size() > limit) {
+                c.truncate(0);
+            }
+        } catch (IOException ignored) {
+            // no log yet
+        }
+    }
+
     /** Markers of calls that ended more than AGE ago: their clients have read them long since. */
     void forgetEndedCalls(java.time.Duration age) {
         long before = System.currentTimeMillis() - age.toMillis();

@@ -48,6 +48,8 @@ final class EngineServer implements AutoCloseable {
 
     /** The login name clients use; the key is what proves the caller is this user. */
     static final String USER = "vps";
+    /** The log (one line a call, and what went wrong) starts over when a new engine finds it larger. */
+    static final long LOG_LIMIT = 1 << 20;
     private static volatile EngineServer running;
 
     final EngineFiles files;
@@ -102,6 +104,7 @@ final class EngineServer implements AutoCloseable {
 
     private void listen() throws IOException {
         files.clearCalls();
+        files.trimLog(LOG_LIMIT);
         Path clientKey = files.dir().resolve("client_key");
         String clientPublic = writeClientKey(clientKey);
         SimpleGeneratorHostKeyProvider hostKeys = new SimpleGeneratorHostKeyProvider(files.dir().resolve("host_key"));
