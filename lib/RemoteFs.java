@@ -149,7 +149,7 @@ final class RemoteFs implements AutoCloseable {
         }
     }
 
-    /** The server (or the holder) answered a channel open with a refusal: the session is fine, only full (MaxSessions). */
+    /** The server answered a channel open with a refusal: the session is fine, only full (MaxSessions). */
     boolean refused(VpsException e) {
         return e.kind == VpsException.Kind.NETWORK && e.retriable && connection.isConnected();
     }

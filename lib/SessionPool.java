@@ -260,7 +260,7 @@ final class SessionPool implements AutoCloseable {
                 c.close();
                 session = null;
                 reconnects++;
-                log.println("vps: the connection to " + display + " was lost; logging in again");
+                log.println("vps: the connection to " + display + " was lost; reconnecting (a new login, the host key checked again)");
             }
             session = Reconnect.login(() -> VpsConnection.open(t, verboseLog));
             since = Instant.now();

@@ -132,6 +132,24 @@ class SessionPoolTest extends VpsTestBase {
     }
 
     @Test
+    void aLeaseWhoseSessionDiedBeforeItsExecRunsItOnANewSession(@TempDir Path dir) throws Exception {
+        String file = "/root/pool-leased-" + System.nanoTime();
+        try (TcpProxy proxy = new TcpProxy(vps.port); SessionPool pool = new SessionPool(System.err)) {
+            Target t = throughProxy(proxy, dir);
+            try (VpsConnection lease = pool.lease(t, 1, null)) {
+                proxy.cutAll();
+                awaitDead(pool, t);
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                ExecOutcome o = ExecRunner.run(lease, RemoteCommand.of("echo run >> " + file + "; echo ok"), out, new ByteArrayOutputStream(), null);
+                assertEquals(0, o.processExitCode());
+                assertEquals("ok\n", out.toString(StandardCharsets.UTF_8));
+            }
+            assertEquals(1, lines(file), "nothing had been sent on the dead session: the command ran once, on the new one");
+            assertTrue(pool.isConnected(t));
+        }
+    }
+
+    @Test
     void aDropAfterTheExecRequestLeftFailsAsMayHaveRunAndIsNeverSentAgain(@TempDir Path dir) throws Exception {
         String file = "/root/pool-dropped-" + System.nanoTime();
         try (TcpProxy proxy = new TcpProxy(vps.port); SessionPool pool = new SessionPool(System.err)) {
