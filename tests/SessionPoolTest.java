@@ -132,7 +132,7 @@ class SessionPoolTest extends VpsTestBase {
     }
 
     @Test
-    void aLeaseWhoseSessionDiedBeforeItsExecRunsItOnANewSession(@TempDir Path dir) throws Exception {
+    void aLeaseWhoseSessionDiedBeforeItsExecOrSftpUsesANewSession(@TempDir Path dir) throws Exception {
         String file = "/root/pool-leased-" + System.nanoTime();
         try (TcpProxy proxy = new TcpProxy(vps.port); SessionPool pool = new SessionPool(System.err)) {
             Target t = throughProxy(proxy, dir);
@@ -143,9 +143,15 @@ class SessionPoolTest extends VpsTestBase {
                 ExecOutcome o = ExecRunner.run(lease, RemoteCommand.of("echo run >> " + file + "; echo ok"), out, new ByteArrayOutputStream(), null);
                 assertEquals(0, o.processExitCode());
                 assertEquals("ok\n", out.toString(StandardCharsets.UTF_8));
+                proxy.cutAll();   // and once more before an SFTP channel opens on the same lease
+                awaitDead(pool, t);
+                try (RemoteFs fs = RemoteFs.open(lease)) {
+                    assertTrue(fs.stat("/root").isDir(), "SFTP works on the new session");
+                }
             }
             assertEquals(1, lines(file), "nothing had been sent on the dead session: the command ran once, on the new one");
             assertTrue(pool.isConnected(t));
+            assertEquals(2, ((Number) pool.status().get(0).get("reconnects")).intValue(), pool.status().toString());
         }
     }
 
