@@ -265,7 +265,7 @@ final class Downloader {
         }
     }
 
-    /** Its own thread: the common pool has one thread on two cores, and a holder's downloads must not queue behind each other. */
+    /** Its own thread: the common pool has one thread on two cores, and concurrent downloads in one process must not queue behind each other. */
     private static void ownThread(Runnable r) {
         Thread t = new Thread(r, "vps-remote-hash");
         t.setDaemon(true);

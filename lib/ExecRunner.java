@@ -34,17 +34,22 @@ final class ExecRunner {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
         StartGate gate = new StartGate(cmd.marker(), out, err);
-        ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
-        channel.setOutputStream(gate.stdout(), true);
-        channel.setErrStream(gate.stderr(), true);
-        InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
-        channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
-        try {
-            channel.connect(connection.channelTimeoutMs());
-        } catch (JSchException e) {
-            throw connection.failedToStart(e, "the command");
+        for (int attempt = 1; ; attempt++) {
+            ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
+            channel.setOutputStream(gate.stdout(), true);
+            channel.setErrStream(gate.stderr(), true);
+            InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
+            channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
+            try {
+                channel.connect(connection.channelTimeoutMs());
+                return new Started(channel, gate);
+            } catch (JSchException e) {
+                // Once more on a pooled session found dead before the exec request left; never after it may have.
+                if (attempt > 1 || !connection.reopenAfter(e)) {
+                    throw connection.failedToStart(e, "the command");
+                }
+            }
         }
-        return new Started(channel, gate);
     }
 
     /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */

@@ -6,7 +6,7 @@
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/Sandbox.java ../lib/SandboxServer.java
-//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java
+//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java ../lib/Sha256.java
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -116,8 +116,8 @@ class ConnectionCommand implements Callable<Integer> {
             try {
                 List<Map<String, Object>> targets = new ArrayList<>(engine.pool().status());
                 if (named()) {
-                    String key = SessionPool.keyOf(parent.target.resolve(parent.err));
-                    targets.removeIf(t -> !key.equals(t.get("key")));
+                    Target t = parent.target.resolve(parent.err);
+                    targets.removeIf(m -> !t.display().equals(m.get("target")));
                 }
                 Map<String, Object> e = engine.describe();
                 e.put("running", true);
@@ -125,7 +125,9 @@ class ConnectionCommand implements Callable<Integer> {
                     parent.out.println("engine pid " + e.get("pid") + "  port " + e.get("port") + "  calls " + e.get("calls")
                             + "  idle " + e.get("idleSeconds") + "s of " + e.get("persistSeconds") + "s");
                     for (Map<String, Object> t : targets) {
-                        parent.out.println("  " + t.get("target") + "  since " + t.get("since") + "  leases " + t.get("leases"));
+                        parent.out.println("  " + t.get("target") + "  " + (Boolean.TRUE.equals(t.get("connected")) ? "connected" : "down")
+                                + "  since " + t.get("since") + "  idle " + t.get("idleSeconds") + "s  in use " + t.get("leases")
+                                + "  reconnects " + t.get("reconnects"));
                     }
                     if (targets.isEmpty()) {
                         parent.out.println("  no warm targets");
@@ -168,9 +170,9 @@ class ConnectionCommand implements Callable<Integer> {
                     Target t = parent.target.resolve(parent.err);
                     boolean was = engine.pool().drop(t);
                     e.put("running", true);
-                    targets.add(Map.of("target", t.user() + "@" + t.host() + ":" + t.port(), "stopped", was));
+                    targets.add(Map.of("target", t.display(), "stopped", was));
                     if (!parent.json) {
-                        parent.out.println(t.user() + "@" + t.host() + ":" + t.port() + (was ? "  closed" : "  had no warm login"));
+                        parent.out.println(t.display() + (was ? "  closed" : "  had no warm login"));
                     }
                 }
                 return report("stop", e, targets, 0);
