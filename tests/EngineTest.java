@@ -232,8 +232,8 @@ class EngineTest extends VpsTestBase {
         assertEquals(0, r.exit(), r.toString());
         assertTrue(Files.isSymbolicLink(bin.resolve("vps")), r.toString());
         assertTrue(r.stdout().contains("installed " + bin.resolve("vps")), r.stdout());
-        ProcessBuilder viaPath = client(home, null, "exec", "--sandbox", "--", "echo from the path");
-        viaPath.command().set(0, "vps");
+        ProcessBuilder viaPath = client(home, null);
+        viaPath.command(List.of("bash", "-c", "vps exec --sandbox -- echo from the path"));
         viaPath.environment().put("PATH", bin + File.pathSeparator + System.getenv("PATH"));
         Proc call = finish(start(viaPath, null), 120);
         assertEquals(0, call.exit(), call.toString());
