@@ -90,8 +90,13 @@ final class EngineCall implements Command {
     }
 
     private void run(Map<String, String> vars) {
-        PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8);
-        PrintStream stderr = new PrintStream(err, true, StandardCharsets.UTF_8);
+        // JSch writes every channel's output on its one session thread: a client that reads slowly (or
+        // not at all: a paused agent) must not make that write wait, or every call on the same warm
+        // login would stall with it. Each stream goes through a buffer that never blocks its writer.
+        Relay outRelay = new Relay(out, engine.files.spill(), "vps-call-out-" + id);
+        Relay errRelay = new Relay(err, engine.files.spill(), "vps-call-err-" + id);
+        PrintStream stdout = new PrintStream(outRelay.writer(), true, StandardCharsets.UTF_8);
+        PrintStream stderr = new PrintStream(errRelay.writer(), true, StandardCharsets.UTF_8);
         int code;
         interrupts = Interrupts.newScope();
         try (Environment.Scope ignored = Environment.enter(callEnvironment(vars), Path.of(vars.getOrDefault("VPS_CALL_CWD", "/")),
@@ -113,9 +118,48 @@ final class EngineCall implements Command {
             stderr.println("hint: run it cold with VPS_ENGINE=0, and report the engine's log (" + engine.files.dir().resolve("log") + ")");
             code = 2;
         }
-        stdout.flush();
-        stderr.flush();
+        stdout.close();
+        stderr.close();
+        outRelay.drain();
+        errRelay.drain();
         finish(code);
+    }
+
+    /** One stream of a call: the command writes into a {@link SpillBuffer}, a pump sends it to the client. */
+    private static final class Relay {
+        private final SpillBuffer buffer;
+        private final Thread pump;
+
+        Relay(OutputStream client, Path spillDir, String name) {
+            buffer = new SpillBuffer(spillDir);
+            pump = new Thread(() -> {
+                byte[] chunk = new byte[32 * 1024];
+                try (InputStream from = buffer.reader()) {
+                    int n;
+                    while ((n = from.read(chunk)) >= 0) {
+                        client.write(chunk, 0, n);
+                        client.flush();
+                    }
+                } catch (IOException clientGone) {
+                    buffer.abandon();   // later writes are dropped, never waited on
+                }
+            }, name);
+            pump.setDaemon(true);
+            pump.start();
+        }
+
+        OutputStream writer() {
+            return buffer.writer();
+        }
+
+        /** Until the client has it all (or is gone): the exit status comes after the output. */
+        void drain() {
+            try {
+                pump.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private synchronized void finish(int code) {

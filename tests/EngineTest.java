@@ -211,6 +211,23 @@ class EngineTest extends VpsTestBase {
         vps.await("pgrep -f '[s]leep 77' >/dev/null && echo running || echo gone", "gone");
     }
 
+    /** Calls on one warm login share JSch's one reader thread: a client that reads nothing must not stall the others. */
+    @Test
+    void aClientThatReadsNothingStallsNoOtherCall() throws Exception {
+        String marker = "/tmp/engine-unread-" + System.nanoTime();
+        ProcessBuilder unread = client(home, null, exec("--", "head -c 20000000 /dev/zero; touch " + marker));
+        Process silent = unread.redirectOutput(ProcessBuilder.Redirect.PIPE).start();   // its stdout is never read
+        try {
+            vps.await("test -e " + marker + " && echo yes", "yes");   // all 20 MB left the server
+            Proc other = finish(start(client(home, null, exec("--", "echo meanwhile")), null), 30);
+            assertEquals(0, other.exit(), other.toString());
+            assertEquals("meanwhile\n", other.stdout());
+        } finally {
+            silent.descendants().forEach(ProcessHandle::destroyForcibly);
+            silent.destroyForcibly();
+        }
+    }
+
     @Test
     void aKilledClientStopsTheRemoteCommand() throws Exception {
         String marker = "/tmp/engine-kill9-" + System.nanoTime();
