@@ -34,6 +34,7 @@ final class EngineCall implements Command {
     private volatile Interrupts.Scope interrupts;
     private volatile ProcessHandle client;
     private volatile boolean finished;
+    private final long startedAt = System.nanoTime();
 
     EngineCall(EngineServer engine, String request) {
         this.engine = engine;
@@ -122,6 +123,8 @@ final class EngineCall implements Command {
             return;
         }
         finished = true;
+        // One line a call in the engine's log (no argv: it may carry values): what ran, how it ended.
+        System.err.println("call " + id + " " + request + " exit " + code + " after " + (System.nanoTime() - startedAt) / 1_000_000 + " ms");
         if (code == 255) {
             engine.files.mark(id, "exit");
         } else {
