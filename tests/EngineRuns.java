@@ -160,6 +160,12 @@ final class EngineRuns {
         enginePid = -1;
     }
 
+    /** The folder of the suite's engine (port, client_key, known_hosts), started if need be. */
+    static Path engineFolder() {
+        ensureEngine();
+        return engineHome.resolve("engine");
+    }
+
     static synchronized Path log() {
         return engineHome == null ? null : engineHome.resolve("engine.log");
     }

@@ -20,15 +20,18 @@
 //SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
-//SOURCES NewcomerTest.java
+//SOURCES NewcomerTest.java EngineExitStatusTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -44,7 +47,7 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class,
-            EndToEndTest.class);
+            EndToEndTest.class, EngineExitStatusTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
@@ -112,7 +115,13 @@ public class RunTests {
         }
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
         Launcher launcher = LauncherFactory.create();
+        Map<String, Long> classStarts = new ConcurrentHashMap<>();
         launcher.execute(request, new TestExecutionListener() {
+            @Override
+            public void executionStarted(TestIdentifier test) {
+                test.getSource().filter(ClassSource.class::isInstance).ifPresent(c -> classStarts.put(test.getUniqueId(), System.nanoTime()));
+            }
+
             @Override
             public void executionSkipped(TestIdentifier test, String reason) {
                 if (test.isTest()) {
@@ -127,6 +136,10 @@ public class RunTests {
                         .filter(s -> s.getType().equals("class") || s.getType().equals("method") || s.getType().contains("invocation"))
                         .map(s -> s.getValue().replaceAll("\\(.*", "")).reduce((a, b) -> a + "." + b).orElse(test.getDisplayName());
                 if (!test.isTest()) {
+                    Long started = classStarts.remove(test.getUniqueId());
+                    if (started != null) {
+                        out.println("time " + name + " " + (System.nanoTime() - started) / 1_000_000_000 + " s");
+                    }
                     if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
                         failed.incrementAndGet();
                         failures.add(name + ": " + result.getThrowable().map(Throwable::toString).orElse("?"));
