@@ -24,6 +24,7 @@ final class EngineRuns {
     private static final String PERSIST = "2m";   // an engine the suite forgets to stop ends soon anyway
     private static final long START_LIMIT_MS = 180_000;   // the first start may compile the engine
     private static final long CALL_LIMIT_MIN = 10;
+    private static final String COLD_MARK = "Picked up JAVA_TOOL_OPTIONS";
 
     private static volatile boolean on = "engine".equals(System.getenv("VPS_TEST_VIA"));
     private static Path engineHome;
@@ -69,6 +70,9 @@ final class EngineRuns {
                 throw new AssertionError("bin/vps " + script + " ran cold, not through the engine (no line 'call " + p.pid()
                         + "-...' in " + log + ")\n" + r);
             }
+            if (r.stderr().contains(COLD_MARK)) {
+                throw new AssertionError("bin/vps " + script + " ran the call in the engine and then again cold\n" + r);
+            }
             deleteAll(dir);
             return r;
         } catch (IOException e) {
@@ -79,11 +83,16 @@ final class EngineRuns {
         }
     }
 
-    /** The test's variables; HOME (for ssh) is the tests' private home unless the test set one. */
+    /**
+     * The test's variables; HOME (for ssh) is the tests' private home unless the test set one. A JVM
+     * that bin/vps would start for a cold run says "Picked up JAVA_TOOL_OPTIONS" on stderr (the engine
+     * gets only VPS_* variables), and finds the tests' home, not the real ~/.ssh.
+     */
     private static Map<String, String> callEnvironment() {
         Map<String, String> env = new HashMap<>(Environment.all());
         env.putIfAbsent("PATH", System.getenv("PATH"));
         env.putIfAbsent("HOME", System.getProperty("user.home"));
+        env.put("JAVA_TOOL_OPTIONS", "-Duser.home=" + System.getProperty("user.home"));
         env.put("VPS_ENGINE_HOME", engineHome.toString());
         env.remove("VPS_ENGINE");
         return env;
