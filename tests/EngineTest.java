@@ -25,6 +25,7 @@ class EngineTest extends VpsTestBase {
     static final Path ROOT = EndToEndTest.ROOT;
     static Path home;
     static Path folder;
+    static final java.util.Set<Path> SANDBOXES = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     record Proc(int exit, String stdout, String stderr, long millis) {
         @Override
@@ -88,6 +89,9 @@ class EngineTest extends VpsTestBase {
     }
 
     static ProcessBuilder client(Path toolkitHome, String stdin, String... args) {
+        if (SANDBOXES.add(toolkitHome)) {
+            TestSupport.sandbox(toolkitHome.resolve("sandbox"));   // the sandbox a --sandbox call starts ends with the run
+        }
         List<String> command = new ArrayList<>(List.of(ROOT.resolve("bin/vps").toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(folder.toFile());
