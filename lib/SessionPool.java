@@ -182,8 +182,46 @@ final class SessionPool implements AutoCloseable {
         }
         key.append(" keys ").append(t.identities()).append(" agent ").append(t.useAgent()).append(' ').append(t.agentSocket())
                 .append(" password ").append(t.passwordAuth()).append(" hostkeys ").append(t.hostKeys()).append(" algorithms ")
-                .append(new TreeMap<>(t.algorithms()));
+                .append(new TreeMap<>(t.algorithms())).append(" trust ").append(trustDigest(t));
         return key.toString();
+    }
+
+    /**
+     * What a login checked that can change between calls with the same options: the known_hosts
+     * files' lines, the key files, the passphrase and password. A warm session serves a call only when
+     * a cold login with the call's settings would have been the same login: an edited known_hosts
+     * (a key removed, revoked, a CA added), a wrong password or a key that now needs a passphrase
+     * gets a login of its own, which verifies and fails exactly as a cold call does.
+     */
+    private static String trustDigest(Target t) {
+        java.security.MessageDigest d = Sha256.digest();
+        for (Target hop : concat(t.jumps(), t)) {
+            feed(d, hop.hostKeys().knownHosts());
+            hop.identities().forEach(i -> feed(d, i));
+            update(d, hop.credentials().keyPassphrase());
+            update(d, hop.credentials().password());
+        }
+        return Sha256.hex(d);
+    }
+
+    private static List<Target> concat(List<Target> jumps, Target last) {
+        List<Target> all = new ArrayList<>(jumps);
+        all.add(last);
+        return all;
+    }
+
+    private static void feed(java.security.MessageDigest d, java.nio.file.Path file) {
+        try {
+            d.update(file == null ? new byte[0] : java.nio.file.Files.readAllBytes(file));
+        } catch (java.io.IOException | RuntimeException unreadable) {
+            d.update(("unreadable " + file).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        d.update((byte) 0);
+    }
+
+    private static void update(java.security.MessageDigest d, String secret) {
+        d.update((secret == null ? "\u0000none" : secret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        d.update((byte) 0);
     }
 
     /** One way of connecting: its session, replaced under the entry's lock so that concurrent leases log in once. */

@@ -86,7 +86,7 @@ final class TargetOptions {
     VpsConnection connect(Target t, PrintStream err, int channels) {
         PrintStream log = verbose ? err : null;
         SessionPool pool = SessionPool.inProcess();
-        if (pool != null && reuseWanted()) {
+        if (pool != null && reuseWanted() && !verbose) {   // -v shows a login's protocol: it gets one
             return pool.lease(t, channels, log);
         }
         return VpsConnection.connect(t, log);

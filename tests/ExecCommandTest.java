@@ -168,7 +168,12 @@ class ExecCommandTest extends VpsTestBase {
         Runs.Result r = exec("-c", "true", "-c", "true", "-c", "true", "-c", "echo done");
         assertEquals(0, r.exit(), r.toString());
         assertEquals("done\n", r.stdout());
-        assertEquals(1, vps.logins() - before, "one login for four commands");
+        long logins = vps.logins() - before;
+        if (EngineRuns.on()) {
+            assertTrue(logins <= 1, "through the engine: at most one login for the four (none when one is warm): " + logins);
+        } else {
+            assertEquals(1, logins, "one login for four commands");
+        }
     }
 
     @Test
