@@ -2,6 +2,7 @@
 """Arranges lib/ by concept and gives every script exactly the //SOURCES it uses.
 
     tools/restructure.py [--check] [--legacy] [REPO_ROOT]
+    tools/restructure.py --counts | --layers [REPO_ROOT]
 
 1. Moves each lib/**/*.java to lib/<folder>/ by MAPPING (explicit entries), else by RULES (name
    prefixes); a file neither names is an error that lists it, so every new file gets a decision.
@@ -18,6 +19,8 @@
 
 Idempotent: a second run changes nothing. --check changes nothing and exits 1 if a run would.
 --legacy also places the pre-issue-17 holder files (for trying the tool on an older tree).
+--counts prints how many source files each front door compiles (its //SOURCES, followed as JBang
+does); --layers prints the references that run from a lower folder up to a higher one.
 """
 import os
 import re
@@ -26,11 +29,10 @@ import sys
 from pathlib import Path
 
 # Where each lib file lives. Folder "" is lib/ itself. Explicit entries win over RULES.
-FOLDERS = {  # folder -> what it holds (lowest layer first; also the order of //SOURCES lines)
+FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports references that go up)
     "": "the //DEPS pins: Deps.java for everything, McpDeps.java for mcp-server only",
-    "util": "small helpers every layer may use",
-    "cli": "the frame of one call: picocli wiring and exit codes, the error line, the caller's environment and interrupts",
-    "target": "target resolution: options, .env, ssh_config, target names",
+    "util": "what every layer uses: the error kinds, the call's environment and interrupts, JSON, parsers, hashing, quoting",
+    "target": "target resolution: options, VPS_* variables, .env, ssh_config, target names",
     "ssh": "the SSH session: login, host keys, identities, jumps, reconnects, warm sessions",
     "exec": "remote commands: the bootstrap, streaming, exit status, output capture, locks",
     "transfer": "sftp-put and sftp-get: local and remote trees, striped writes, verification",
@@ -39,12 +41,14 @@ FOLDERS = {  # folder -> what it holds (lowest layer first; also the order of //
     "sandbox": "the embedded sandbox SSH server",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
     "mcp": "mcp-server's tools and transport",
+    "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
 }
 MAPPING = {
     "Deps.java": "", "McpDeps.java": "",
     "Json.java": "util", "Durations.java": "util", "ByteSizes.java": "util", "LocalFolders.java": "util",
     "Sha256.java": "util", "SpillBuffer.java": "util", "ShellQuote.java": "util",
-    "Cli.java": "cli", "VpsException.java": "cli", "Environment.java": "cli", "Interrupts.java": "cli",
+    "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util",
+    "Cli.java": "cli",
     "Target.java": "target", "TargetOptions.java": "target", "TargetResolver.java": "target",
     "TargetJson.java": "target", "TargetNames.java": "target", "SshConfig.java": "target",
     "VpsConnection.java": "ssh", "HostKeyVerifier.java": "ssh", "Fingerprints.java": "ssh",
@@ -83,9 +87,14 @@ LEGACY = {name: "reuse" for name in (
 FRONT_DOORS = ["scripts", "tests", "bench"]
 # Text files whose lib/X.java mentions and lib/*.java globs are updated (besides the *.java files).
 TEXT_SUFFIXES = {".md", ".java", ".json", ".sh", ".txt", ".yml", ".yaml"}
+IMPORTED_TYPE = re.compile(r"^\s*import\s+[\w.]+\.([A-Z][\w$]*)\s*;", re.M)
 MCP_SDK_IMPORT = re.compile(r"^\s*import\s+(static\s+)?io\.modelcontextprotocol\.", re.M)
 SOURCES_LINE = re.compile(r"^//SOURCES\b(.*)$")
 LINE_WIDTH = 120
+
+
+def read(p):
+    return p.read_text(encoding="utf-8", errors="surrogateescape")
 
 
 class Repo:
@@ -106,10 +115,10 @@ class Repo:
                               capture_output=True).returncode == 0
 
     def write(self, p, text):
-        if p.read_text() != text:
+        if read(p) != text:
             self.changes.append("edit " + self.rel(p))
             if not self.check:
-                p.write_text(text)
+                p.write_text(text, encoding="utf-8", errors="surrogateescape")
 
     def move(self, src, dst):
         self.changes.append("move %s -> %s" % (self.rel(src), self.rel(dst)))
@@ -217,7 +226,7 @@ def plan_moves(repo, legacy):
 
 def strip_lib_sources(repo, p):
     """Drops //SOURCES lines and the comment lines that only introduce them (ending in ':')."""
-    lines = p.read_text().splitlines(keepends=True)
+    lines = read(p).splitlines(keepends=True)
     keep = [True] * len(lines)
     for i, line in enumerate(lines):
         if SOURCES_LINE.match(line):
@@ -249,7 +258,7 @@ class Lib:
         self.root = repo.root
         self.by_name = {}      # type name -> file
         self.refs = {}         # file -> lib files it references
-        self.text = {p: p.read_text() for p in files}
+        self.text = {p: read(p) for p in files}
         for p in files:
             for name in top_level_types(self.text[p]):
                 if name in self.by_name and self.by_name[name] != p:
@@ -261,7 +270,10 @@ class Lib:
         self.mcp_deps = self.root / "lib" / MAPPING_PATH("McpDeps.java")
 
     def references(self, text):
-        return {self.by_name[t] for t in tokens(text) if t in self.by_name}
+        """The lib files whose types the code names; a single-type import of a library class with
+        the same simple name (MINA's Environment, say) hides ours in that file."""
+        hidden = set(IMPORTED_TYPE.findall(text))
+        return {self.by_name[t] for t in tokens(text) if t in self.by_name and t not in hidden}
 
     def uses_mcp(self, p, text):
         return p.parent.name == "mcp" or bool(MCP_SDK_IMPORT.search(text))
@@ -292,7 +304,7 @@ def followed_files(repo, p, seen):
     if p in seen or not p.is_file():
         return
     seen.add(p)
-    for entry in sources_entries(p.read_text()):
+    for entry in sources_entries(read(p)):
         if any(c in entry for c in "*?{"):
             continue
         if not is_lib_entry(repo, str(p.parent), entry):
@@ -320,13 +332,13 @@ def sources_lines(paths, base):
 
 
 def rewrite_front_door(repo, lib, p):
-    text = p.read_text()
+    text = read(p)
     lines = text.splitlines(keepends=True)
     if not any(SOURCES_LINE.match(l) for l in lines):
         return None
     files = set()
     followed_files(repo, p, files)
-    texts = {f: f.read_text() for f in files}
+    texts = {f: read(f) for f in files}
     used = set()
     for f in files:
         used |= lib.references(texts[f])
@@ -363,7 +375,7 @@ def update_mentions(repo, moved_to, lib_names, legacy):
     for p in tracked + [repo.root / "jbang"]:
         if not p.is_file() or (p.suffix not in TEXT_SUFFIXES and not is_shell(p)):
             continue
-        text = original = p.read_text(errors="surrogateescape")
+        text = original = read(p)
         if GLOB.search(text):
             text = GLOB.sub("lib/**/*.java", text)
             text = re.sub(r"shopt -s nullglob(?! globstar)(?=[;\s].*lib/\*\*)", "shopt -s nullglob globstar", text)
@@ -404,9 +416,21 @@ def count_compiled(repo, p, seen=None):
     if p in seen or not p.is_file():
         return seen
     seen.add(p)
-    for entry in sources_entries(p.read_text()):
+    for entry in sources_entries(read(p)):
         count_compiled(repo, Path(os.path.normpath(p.parent / entry)), seen)
     return seen
+
+
+def layers(repo):
+    """References from a lower folder to a higher one (FOLDERS order): the arrows that run back up."""
+    files = lib_files(repo)
+    lib = Lib(repo, files)
+    order = list(FOLDERS)
+    rank = lambda p: order.index(p.parent.name) if p.parent.name in order else len(order)
+    for a in files:
+        for b in sorted(lib.refs[a]):
+            if rank(b) > rank(a):
+                print("%s -> %s" % (repo.rel(a), repo.rel(b)))
 
 
 def main(argv):
@@ -418,12 +442,15 @@ def main(argv):
     if not (root / "lib").is_dir() or not (root / "scripts").is_dir():
         raise SystemExit("restructure: %s has no lib/ and scripts/: give the repository's root" % root)
     repo = Repo(root, check)
+    if "--layers" in argv:
+        layers(repo)
+        return 0
     if counts:
         for d in FRONT_DOORS:
             for p in sorted((root / d).glob("*.java")):
-                if sources_entries(p.read_text()):
+                if sources_entries(read(p)):
                     files = count_compiled(repo, p)
-                    print("%-32s %3d files %6d lines" % (repo.rel(p), len(files), sum(len(f.read_text().splitlines()) for f in files)))
+                    print("%-32s %3d files %6d lines" % (repo.rel(p), len(files), sum(len(read(f).splitlines()) for f in files)))
         return 0
 
     errors, moves = plan_moves(repo, legacy)
@@ -453,7 +480,7 @@ def main(argv):
 
     for d in FRONT_DOORS:   # every //SOURCES entry names a file that is there
         for p in sorted((root / d).glob("*.java")):
-            for e in sources_entries(p.read_text()):
+            for e in sources_entries(read(p)):
                 if not any(c in e for c in "*?{") and not (p.parent / e).is_file():
                     repo.warnings.append("%s: //SOURCES %s is not there" % (repo.rel(p), e))
     for c in repo.changes:
