@@ -20,7 +20,7 @@
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
-//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java
+//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -41,7 +41,7 @@ import org.junit.platform.launcher.core.LauncherFactory;
 import org.junit.platform.engine.DiscoverySelector;
 
 public class RunTests {
-    static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
+    static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, LayoutTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,

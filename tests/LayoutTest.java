@@ -1,0 +1,115 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layout shows the architecture (README "How it is built"): lib/ is arranged by concept, a lib
+ * file pulls nothing in, and a script's //SOURCES names only lib files it uses. A missing file is
+ * a compile error; this catches the other way round, which nothing else would. tools/restructure.py
+ * rewrites the //SOURCES lines when this fails.
+ */
+class LayoutTest {
+    static final Path ROOT = EndToEndTest.ROOT.normalize();
+    static final Set<String> PINS = Set.of("Deps.java", "McpDeps.java");
+    /** Code without comments; a string literal stays only when it is exactly a name (a main class handed to `java`). */
+    static final Pattern TOKEN = Pattern.compile("\"\"\"(?:\\\\.|[^\\\\])*?\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'"
+            + "|//[^\\n]*|/\\*.*?\\*/|[A-Za-z_$][\\w$]*", Pattern.DOTALL);
+
+    @Test
+    void libFilesLiveInConceptFoldersAndPullNothingIn() throws IOException {
+        List<String> wrong = new ArrayList<>();
+        for (Path p : libFiles()) {
+            String name = ROOT.resolve("lib").relativize(p).toString();
+            if (p.getParent().equals(ROOT.resolve("lib")) && !PINS.contains(name)) {
+                wrong.add(name + " is not in a concept folder");
+            }
+            for (String line : Files.readAllLines(p)) {
+                if (line.startsWith("//SOURCES") || line.startsWith("//DEPS") && !PINS.contains(p.getFileName().toString())) {
+                    wrong.add(name + ": " + line);
+                }
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    @Test
+    void everyScriptNamesOnlyTheLibFilesItUses() throws IOException {
+        List<String> unused = new ArrayList<>();
+        try (Stream<Path> scripts = Files.list(ROOT.resolve("scripts"))) {
+            for (Path script : scripts.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
+                Set<Path> listed = new HashSet<>(listedLibFiles(script));
+                Set<Path> reached = reachable(script, listed);
+                listed.stream().filter(p -> !reached.contains(p) && !PINS.contains(p.getFileName().toString()))
+                        .map(p -> ROOT.relativize(script) + " names " + ROOT.relativize(p) + " but does not use it").sorted()
+                        .forEach(unused::add);
+            }
+        }
+        assertEquals(List.of(), unused);
+    }
+
+    /** The listed files the script reaches through the names it uses, and the names they use, and so on. */
+    static Set<Path> reachable(Path script, Set<Path> listed) throws IOException {
+        Set<Path> reached = new HashSet<>();
+        Deque<Path> todo = new ArrayDeque<>(List.of(script));
+        while (!todo.isEmpty()) {
+            Set<String> names = names(Files.readString(todo.pop()));
+            for (Path p : listed) {
+                if (!reached.contains(p) && names.contains(p.getFileName().toString().replace(".java", ""))) {
+                    reached.add(p);
+                    todo.push(p);
+                }
+            }
+        }
+        return reached;
+    }
+
+    static Set<String> names(String code) {
+        Set<String> names = new HashSet<>();
+        Matcher m = TOKEN.matcher(code);
+        while (m.find()) {
+            String t = m.group();
+            if (t.startsWith("\"")) {
+                String inner = t.replaceAll("^\"+|\"+$", "");
+                if (inner.matches("[A-Za-z_$][\\w$]*")) {
+                    names.add(inner);
+                }
+            } else if (!t.startsWith("/") && !t.startsWith("'")) {
+                names.add(t);
+            }
+        }
+        return names;
+    }
+
+    static List<Path> listedLibFiles(Path script) throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (String line : Files.readAllLines(script)) {
+            if (line.startsWith("//SOURCES ")) {
+                for (String entry : line.substring("//SOURCES ".length()).trim().split("\\s+")) {
+                    Path p = script.getParent().resolve(entry).normalize();
+                    if (p.startsWith(ROOT.resolve("lib"))) {
+                        files.add(p);
+                    }
+                }
+            }
+        }
+        return files;
+    }
+
+    static List<Path> libFiles() throws IOException {
+        try (Stream<Path> all = Files.walk(ROOT.resolve("lib"))) {
+            return all.filter(p -> p.toString().endsWith(".java")).sorted().toList();
+        }
+    }
+}
