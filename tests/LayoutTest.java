@@ -59,10 +59,13 @@ class LayoutTest {
         assertEquals(List.of(), unused);
     }
 
-    /** The listed files the script reaches through the names it uses, and the names they use, and so on. */
+    /**
+     * The listed files the script reaches through the names it uses, and the names they use, and so on.
+     * The scripts it pulls in (the engine runs the others' commands) speak for it.
+     */
     static Set<Path> reachable(Path script, Set<Path> listed) throws IOException {
         Set<Path> reached = new HashSet<>();
-        Deque<Path> todo = new ArrayDeque<>(List.of(script));
+        Deque<Path> todo = new ArrayDeque<>(ownFiles(script, new HashSet<>()));
         while (!todo.isEmpty()) {
             Set<String> names = names(Files.readString(todo.pop()));
             for (Path p : listed) {
@@ -92,15 +95,28 @@ class LayoutTest {
         return names;
     }
 
+    /** The script and the files outside lib/ that its //SOURCES names, transitively. */
+    static Set<Path> ownFiles(Path file, Set<Path> seen) throws IOException {
+        if (seen.add(file)) {
+            for (Path p : sources(file)) {
+                if (!p.startsWith(ROOT.resolve("lib"))) {
+                    ownFiles(p, seen);
+                }
+            }
+        }
+        return seen;
+    }
+
     static List<Path> listedLibFiles(Path script) throws IOException {
+        return sources(script).stream().filter(p -> p.startsWith(ROOT.resolve("lib"))).toList();
+    }
+
+    static List<Path> sources(Path file) throws IOException {
         List<Path> files = new ArrayList<>();
-        for (String line : Files.readAllLines(script)) {
+        for (String line : Files.readAllLines(file)) {
             if (line.startsWith("//SOURCES ")) {
                 for (String entry : line.substring("//SOURCES ".length()).trim().split("\\s+")) {
-                    Path p = script.getParent().resolve(entry).normalize();
-                    if (p.startsWith(ROOT.resolve("lib"))) {
-                        files.add(p);
-                    }
+                    files.add(file.getParent().resolve(entry).normalize());
                 }
             }
         }
