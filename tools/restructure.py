@@ -266,8 +266,8 @@ class Lib:
                 self.by_name[name] = p
         for p in files:
             self.refs[p] = self.references(self.text[p]) - {p}
-        self.deps = self.root / "lib" / MAPPING_PATH("Deps.java")
-        self.mcp_deps = self.root / "lib" / MAPPING_PATH("McpDeps.java")
+        self.deps = self.root / "lib" / pinned_path("Deps.java")
+        self.mcp_deps = self.root / "lib" / pinned_path("McpDeps.java")
 
     def references(self, text):
         """The lib files whose types the code names; a single-type import of a library class with
@@ -289,7 +289,8 @@ class Lib:
         return seen
 
 
-def MAPPING_PATH(name):
+def pinned_path(name):
+    """Where MAPPING puts a pin file (Deps.java, McpDeps.java), relative to lib/."""
     return (MAPPING[name] + "/" + name) if MAPPING[name] else name
 
 
@@ -366,7 +367,7 @@ def rewrite_front_door(repo, lib, p):
 
 # ---- Step 3: other places that name lib paths ----------------------------------------------
 
-GLOB = re.compile(r"lib/\*\.java")
+GLOB = re.compile(r'lib/("?)\*\.java')
 MENTION = re.compile(r"(?<![\w.-])((?:\.\./)*lib/)([A-Z][\w$]*\.java)\b")
 
 
@@ -377,11 +378,11 @@ def update_mentions(repo, moved_to, lib_names, legacy):
             continue
         text = original = read(p)
         if GLOB.search(text):
-            text = GLOB.sub("lib/**/*.java", text)
-            text = re.sub(r"shopt -s nullglob(?! globstar)(?=[;\s].*lib/\*\*)", "shopt -s nullglob globstar", text)
-            text = re.sub(r"(lib/\*\*/\*\.java.*?)shopt -u nullglob(?! globstar)", r"\1shopt -u nullglob globstar", text)
+            text = GLOB.sub(r"lib/\1**/*.java", text)
+            text = re.sub(r'shopt -s nullglob(?! globstar)(?=[;\s].*lib/"?\*\*)', "shopt -s nullglob globstar", text)
+            text = re.sub(r'(lib/"?\*\*/\*\.java.*?)shopt -u nullglob(?! globstar)', r"\1shopt -u nullglob globstar", text)
             for line in text.splitlines():
-                if "lib/**/*.java" in line and "globstar" not in line:
+                if re.search(r'lib/"?\*\*/\*\.java', line) and "globstar" not in line:
                     repo.warnings.append("%s: `%s` needs `shopt -s globstar` (bash) to reach lib's folders" % (repo.rel(p), line.strip()))
 
         def place(m):
