@@ -396,8 +396,8 @@ def update_mentions(repo, moved_to, lib_names, legacy):
         if text != original:
             repo.write(p, text)
         for i, line in enumerate(text.splitlines(), 1):
-            if re.search(r'resolve\("lib"\)|Path\.of\([^)]*"lib"|"lib/"|/lib"', line) and p.suffix == ".java":
-                repo.warnings.append("%s:%d lists lib/ in code; check it reaches lib's folders: %s" % (repo.rel(p), i, line.strip()))
+            if p.suffix == ".java" and "lib" in line and re.search(r"Files\.list\(|newDirectoryStream\(|listFiles\(", line):
+                repo.warnings.append("%s:%d lists lib/ one level deep; its files are in folders now: %s" % (repo.rel(p), i, line.strip()))
 
 
 def is_shell(p):
