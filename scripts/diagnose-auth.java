@@ -2,12 +2,20 @@
 //MAIN DiagnoseAuth
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION Explain why SSH login fails and exactly what to change: bounded checks, then one verdict.
-//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
-//SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
-//SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
-//SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
-//SOURCES ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
-//SOURCES ../lib/ServerProbe.java ../lib/AuthDiagnosis.java
+//SOURCES ../lib/Deps.java
+//SOURCES ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java
+//SOURCES ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
+//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/target/SshConfig.java ../lib/target/Target.java ../lib/target/TargetOptions.java
+//SOURCES ../lib/target/TargetResolver.java
+//SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
+//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java ../lib/ssh/SessionPool.java
+//SOURCES ../lib/ssh/VpsConnection.java
+//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/RemoteCommand.java
+//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/diagnose/AuthDiagnosis.java
+//SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/cli/Cli.java
 
 import java.io.PrintStream;
 import java.util.Map;

@@ -2,17 +2,27 @@
 //MAIN McpServer
 //JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The toolkit as MCP tools over stdio (exec, files, jobs, diagnose-auth), one warm SSH connection per target.
-//SOURCES ../lib/Deps.java ../lib/McpDeps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java
-//SOURCES ../lib/Durations.java ../lib/ByteSizes.java ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java
-//SOURCES ../lib/TargetResolver.java ../lib/LocalFolders.java ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java
-//SOURCES ../lib/Fingerprints.java ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ShellQuote.java
-//SOURCES ../lib/RemoteCommand.java ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/OutputCapture.java
-//SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java
-//SOURCES ../lib/TransferProgress.java ../lib/PosixModes.java ../lib/TransferResult.java ../lib/TransferOptions.java
-//SOURCES ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
-//SOURCES ../lib/AuthDiagnosis.java ../lib/SessionPool.java ../lib/Reconnect.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
-//SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
-//SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java ../lib/McpSerialTransport.java
+//SOURCES ../lib/Deps.java ../lib/McpDeps.java
+//SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
+//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
+//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/target/SshConfig.java ../lib/target/Target.java ../lib/target/TargetNames.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
+//SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
+//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java ../lib/ssh/SessionPool.java
+//SOURCES ../lib/ssh/VpsConnection.java
+//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/OutputCapture.java
+//SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
+//SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/TransferOptions.java
+//SOURCES ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
+//SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
+//SOURCES ../lib/diagnose/AuthDiagnosis.java
+//SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/cli/Cli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServer;

@@ -2,9 +2,12 @@
 //MAIN SandboxCommand
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
-//SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
-//SOURCES ../lib/Json.java ../lib/Target.java ../lib/LocalFolders.java
-//SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/Deps.java
+//SOURCES ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java
+//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/target/Target.java
+//SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/cli/Cli.java
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;

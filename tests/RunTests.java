@@ -9,6 +9,30 @@
 //DEPS org.junit.platform:junit-platform-launcher:6.0.3
 //DEPS org.testcontainers:testcontainers:2.0.5
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
+//SOURCES ../lib/Deps.java ../lib/McpDeps.java
+//SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
+//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
+//SOURCES ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
+//SOURCES ../lib/target/SshConfig.java ../lib/target/Target.java ../lib/target/TargetNames.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
+//SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
+//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java ../lib/ssh/SessionPool.java
+//SOURCES ../lib/ssh/VpsConnection.java
+//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/RemoteCommand.java
+//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
+//SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
+//SOURCES ../lib/transfer/Uploader.java
+//SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
+//SOURCES ../lib/diagnose/AuthDiagnosis.java
+//SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/cli/Cli.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
@@ -16,7 +40,7 @@
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
-//SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
+//SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java

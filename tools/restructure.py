@@ -368,6 +368,7 @@ def rewrite_front_door(repo, lib, p):
 # ---- Step 3: other places that name lib paths ----------------------------------------------
 
 GLOB = re.compile(r'lib/("?)\*\.java')
+FOLDER_GLOB = re.compile(r'lib/"?\*/\*\.java')
 MENTION = re.compile(r"(?<![\w.-])((?:\.\./)*lib/)([A-Z][\w$]*\.java)\b")
 
 
@@ -377,13 +378,9 @@ def update_mentions(repo, moved_to, lib_names, legacy):
         if not p.is_file() or (p.suffix not in TEXT_SUFFIXES and not is_shell(p)):
             continue
         text = original = read(p)
-        if GLOB.search(text):
-            text = GLOB.sub(r"lib/\1**/*.java", text)
-            text = re.sub(r'shopt -s nullglob(?! globstar)(?=[;\s].*lib/"?\*\*)', "shopt -s nullglob globstar", text)
-            text = re.sub(r'(lib/"?\*\*/\*\.java.*?)shopt -u nullglob(?! globstar)', r"\1shopt -u nullglob globstar", text)
-            for line in text.splitlines():
-                if re.search(r'lib/"?\*\*/\*\.java', line) and "globstar" not in line:
-                    repo.warnings.append("%s: `%s` needs `shopt -s globstar` (bash) to reach lib's folders" % (repo.rel(p), line.strip()))
+        if GLOB.search(text) and not FOLDER_GLOB.search(text):
+            # One level of folders, spelled out: globstar (**) is not in macOS's bash 3.2.
+            text = re.sub(r'(\S*?)lib/("?)\*\.java', r'\1lib/\2*.java \1lib/\2*/*.java', text)
 
         def place(m):
             name = m.group(2)

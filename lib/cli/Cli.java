@@ -1,5 +1,3 @@
-//SOURCES Interrupts.java
-
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,4 +1,3 @@
-//SOURCES Reconnect.java SessionPool.java Durations.java Sha256.java
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
