@@ -45,6 +45,11 @@ final class Cli {
             return new CommandLine.RunLast().execute(parseResult);
         });
         showExitCodes(cl);
+        if (Environment.inCall()) {
+            // picocli's AUTO asks this JVM's own console; a call's --help is colored when the caller's stdout is a terminal.
+            cl.setColorScheme(CommandLine.Help.defaultColorScheme(
+                    Environment.terminals().stdout() ? CommandLine.Help.Ansi.ON : CommandLine.Help.Ansi.OFF));
+        }
         return cl;
     }
 

@@ -41,6 +41,9 @@ final class Downloader {
     private TransferProgress progress;
     /** The destination folder: every local path this run writes lies under it, reached through real folders only. */
     private LocalTree tree;
+    /** The destination as it is opened, and as the user wrote it (what results name). */
+    private Path dest;
+    private Path destAsWritten;
 
     Downloader(RemoteFs fs, Uploader.Options options, PrintStream err) {
         this.fs = fs;
@@ -66,7 +69,7 @@ final class Downloader {
                 try {
                     for (Item item : slice) {
                         if (!item.stdout() && options.noClobber() && Files.exists(item.local(), LinkOption.NOFOLLOW_LINKS)) {
-                            results.add(new TransferResult(item.local().toString(), item.remote(), item.size(), 0, 0, null, "exists"));
+                            results.add(new TransferResult(shown(item.local()), item.remote(), item.size(), 0, 0, null, "exists"));
                             continue;
                         }
                         batch.add(receive(item, stdout));
@@ -93,7 +96,8 @@ final class Downloader {
             items.add(new Item(remotes.get(0), null, a.getSize(), a.getPermissions(), a.getMTime(), true));
             return;
         }
-        Path dest = Path.of(local);
+        dest = Environment.resolve(local);
+        destAsWritten = Path.of(local);
         boolean destIsDir = Files.isDirectory(dest) || local.endsWith("/") || local.endsWith(java.io.File.separator) || remotes.size() > 1;
         Path parent = destIsDir ? dest : dest.toAbsolutePath().getParent();
         if (!Files.isDirectory(parent)) {
@@ -154,7 +158,7 @@ final class Downloader {
         if (options.symlinks().equals("follow")) {
             String real = realpath(remoteDir);
             if (above.contains(real)) {
-                results.add(new TransferResult(localDir.toString(), remoteDir, 0, 0, 0, null, "skipped-symlink", "it leads back to a folder above it (a loop)"));
+                results.add(new TransferResult(shown(localDir), remoteDir, 0, 0, 0, null, "skipped-symlink", "it leads back to a folder above it (a loop)"));
                 return;
             }
             chain = new HashSet<>(above);
@@ -174,7 +178,7 @@ final class Downloader {
                 continue;
             }
             if (LocalTree.unsafeName(name)) {
-                results.add(refused(remoteDir, name, localDir.toString()));
+                results.add(refused(remoteDir, name, shown(localDir)));
                 continue;
             }
             String remote = RemotePaths.join(remoteDir, name);
@@ -198,6 +202,11 @@ final class Downloader {
         return (e.getFilename().equals(".") || e.getFilename().equals("..")) && !e.getAttrs().isReg();
     }
 
+    /** LOCAL, a path under the destination, as the user would write it. */
+    private String shown(Path local) {
+        return local.startsWith(dest) ? destAsWritten.resolve(dest.relativize(local)).toString() : local.toString();
+    }
+
     private TransferResult refused(String remoteDir, String name, String localDir) {
         String shown = TransferResult.printable(name);
         return new TransferResult(localDir, RemotePaths.join(remoteDir, shown), 0, 0, 0, null, "refused",
@@ -207,13 +216,13 @@ final class Downloader {
     /** A symlink inside a remote folder, as --links says: recreated (copy), downloaded as what it points to (follow), or left out (skip). */
     private void link(String remote, Path local, List<Item> items, List<TransferResult> results, Set<String> above, int followed) {
         switch (options.symlinks()) {
-            case "skip" -> results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink"));
+            case "skip" -> results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "skipped-symlink"));
             case "follow" -> {
                 SftpATTRS target = fs.stat(remote);
                 if (target == null) {
-                    results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink", "it points to nothing on the server"));
+                    results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "skipped-symlink", "it points to nothing on the server"));
                 } else if (target.isDir() && followed == MAX_FOLLOWED) {
-                    results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink",
+                    results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "skipped-symlink",
                             "more than " + MAX_FOLLOWED + " links to folders inside one another (a loop?)"));
                 } else if (target.isDir()) {
                     walk(remote, local, items, results, above, followed + 1);
@@ -234,7 +243,7 @@ final class Downloader {
         }
         String inside = tree.linkTargetInside(local, target);
         if (inside == null) {
-            results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "skipped-symlink",
+            results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "skipped-symlink",
                     "its target " + TransferResult.printable(target) + " leads outside " + tree.root + "; use --links follow to download what it points to"));
             return;
         }
@@ -245,7 +254,7 @@ final class Downloader {
         } catch (IOException ex) {
             throw LocalTree.localError("cannot create symlink " + local, ex);
         }
-        results.add(new TransferResult(local.toString(), remote, 0, 0, 0, null, "symlink"));
+        results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "symlink"));
     }
 
     private String realpath(String remoteDir) {
@@ -256,7 +265,7 @@ final class Downloader {
         }
     }
 
-    /** Its own thread: the common pool has one thread on two cores, and a holder's downloads must not queue behind each other. */
+    /** Its own thread: the common pool has one thread on two cores, and concurrent downloads in one process must not queue behind each other. */
     private static void ownThread(Runnable r) {
         Thread t = new Thread(r, "vps-remote-hash");
         t.setDaemon(true);
@@ -412,7 +421,7 @@ final class Downloader {
             if (!p.item().stdout()) {
                 install(p);
             }
-            String local = p.item().stdout() ? "-" : p.item().local().toString();
+            String local = p.item().stdout() ? "-" : shown(p.item().local());
             results.add(new TransferResult(local, p.item().remote(), p.item().size(), p.received(), p.resumedFrom(), p.sha256(), "done"));
         }
     }

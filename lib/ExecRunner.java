@@ -27,20 +27,29 @@ final class ExecRunner {
     /**
      * Opens an exec channel for CMD: the fixed exec request, and on its stdin the scripts with the
      * values, then (with --stdin) the caller's STDIN. OUT gets stdout from the start marker on.
+     * A call already interrupted (its client went away while it connected) starts nothing.
      */
     static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
-        StartGate gate = new StartGate(cmd.marker(), out, err);
-        ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
-        channel.setOutputStream(gate.stdout(), true);
-        channel.setErrStream(gate.stderr(), true);
-        InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
-        channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
-        try {
-            channel.connect(connection.channelTimeoutMs());
-        } catch (JSchException e) {
-            throw connection.failedToStart(e, "the command");
+        if (Interrupts.happened()) {
+            throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
-        return new Started(channel, gate);
+        StartGate gate = new StartGate(cmd.marker(), out, err);
+        for (int attempt = 1; ; attempt++) {
+            ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
+            channel.setOutputStream(gate.stdout(), true);
+            channel.setErrStream(gate.stderr(), true);
+            InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
+            channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
+            try {
+                channel.connect(connection.channelTimeoutMs());
+                return new Started(channel, gate);
+            } catch (JSchException e) {
+                // Once more on a pooled session found dead before the exec request left; never after it may have.
+                if (attempt > 1 || !connection.reopenAfter(e)) {
+                    throw connection.failedToStart(e, "the command");
+                }
+            }
+        }
     }
 
     /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */

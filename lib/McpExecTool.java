@@ -17,7 +17,7 @@ final class McpExecTool {
     static final Duration DEFAULT_DETACH_AFTER = Duration.ofSeconds(45);
 
     private final TargetNames names;
-    private final WarmConnections connections;
+    private final SessionPool connections;
     private final java.io.PrintStream log;
     private final java.util.concurrent.ExecutorService cleaner = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "vps-job-cleaner");
@@ -25,7 +25,7 @@ final class McpExecTool {
         return t;
     });
 
-    McpExecTool(TargetNames names, WarmConnections connections, java.io.PrintStream log) {
+    McpExecTool(TargetNames names, SessionPool connections, java.io.PrintStream log) {
         this.names = names;
         this.connections = connections;
         this.log = log;
@@ -81,7 +81,7 @@ final class McpExecTool {
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
         try {
-            outcome = connections.use(name, 2, c -> {
+            outcome = connections.use(names.resolveFor(name, connections), 2, c -> {
                 host[0] = c.target.host();
                 boolean viaSudo = sudo && !"root".equals(c.target.user());
                 if (viaSudo) {
@@ -127,7 +127,7 @@ final class McpExecTool {
     private void forget(String name, String jobId) {
         cleaner.execute(() -> {
             try {
-                connections.use(name, 1, c -> {
+                connections.use(names.resolveFor(name, connections), 1, c -> {
                     new Jobs(c).remove(jobId);
                     return null;
                 });

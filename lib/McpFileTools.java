@@ -41,10 +41,10 @@ final class McpFileTools {
     });
 
     private final TargetNames names;
-    private final WarmConnections connections;
+    private final SessionPool connections;
     private final PrintStream log;
 
-    McpFileTools(TargetNames names, WarmConnections connections, PrintStream log) {
+    McpFileTools(TargetNames names, SessionPool connections, PrintStream log) {
         this.names = names;
         this.connections = connections;
         this.log = log;
@@ -115,7 +115,7 @@ final class McpFileTools {
                     "write it to a local file and use upload");
         }
         Uploader.Options options = new Uploader.Options(false, args.flag("mkdir"), false, true, "keep");
-        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of("-"), path, new ByteArrayInputStream(bytes), true);
                 return TransferOptions.toJson("write_file " + path, c.target.host(), done, ms(start));
@@ -127,7 +127,7 @@ final class McpFileTools {
         long start = System.nanoTime();
         String path = args.requiredText("path");
         long max = args.size("max_bytes", DEFAULT_READ_BYTES, MAX_CONTENT_BYTES);
-        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 byte[] content = readAtMost(fs, path, max, READ_STALL);
                 // Hashed here, over the bytes returned: a server-side hash of the path could read something else, or never end.
@@ -237,7 +237,7 @@ final class McpFileTools {
         }
         Uploader.checkSources(List.of(local));
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
                 return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
@@ -253,7 +253,7 @@ final class McpFileTools {
             throw VpsException.config("download takes a local path, not '-'", "use read_file to get content");
         }
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(names.nameOrDefault(args.target()), 2, c -> {
+        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 refuseEndlessSource(fs, remote);
                 List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);

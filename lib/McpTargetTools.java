@@ -4,9 +4,9 @@ import java.util.Map;
 /** mcp-server's list_targets and diagnose_auth. */
 final class McpTargetTools {
     private final TargetNames names;
-    private final WarmConnections connections;
+    private final SessionPool connections;
 
-    McpTargetTools(TargetNames names, WarmConnections connections) {
+    McpTargetTools(TargetNames names, SessionPool connections) {
         this.names = names;
         this.connections = connections;
     }
@@ -29,7 +29,7 @@ final class McpTargetTools {
     private Map<String, Object> list(McpArgs args) {
         long start = System.nanoTime();
         Map<String, Object> r = Json.envelope(null, "list_targets", "exited", 0, 0, null);
-        r.put("targets", names.list(connections::isConnected));
+        r.put("targets", names.list(name -> names.connected(name, connections)));
         r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
         return r;
     }

@@ -53,6 +53,8 @@ final class OutputCapture extends OutputStream {
     private OutputStream spill;
     private final long spillCap;
     private long spilled;
+    /** The output folder, checked private before the command starts: a refusal must not come mid-stream. */
+    private final Path spillFolder;
 
     /** @param limit bytes kept in memory and shown; 0 means no limit (live streaming only, nothing kept). */
     OutputCapture(String name, OutputStream live, long limit) {
@@ -67,6 +69,7 @@ final class OutputCapture extends OutputStream {
         this.spillCap = spillCap;
         this.headCap = (int) (limit / 2);
         this.tailCap = (int) (limit - headCap);
+        this.spillFolder = limit == 0 ? null : LocalFolders.outputs();
     }
 
     @Override
@@ -99,7 +102,7 @@ final class OutputCapture extends OutputStream {
     /** Crossing the limit: the head keeps its first half; what lies beyond feeds the tail. */
     private void startSpill(byte[] b, int off, int len) throws IOException {
         tail = new byte[tailCap];   // only now: a large --max-output costs nothing for short output
-        Path dir = Files.createDirectories(LocalFolders.outputs());
+        Path dir = spillFolder;
         removeOldSpills(dir, Instant.now(), SPILL_MAX_AGE, SPILL_TOTAL_LIMIT);
         spillFile = Files.createTempFile(dir, SPILL_PREFIX, "." + name + SPILL_SUFFIX);
         WRITING.add(spillFile);

@@ -35,17 +35,33 @@ final class RemoteFs implements AutoCloseable {
         ChannelSftp sftp;
         try {
             sftp = connectSftp(connection);
-        } catch (JSchException e) {
-            if (String.valueOf(e.getMessage()).contains("channel is not opened") && connection.isConnected()) {
-                // Refused before the subsystem was asked for: the server is at its MaxSessions (other channels are open).
-                throw new VpsException(VpsException.Kind.NETWORK, "the server refused a channel for SFTP (" + e.getMessage() + ")",
-                        "it may be at its MaxSessions limit: retry when fewer commands run at once, or raise MaxSessions in sshd_config",
-                        true, e);
-            }
-            throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
-                    "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
+        } catch (JSchException first) {
+            sftp = connectSftpAgain(connection, first);
         }
         return new RemoteFs(connection, sftp);
+    }
+
+    /** After FIRST failed: once more on a pooled session found dead before the subsystem was asked for, else the failure explained. */
+    private static ChannelSftp connectSftpAgain(VpsConnection connection, JSchException first) {
+        JSchException e = first;
+        if (connection.reopenAfter(first)) {
+            try {
+                return connectSftp(connection);
+            } catch (JSchException again) {
+                e = again;
+            }
+        }
+        if (!connection.isConnected()) {
+            throw connection.lost(e);
+        }
+        if (String.valueOf(e.getMessage()).contains("channel is not opened")) {
+            // Refused before the subsystem was asked for: the server is at its MaxSessions (other channels are open).
+            throw new VpsException(VpsException.Kind.NETWORK, "the server refused a channel for SFTP (" + e.getMessage() + ")",
+                    "it may be at its MaxSessions limit: retry when fewer commands run at once, or raise MaxSessions in sshd_config",
+                    true, e);
+        }
+        throw new VpsException(VpsException.Kind.PROTOCOL, "the server has no SFTP subsystem: " + e.getMessage(),
+                "enable it in sshd_config (Subsystem sftp internal-sftp)", false, e);
     }
 
     /** A connected SFTP channel with the window and the requests in flight that a slow link needs. */
@@ -149,7 +165,7 @@ final class RemoteFs implements AutoCloseable {
         }
     }
 
-    /** The server (or the holder) answered a channel open with a refusal: the session is fine, only full (MaxSessions). */
+    /** The server answered a channel open with a refusal: the session is fine, only full (MaxSessions). */
     boolean refused(VpsException e) {
         return e.kind == VpsException.Kind.NETWORK && e.retriable && connection.isConnected();
     }

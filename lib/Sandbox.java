@@ -29,7 +29,7 @@ final class Sandbox {
 
     static Sandbox fromEnvironment() {
         String override = Environment.get("VPS_SANDBOX_DIR");
-        return new Sandbox(override != null ? Path.of(override) : LocalFolders.root().resolve("sandbox"));
+        return new Sandbox(override != null ? Environment.resolve(override) : LocalFolders.root().resolve("sandbox"));
     }
 
     record Status(boolean running, long pid, int port, String user) {}

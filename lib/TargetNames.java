@@ -17,6 +17,8 @@ final class TargetNames {
     private final TargetOptions startup;
     private final PrintStream warnings;
     private final String defaultName;
+    /** What each name resolved to for its pool session: the settings are read again only when that session is gone. */
+    private final Map<String, Target> warm = new java.util.concurrent.ConcurrentHashMap<>();
 
     TargetNames(TargetOptions startup, PrintStream warnings) {
         this.startup = startup;
@@ -40,6 +42,26 @@ final class TargetNames {
                     "pass \"target\" (an ssh config alias or [user@]host[:port]; list_targets names them), or start the server with -H HOST");
         }
         return defaultName;
+    }
+
+    /**
+     * NAME's target for a call on POOL: the one its live session was made for, else resolved again
+     * (as a new login re-reads the ssh config, .env and the environment).
+     */
+    Target resolveFor(String name, SessionPool pool) {
+        Target last = warm.get(name);
+        if (last != null && pool.isConnected(last)) {
+            return last;
+        }
+        Target t = resolve(name);
+        warm.put(name, t);
+        return t;
+    }
+
+    /** Whether NAME has a live session in POOL now. */
+    boolean connected(String name, SessionPool pool) {
+        Target last = warm.get(name);
+        return last != null && pool.isConnected(last);
     }
 
     Target resolve(String name) {

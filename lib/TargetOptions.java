@@ -67,37 +67,37 @@ final class TargetOptions {
     @Option(scope = ScopeType.INHERIT, names = {"-v", "--verbose"}, description = "Log the SSH protocol to stderr.")
     boolean verbose;
 
-    @Option(scope = ScopeType.INHERIT, names = "--reuse", negatable = true, description = "Keep the login in a background holder and reuse it on later calls, like ssh's "
-            + "ControlPersist (env VPS_REUSE=1). --no-reuse: connect directly.")
+    @Option(scope = ScopeType.INHERIT, names = "--reuse", negatable = true, description = "Take the warm path: the engine (a background JVM, see vps) runs the call on a login it keeps, "
+            + "like ssh's ControlPersist (env VPS_REUSE=1; through ./jbang or vps). --no-reuse: connect directly.")
     Boolean reuse;
 
     @Option(scope = ScopeType.INHERIT, names = "--persist", paramLabel = "DUR", converter = Durations.class,
-            description = "With --reuse: the holder exits after DUR without clients (env VPS_PERSIST; default 10m).")
+            description = "With --reuse: the engine ends after DUR without calls (env VPS_PERSIST; default 10m).")
     Duration persist;
 
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-    /** Logs in to T directly, or through its connection holder with --reuse / VPS_REUSE=1. */
+    /** Logs in to T directly, or leases T's warm session from the process's pool (the engine's) with --reuse / VPS_REUSE=1. */
     VpsConnection connect(Target t, PrintStream err) {
+        return connect(t, err, 2);
+    }
+
+    /** As above, for work that opens up to CHANNELS channels at once (a transfer's lanes). */
+    VpsConnection connect(Target t, PrintStream err, int channels) {
         PrintStream log = verbose ? err : null;
-        if (!reuseWanted()) {
-            return VpsConnection.connect(t, log);
+        SessionPool pool = SessionPool.inProcess();
+        if (pool != null && reuseWanted()) {
+            return pool.lease(t, channels, log);
         }
-        Duration idle = persist;
-        if (idle == null) {
-            String fromEnv = new TargetResolver(this, err).setting("VPS_PERSIST");
-            try {
-                idle = fromEnv == null ? Holders.DEFAULT_PERSIST : Durations.parse(fromEnv);
-            } catch (IllegalArgumentException e) {
-                throw VpsException.config("VPS_PERSIST: " + e.getMessage(), "set it to a duration such as 10m");
-            }
-        }
-        return Holders.connect(t, idle, log);
+        return VpsConnection.connect(t, log);
     }
 
     boolean reuseWanted() {
         if (reuse != null) {
             return reuse;
+        }
+        if (SessionPool.inProcess() != null) {
+            return true;   // a call the engine runs: keeping the login warm is what the engine is for
         }
         if (sandbox) {
             return false;

@@ -120,7 +120,7 @@ final class TargetResolver {
             keys.add(LocalFolders.expandHome(pick("identity", null, "VPS_KEY")));
         } else if (ssh != null && !ssh.getAll("identityfile").isEmpty()) {
             for (String file : ssh.getAll("identityfile")) {
-                keys.add(Path.of(SshConfig.expandTokens(file, host, user, port)));
+                keys.add(Environment.resolve(SshConfig.expandTokens(file, host, user, port)));
             }
             origins.put("identity", "ssh config " + ssh.origin("identityfile"));
         } else {
@@ -140,9 +140,9 @@ final class TargetResolver {
         String agentSetting = ssh == null ? null : ssh.get("identityagent");
         if (agentSetting == null || agentSetting.equals("SSH_AUTH_SOCK")) {
             String sock = Environment.get("SSH_AUTH_SOCK");
-            agentSocket = sock == null ? null : Path.of(sock);
+            agentSocket = sock == null ? null : Environment.resolve(sock);
         } else if (!agentSetting.equalsIgnoreCase("none")) {
-            agentSocket = Path.of(SshConfig.expandTokens(agentSetting.startsWith("$")
+            agentSocket = Environment.resolve(SshConfig.expandTokens(agentSetting.startsWith("$")
                     ? String.valueOf(Environment.get(agentSetting.substring(1))) : agentSetting, host, user, port));
         }
         boolean windows = System.getProperty("os.name", "").startsWith("Windows");
@@ -306,16 +306,17 @@ final class TargetResolver {
     static SshConfig readSshConfig(Path option) {
         String explicit = option != null ? option.toString() : Environment.get("VPS_SSH_CONFIG");
         Path file = explicit != null ? LocalFolders.expandHome(explicit) : LocalFolders.home().resolve(".ssh/config");
+        String shown = explicit != null ? explicit : file.toString();
         if (!Files.isRegularFile(file)) {
             if (explicit != null && !Files.exists(file)) {
-                throw VpsException.config("ssh config " + file + " does not exist", "fix --ssh-config or VPS_SSH_CONFIG");
+                throw VpsException.config("ssh config " + shown + " does not exist", "fix --ssh-config or VPS_SSH_CONFIG");
             }
             return null;
         }
         try {
             return SshConfig.parse(file, LocalFolders.home().resolve(".ssh"));
         } catch (IOException e) {
-            throw VpsException.config("cannot read ssh config " + file + ": " + VpsException.reason(e), "check that file's permissions");
+            throw VpsException.config("cannot read ssh config " + shown + ": " + VpsException.reason(e), "check that file's permissions");
         }
     }
 
@@ -375,7 +376,7 @@ final class TargetResolver {
 
     private String readSecret(Path file, String field) {
         try {
-            String text = Files.readString(file, StandardCharsets.UTF_8);
+            String text = Files.readString(Environment.resolve(file), StandardCharsets.UTF_8);
             origins.put(field, "file " + file);
             return text.replaceFirst("\\r?\\n$", "");
         } catch (IOException e) {
@@ -390,17 +391,18 @@ final class TargetResolver {
             if (!Files.isRegularFile(file)) {
                 return Map.of();
             }
-        } else if (!Files.isRegularFile(file)) {
+        } else if (!Files.isRegularFile(Environment.resolve(file))) {
             throw VpsException.config("env file " + file + " does not exist", "fix the --env-file path");
         }
-        Map<String, String> values = parseDotenv(file);
+        Map<String, String> values = parseDotenv(Environment.resolve(file), file);
         if (o.envFile == null) {
             refuseTrustAnchors(file, values);
         }
         return values;
     }
 
-    private static Map<String, String> parseDotenv(Path file) {
+    /** FILE is read; SHOWN is how the user named it. */
+    private static Map<String, String> parseDotenv(Path file, Path shown) {
         try {
             Dotenv env = Dotenv.configure()
                     .directory(file.toAbsolutePath().getParent().toString())
@@ -413,7 +415,7 @@ final class TargetResolver {
             return values;
         } catch (RuntimeException e) {
             // dotenv-java quotes the offending line, which may hold a secret: never show its message.
-            throw VpsException.config("cannot read env file " + file + ": a line is malformed (e.g. an unmatched quote)",
+            throw VpsException.config("cannot read env file " + shown + ": a line is malformed (e.g. an unmatched quote)",
                     "fix the syntax of that file (KEY=value lines)");
         }
     }

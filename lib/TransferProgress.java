@@ -44,7 +44,7 @@ final class TransferProgress implements AutoCloseable {
         if (feed != null) {
             feed.println(Feed.FRAME + "total " + total);
         }
-        boolean terminal = feed == null && !quiet && System.console() != null && err == System.err;
+        boolean terminal = feed == null && !quiet && Environment.stderrIsTerminal(err);
         bar = terminal ? new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(total, 0))
                 .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).showSpeed().setConsumer(
                         new me.tongfei.progressbar.ConsoleProgressBarConsumer(err)).build() : null;

@@ -30,7 +30,8 @@ final class Uploader {
     static final long RESUME_MIN_BYTES = 1 << 20;
     private static final int BATCH = 200;
 
-    private record Item(Path local, String remote, long size, boolean stdin) {}
+    /** LOCAL is opened; SHOWN is how the user wrote it (what results and messages name). */
+    private record Item(Path local, String shown, String remote, long size, boolean stdin) {}
 
     private record Pending(Item item, String partial, String sha256, long sent, long resumedFrom) {}
 
@@ -51,11 +52,11 @@ final class Uploader {
     /** Checks the local side before anything is sent: every source must exist. */
     static void checkSources(List<String> sources) {
         for (String s : sources) {
-            if (!s.equals("-") && !Files.exists(Path.of(s))) {
+            if (!s.equals("-") && !Files.exists(Environment.resolve(s))) {
                 throw new VpsException(VpsException.Kind.CONFIG, "local file " + s + " does not exist", "check the path; nothing was sent", false, null);
             }
         }
-        if (sources.contains("-") && System.console() != null) {
+        if (sources.contains("-") && Environment.terminals().stdin()) {
             throw VpsException.config("'-' reads stdin, which is your terminal here", "pipe the content in: ... | sftp-put - REMOTE");
         }
         if (sources.contains("-") && sources.size() > 1) {
@@ -110,21 +111,24 @@ final class Uploader {
                 if (remoteIsDir) {
                     throw VpsException.config("stdin has no name: give the remote file name, not a folder", "e.g. sftp-put - /etc/app/config.yml");
                 }
-                items.add(new Item(null, remote, -1, true));
+                items.add(new Item(null, "-", remote, -1, true));
                 continue;
             }
-            Path local = Path.of(source);
+            Path local = Environment.resolve(source);
             String target = remoteIsDir ? RemotePaths.join(remote, local.getFileName().toString()) : remote;
             if (Files.isDirectory(local)) {
-                walk(local, target, items, results);
+                walk(local, Path.of(source), target, items, results);
             } else {
-                items.add(new Item(local, target, size(local), false));
+                items.add(new Item(local, source, target, size(local, source), false));
             }
         }
     }
 
-    /** A tree: folders are created, files queued; symlinks inside are kept, followed or skipped as asked. */
-    private void walk(Path root, String remoteRoot, List<Item> items, List<TransferResult> results) {
+    /**
+     * A tree: folders are created, files queued; symlinks inside are kept, followed or skipped as asked.
+     * ROOT is read; SHOWN_ROOT is how the user wrote it.
+     */
+    private void walk(Path root, Path shownRoot, String remoteRoot, List<Item> items, List<TransferResult> results) {
         try {
             Files.walkFileTree(root, Set.of(), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
                 @Override
@@ -136,14 +140,15 @@ final class Uploader {
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                     String target = remoteFor(file);
+                    String shown = shownRoot.resolve(root.relativize(file)).toString();
                     if (attrs.isSymbolicLink()) {
                         switch (options.symlinks()) {
-                            case "skip" -> results.add(new TransferResult(file.toString(), target, 0, 0, 0, null, "skipped-symlink"));
+                            case "skip" -> results.add(new TransferResult(shown, target, 0, 0, 0, null, "skipped-symlink"));
                             case "follow" -> {
                                 if (Files.isDirectory(file)) {
-                                    walk(file, target, items, results);
+                                    walk(file, Path.of(shown), target, items, results);
                                 } else if (Files.exists(file)) {
-                                    items.add(new Item(file, target, size(file), false));
+                                    items.add(new Item(file, shown, target, size(file, shown), false));
                                 }
                             }
                             default -> {
@@ -153,11 +158,11 @@ final class Uploader {
                                 } catch (SftpException e) {
                                     throw fs.failure("cannot create symlink", target, e);
                                 }
-                                results.add(new TransferResult(file.toString(), target, 0, 0, 0, null, "symlink"));
+                                results.add(new TransferResult(shown, target, 0, 0, 0, null, "symlink"));
                             }
                         }
                     } else if (attrs.isRegularFile()) {
-                        items.add(new Item(file, target, attrs.size(), false));
+                        items.add(new Item(file, shown, target, attrs.size(), false));
                     }
                     return FileVisitResult.CONTINUE;
                 }
@@ -174,7 +179,7 @@ final class Uploader {
                 }
             });
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + root + ": " + VpsException.reason(e),
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + shownRoot + ": " + VpsException.reason(e),
                     "check its permissions", false, e);
         }
     }
@@ -226,7 +231,7 @@ final class Uploader {
             BasicFileAttributes times = Files.readAttributes(item.local(), BasicFileAttributes.class);
             return new SftpWriter.Final(mode, -1, -1, times.lastAccessTime().to(TimeUnit.SECONDS), times.lastModifiedTime().to(TimeUnit.SECONDS));
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + item.local(), "check the local file", false, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read the time of " + local(item), "check the local file", false, e);
         }
     }
 
@@ -469,16 +474,16 @@ final class Uploader {
         }
     }
 
-    private static long size(Path p) {
+    private static long size(Path p, String shown) {
         try {
             return Files.size(p);
         } catch (IOException e) {
-            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + p + ": " + VpsException.reason(e), "check the local file", false, e);
+            throw new VpsException(VpsException.Kind.CONFIG, "cannot read " + shown + ": " + VpsException.reason(e), "check the local file", false, e);
         }
     }
 
     private static String local(Item item) {
-        return item.stdin() ? "-" : item.local().toString();
+        return item.shown();
     }
 
     private static void pause(long ms) {

@@ -1,10 +1,4 @@
-// Connection reuse (--reuse) comes with every script that connects:
-//SOURCES Holders.java HolderFiles.java ConnectionHolder.java HolderBridge.java HolderUpstream.java HolderChannel.java HolderRelay.java
-//SOURCES SpillBuffer.java UnixSocketProxy.java TargetJson.java Reconnect.java Sha256.java Json.java LocalFolders.java Durations.java
-// ... and the holder runs sftp-put/sftp-get itself (HolderTransfer), whichever script started it:
-//SOURCES HolderTransfer.java Transfer.java Uploader.java Downloader.java LocalTree.java RemoteFs.java RemotePaths.java StripedUpload.java SftpWriter.java
-//SOURCES BackgroundDigest.java TransferProgress.java TransferResult.java PosixModes.java ShellQuote.java
-//SOURCES ExecRunner.java StartGate.java ExecOutcome.java RemoteCommand.java RemoteLock.java Signals.java
+//SOURCES Reconnect.java SessionPool.java Durations.java
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
@@ -28,32 +22,45 @@ import java.util.Map;
 /**
  * One authenticated SSH session to a target: bounded connect, strict host-key checking,
  * keepalive. Open commands on it with {@link #openExec}; close it with try-with-resources.
+ * A connection leased from a {@link SessionPool} shares the pool's session: closing it ends the
+ * lease, never the session.
  */
 final class VpsConnection implements AutoCloseable {
     static final int KEEPALIVE_INTERVAL_MS = 15_000;
     static final int KEEPALIVE_COUNT_MAX = 3;
 
-    final Target target;
-    private final Session session;
-    private final List<Session> jumpSessions;
-    /** The connection holder this session goes through, or null for a direct connection. */
-    final HolderFiles holder;
+    /** What a leased connection asks of the pool it came from. */
+    interface Lease {
+        /** A live session of the same way of connecting, in place of DEAD (logging in again, host key verified again). */
+        VpsConnection replace(VpsConnection dead);
 
-    private VpsConnection(Target target, Session session, List<Session> jumpSessions, HolderFiles holder) {
+        /** Gives the lease back; called once. */
+        void release();
+    }
+
+    final Target target;
+    /** Replaced only in a lease, and only when found dead before a request was sent on it. */
+    private volatile Session session;
+    private final List<Session> jumpSessions;
+    /** The pool's lease this connection is, or null when it owns its session. */
+    private final Lease lease;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private VpsConnection(Target target, Session session, List<Session> jumpSessions, Lease lease) {
         this.target = target;
         this.session = session;
         this.jumpSessions = jumpSessions;
-        this.holder = holder;
+        this.lease = lease;
     }
 
-    /** A login for a script: retried with a short backoff when the failure is a transient network one. */
+    /** A login for a script: tried again with the one reconnect policy when the server refused the connection. */
     static VpsConnection connect(Target target, PrintStream verboseLog) {
-        return Reconnect.withBackoff(() -> open(target, verboseLog), Reconnect.CONNECT);
+        return Reconnect.login(() -> open(target, verboseLog));
     }
 
-    /** A local session to the target's connection holder (see {@link Holders}). */
-    static VpsConnection throughHolder(Target target, Session local, HolderFiles holder) {
-        return new VpsConnection(target, local, List.of(), holder);
+    /** A connection on this one's session for TARGET, whose close() calls LEASE's release instead of disconnecting. */
+    VpsConnection leased(Target target, Lease lease) {
+        return new VpsConnection(target, session, List.of(), lease);
     }
 
     /** Connects through every ProxyJump hop in order, each with its own host-key check, then to the target. */
@@ -118,7 +125,7 @@ final class VpsConnection implements AutoCloseable {
 
     ChannelExec openExec(String command) {
         try {
-            ChannelExec channel = (ChannelExec) session.openChannel("exec");
+            ChannelExec channel = (ChannelExec) liveSession().openChannel("exec");
             channel.setCommand(command);
             return channel;
         } catch (JSchException e) {
@@ -133,71 +140,96 @@ final class VpsConnection implements AutoCloseable {
 
     ChannelSftp openSftp() {
         try {
-            return (ChannelSftp) session.openChannel("sftp");
+            return (ChannelSftp) liveSession().openChannel("sftp");
         } catch (JSchException e) {
             throw lost(e);
         }
     }
 
     Channel openChannel(String type) throws JSchException {
-        return session.openChannel(type);
+        return liveSession().openChannel(type);
+    }
+
+    /** The session to open a channel on: for a lease found dead (nothing was sent on it yet), the pool's fresh one. */
+    private Session liveSession() {
+        Session s = session;
+        if (lease != null && !s.isConnected()) {
+            replaceDeadSession();
+        }
+        return session;
+    }
+
+    /**
+     * Whether a channel that failed with E can be opened again on a fresh session: only for a lease,
+     * only when its exec or subsystem request never left (the server refused the channel, or the
+     * session was found dead while opening it), and after the pool replaced the dead session.
+     */
+    boolean reopenAfter(JSchException e) {
+        String m = String.valueOf(e.getMessage());
+        boolean beforeRequest = m.equals("session is down") || m.startsWith("channel is not opened");
+        if (lease == null || !beforeRequest || session.isConnected()) {
+            return false;
+        }
+        replaceDeadSession();
+        return true;
+    }
+
+    private void replaceDeadSession() {
+        session = lease.replace(this).session;
     }
 
     boolean isConnected() {
         return session.isConnected();
     }
 
-    /**
-     * How long to wait for a channel to open and its request to be answered. Through a holder, it
-     * answers only once the server did, after reconnecting or waiting for a session slot if need
-     * be, and bounds that wait itself.
-     */
+    /** How long to wait for a channel to open and its request to be answered. */
     int channelTimeoutMs() {
-        int direct = (int) Math.max(1000, target.connectTimeout().toMillis());
-        return holder == null ? direct : (int) HolderUpstream.QUEUE_MAX.toMillis() + 2 * direct;
+        return (int) Math.max(1000, target.connectTimeout().toMillis());
     }
 
     VpsException lost(Exception cause) {
         return new VpsException(VpsException.Kind.NETWORK,
-                "the connection to " + target.display() + " was lost" + via() + ": " + cause.getMessage(),
+                "the connection to " + target.display() + " was lost: " + cause.getMessage(),
                 "check the network and retry; a command that had started may still be running or may have finished",
                 true, cause);
     }
 
     /**
-     * A command's channel failed. When the server (or the holder) refused the channel or the
-     * request, the command surely did not start and may be run again; otherwise it may have.
+     * A command's channel failed. When the server refused the channel or the request, or the
+     * session was down before the channel opened, the command surely did not start and may be run
+     * again; otherwise it may have.
      */
     VpsException failedToStart(JSchException e, String what) {
         String m = String.valueOf(e.getMessage());
-        boolean refused = m.contains("channel is not opened") || m.contains("failed to send channel request");
+        boolean refused = m.contains("channel is not opened") || m.contains("failed to send channel request") || m.equals("session is down");
         if (!refused) {
             return mayHaveRun(e, what);
         }
-        VpsException why = holder == null ? null : holder.lastError();
-        if (why != null) {
-            return new VpsException(why.kind, what + " did not start: " + why.getMessage(), why.hint, why.retriable, e);
-        }
-        return new VpsException(VpsException.Kind.NETWORK, what + " did not start: " + target.display() + via() + " refused the channel (" + m + ")",
+        String why = m.equals("session is down") ? "the connection to " + target.display() + " was lost before it was sent"
+                : target.display() + " refused the channel (" + m + ")";
+        return new VpsException(VpsException.Kind.NETWORK, what + " did not start: " + why,
                 "it is safe to run it again; if this repeats, the server may be at its MaxSessions limit", true, e);
     }
 
     /** The link dropped while a command ran: it must not be re-run blindly. */
     VpsException mayHaveRun(Exception cause, String what) {
         return new VpsException(VpsException.Kind.NETWORK,
-                "the connection to " + target.display() + " was lost" + via() + " while " + what + " ran (" + cause.getMessage()
+                "the connection to " + target.display() + " was lost while " + what + " ran (" + cause.getMessage()
                         + "): it may have finished, may still be running, or may not have started; it was not run again",
                 "it may still be running or have finished: check what it changed before running it again; work that must not run twice "
                         + "belongs in a job (job start --id KEY is safe to repeat)",
                 false, cause);
     }
 
-    private String via() {
-        return holder == null ? "" : " (through the connection holder " + holder.id() + ")";
-    }
-
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (lease != null) {
+            lease.release();
+            return;
+        }
         session.disconnect();
         for (int i = jumpSessions.size() - 1; i >= 0; i--) {
             jumpSessions.get(i).disconnect();

@@ -25,7 +25,7 @@ final class VpsException extends RuntimeException {
         this.retriable = retriable;
     }
 
-    /** The failure that {@link Json#error} wrote, read back (from a holder, a state file). */
+    /** The failure that {@link Json#error} wrote, read back (from a state file). */
     static VpsException fromJson(java.util.Map<?, ?> m) {
         return new VpsException(Kind.valueOf((String) m.get("kind")), (String) m.get("message"), (String) m.get("hint"),
                 Boolean.TRUE.equals(m.get("retriable")), null);

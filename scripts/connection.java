@@ -1,11 +1,12 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //MAIN ConnectionCommand
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
-//DESCRIPTION Connection holders kept by --reuse: status (which targets have a warm login) and stop.
+//DESCRIPTION The warm engine that bin/vps and --reuse use: status (its warm targets) and stop.
 //SOURCES ../lib/Deps.java ../lib/Cli.java ../lib/Environment.java ../lib/VpsException.java ../lib/Durations.java
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/Sandbox.java ../lib/SandboxServer.java
+//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java ../lib/Sha256.java
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -19,9 +20,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "connection", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
-        description = {"Shows and stops the connection holders that --reuse (or VPS_REUSE=1) starts: one background",
-                "process per target that keeps the SSH login, so later calls skip the handshake. A holder exits",
-                "by itself after --persist (default 10m) without clients. With target options, only that target's holder."},
+        description = {"Shows and stops the warm engine that bin/vps and --reuse (or VPS_REUSE=1) use: one background JVM per",
+                "user that keeps SSH logins to your targets, so later calls skip the JVM start and the handshake. It ends",
+                "by itself after --persist (default 10m) without calls. With target options, only that target's login."},
         subcommands = {ConnectionCommand.Status.class, ConnectionCommand.Stop.class},
         footer = {"", "Examples:", "  connection status", "  connection stop -H vps", "  connection stop --all"})
 class ConnectionCommand implements Callable<Integer> {
@@ -57,104 +58,126 @@ class ConnectionCommand implements Callable<Integer> {
         return 2;
     }
 
-    /** The holders a subcommand acts on: the target's one when target options are given, else all. */
     @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)
     abstract static class Sub implements Callable<Integer> {
         @CommandLine.ParentCommand
         ConnectionCommand parent;
 
-        boolean json() {
-            return parent.json;
+        boolean named() {
+            TargetOptions t = parent.target;
+            return t.host != null || t.sandbox || Environment.get("VPS_HOST") != null;
         }
 
-        List<HolderFiles> selected(boolean all) {
-            TargetOptions target = parent.target;
-            boolean named = target.host != null || target.sandbox || Environment.get("VPS_HOST") != null;
-            if (all || !named) {
-                return Holders.all();
+        /** This call runs cold: no engine answered. What is known of one from its folder. */
+        Map<String, Object> notAnswering() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            long[] portPid = EngineFiles.here().portAndPid();
+            boolean alive = portPid != null && ProcessHandle.of(portPid[1]).map(ProcessHandle::isAlive).orElse(false);
+            m.put("running", alive);
+            if (alive) {
+                m.put("pid", portPid[1]);
+                m.put("port", portPid[0]);
             }
-            HolderFiles f = Holders.files(target.resolve(parent.err));
-            return f.readState() == null ? List.of() : List.of(f);
-        }
-
-        Map<String, Object> describe(HolderFiles f) {
-            HolderFiles.State s = f.readState();
-            Map<String, Object> m = new LinkedHashMap<>(s == null ? Map.of("id", f.id()) : s.raw());
-            m.put("running", Holders.alive(f));
             return m;
         }
 
-        int report(String action, List<Map<String, Object>> holders, int exit) {
-            if (json()) {
+        int report(String action, Map<String, Object> engine, List<Map<String, Object>> targets, int exit) {
+            if (parent.json) {
                 Map<String, Object> r = Json.envelope(null, "connection " + action, "exited", exit, 0, null);
-                r.put("holders", holders);
+                r.put("engine", engine);
+                r.put("targets", targets);
                 parent.out.println(Json.write(r));
             }
             return exit;
         }
+
+        int failed(String action, VpsException e) {
+            if (parent.json) {
+                parent.out.println(Json.write(Json.failure(null, "connection " + action, e, 0)));
+            }
+            return Cli.fail(e, parent.err);
+        }
     }
 
-    @Command(name = "status", description = "List the holders: target, pid, link state, clients, idle limit. Exit 0 when one runs, 1 when none.")
+    @Command(name = "status", description = "The engine (pid, port, calls, idle limit) and its warm targets. Exit 0 when it runs, 1 when not.")
     static final class Status extends Sub {
         @Override
         public Integer call() {
+            EngineServer engine = EngineServer.running();
+            if (engine == null) {
+                Map<String, Object> m = notAnswering();
+                if (!parent.json) {
+                    parent.out.println(Boolean.TRUE.equals(m.get("running"))
+                            ? "engine pid " + m.get("pid") + " on port " + m.get("port") + " runs but did not take this call"
+                            : "no engine running (bin/vps or --reuse starts one)");
+                }
+                return report("status", m, List.of(), 1);
+            }
             try {
-                List<Map<String, Object>> holders = new ArrayList<>();
-                for (HolderFiles f : selected(false)) {
-                    Map<String, Object> m = describe(f);
-                    holders.add(m);
-                    if (!json()) {
-                        parent.out.println(f.id() + "  " + m.get("target") + "  " + (Boolean.TRUE.equals(m.get("running")) ? "running" : "stale")
-                                + "  pid " + num(m.get("pid")) + "  link " + m.get("upstream") + "  clients " + num(m.get("clients"))
-                                + "  reconnects " + num(m.get("reconnects")) + "  idle limit " + num(m.get("persistSeconds")) + "s");
+                List<Map<String, Object>> targets = new ArrayList<>(engine.pool().status());
+                if (named()) {
+                    Target t = parent.target.resolve(parent.err);
+                    targets.removeIf(m -> !t.display().equals(m.get("target")));
+                }
+                Map<String, Object> e = engine.describe();
+                e.put("running", true);
+                if (!parent.json) {
+                    parent.out.println("engine pid " + e.get("pid") + "  port " + e.get("port") + "  calls " + e.get("calls")
+                            + "  idle " + e.get("idleSeconds") + "s of " + e.get("persistSeconds") + "s");
+                    for (Map<String, Object> t : targets) {
+                        parent.out.println("  " + t.get("target") + "  " + (Boolean.TRUE.equals(t.get("connected")) ? "connected" : "down")
+                                + "  since " + t.get("since") + "  idle " + t.get("idleSeconds") + "s  in use " + t.get("leases")
+                                + "  reconnects " + t.get("reconnects"));
+                    }
+                    if (targets.isEmpty()) {
+                        parent.out.println("  no warm targets");
                     }
                 }
-                boolean any = holders.stream().anyMatch(m -> Boolean.TRUE.equals(m.get("running")));
-                if (!json() && holders.isEmpty()) {
-                    parent.out.println("no connection holders");
-                }
-                return report("status", holders, any ? 0 : 1);
+                return report("status", e, targets, 0);
             } catch (VpsException e) {
-                if (json()) {
-                    parent.out.println(Json.write(Json.failure(null, "connection status", e, 0)));
-                }
-                return Cli.fail(e, parent.err);
+                return failed("status", e);
             }
-        }
-
-        private static String num(Object o) {
-            return o instanceof Number n ? Long.toString(n.longValue()) : String.valueOf(o);
         }
     }
 
-    @Command(name = "stop", description = "Stop the target's holder (or every holder with --all, or when no target is given).")
+    @Command(name = "stop", description = "Close the target's warm login; with --all (or no target), close every one and end the engine.")
     static final class Stop extends Sub {
-        @Option(names = "--all", description = "Stop every holder.")
+        @Option(names = "--all", description = "Close every warm login and end the engine.")
         boolean all;
 
         @Override
         public Integer call() {
+            EngineServer engine = EngineServer.running();
+            if (engine == null) {
+                Map<String, Object> m = notAnswering();
+                if (!parent.json) {
+                    parent.out.println("no engine running: nothing to stop");
+                }
+                return report("stop", m, List.of(), 0);
+            }
             try {
-                List<Map<String, Object>> holders = new ArrayList<>();
-                for (HolderFiles f : selected(all)) {
-                    Map<String, Object> m = describe(f);
-                    boolean was = Holders.stop(f);
-                    m.put("running", false);
-                    m.put("stopped", was);
-                    holders.add(m);
-                    if (!json()) {
-                        parent.out.println(f.id() + "  " + m.get("target") + "  " + (was ? "stopped" : "was not running (files removed)"));
+                Map<String, Object> e = engine.describe();
+                List<Map<String, Object>> targets = new ArrayList<>();
+                if (all || !named()) {
+                    targets.addAll(engine.pool().status());
+                    engine.pool().dropAll();
+                    engine.stopWhenIdle();
+                    e.put("running", false);
+                    if (!parent.json) {
+                        parent.out.println("engine pid " + e.get("pid") + " stopped (" + targets.size() + " warm target" + (targets.size() == 1 ? "" : "s") + " closed)");
+                    }
+                } else {
+                    Target t = parent.target.resolve(parent.err);
+                    boolean was = engine.pool().drop(t);
+                    e.put("running", true);
+                    targets.add(Map.of("target", t.display(), "stopped", was));
+                    if (!parent.json) {
+                        parent.out.println(t.display() + (was ? "  closed" : "  had no warm login"));
                     }
                 }
-                if (!json() && holders.isEmpty()) {
-                    parent.out.println("no connection holders");
-                }
-                return report("stop", holders, 0);
+                return report("stop", e, targets, 0);
             } catch (VpsException e) {
-                if (json()) {
-                    parent.out.println(Json.write(Json.failure(null, "connection stop", e, 0)));
-                }
-                return Cli.fail(e, parent.err);
+                return failed("stop", e);
             }
         }
     }

@@ -297,10 +297,10 @@ class ExecCommand implements Callable<Integer> {
 
     private String readScript() {
         try {
-            if (script.equals("-") && in == System.in && System.console() != null) {
+            if (script.equals("-") && Environment.stdinIsTerminal(in)) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--script - reads stdin, which is your terminal here: pipe the script in");
             }
-            byte[] bytes = script.equals("-") ? in.readNBytes((int) MAX_SCRIPT_BYTES + 1) : Files.readAllBytes(Path.of(script));
+            byte[] bytes = script.equals("-") ? in.readNBytes((int) MAX_SCRIPT_BYTES + 1) : Files.readAllBytes(Environment.resolve(script));
             if (bytes.length > MAX_SCRIPT_BYTES) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "script " + script + " is larger than "
                         + MAX_SCRIPT_BYTES / 1024 + " KiB; upload it (sftp-put) and run it as a file");

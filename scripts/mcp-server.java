@@ -10,7 +10,7 @@
 //SOURCES ../lib/Sandbox.java ../lib/SandboxServer.java ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java
 //SOURCES ../lib/TransferProgress.java ../lib/PosixModes.java ../lib/TransferResult.java ../lib/TransferOptions.java
 //SOURCES ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java ../lib/Jobs.java ../lib/ServerProbe.java
-//SOURCES ../lib/AuthDiagnosis.java ../lib/WarmConnections.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
+//SOURCES ../lib/AuthDiagnosis.java ../lib/SessionPool.java ../lib/Reconnect.java ../lib/TargetNames.java ../lib/McpTool.java ../lib/McpArgs.java
 //SOURCES ../lib/McpExecTool.java ../lib/McpFileTools.java ../lib/McpJobTools.java ../lib/McpTargetTools.java
 //SOURCES ../lib/DetachedExec.java ../lib/RemoteLock.java ../lib/McpSerialTransport.java
 
@@ -79,7 +79,7 @@ class McpServer implements Callable<Integer> {
         }
         OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();
-        WarmConnections connections = new WarmConnections(names::resolve, err, target.verbose);
+        SessionPool connections = new SessionPool(err);
         try {
             tools.add(new McpExecTool(names, connections, err).tool().specification());
             new McpFileTools(names, connections, err).tools().forEach(t -> tools.add(t.specification()));
@@ -93,7 +93,7 @@ class McpServer implements Callable<Integer> {
                     .tools(tools)
                     .build();
             if (names.defaultName() != null) {
-                connections.warmUp(names.defaultName());
+                warmUp(names, connections);
             }
             err.println("mcp-server " + Cli.VERSION + " serving " + tools.size() + " tools on stdio; default target: "
                     + (names.defaultName() == null ? "none (every call names its target)" : names.defaultName()));
@@ -108,6 +108,19 @@ class McpServer implements Callable<Integer> {
             // which need them; the exit then closes them.
         }
         return 0;
+    }
+
+    /** Opens the default target's session in the background, so that the first call finds it warm; failures are only logged. */
+    private void warmUp(TargetNames names, SessionPool connections) {
+        Thread t = new Thread(() -> {
+            try {
+                connections.lease(names.resolveFor(names.defaultName(), connections), 1, target.verbose ? err : null).close();
+            } catch (VpsException e) {
+                err.println("vps: could not connect to " + names.defaultName() + " yet: " + e.getMessage() + " (the first call will try again)");
+            }
+        }, "vps-warm-up");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Tells when the client closed our stdin: the session is over and the connections can go. */

@@ -11,7 +11,7 @@
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/ShellQuote.java ../lib/RemoteCommand.java ../lib/RemoteLock.java
 //SOURCES ../lib/ExecRunner.java ../lib/StartGate.java ../lib/ExecOutcome.java ../lib/Signals.java ../lib/Sandbox.java ../lib/SandboxServer.java
 //SOURCES ../lib/RemoteFs.java ../lib/RemotePaths.java ../lib/Sha256.java ../lib/TransferProgress.java ../lib/PosixModes.java
-//SOURCES ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java
+//SOURCES ../lib/Transfer.java ../lib/TransferResult.java ../lib/TransferOptions.java ../lib/Uploader.java ../lib/StripedUpload.java ../lib/SftpWriter.java ../lib/Downloader.java ../lib/LocalTree.java ../lib/BackgroundDigest.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -77,11 +77,11 @@ class SftpPut implements Callable<Integer> {
                 return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
             };
             if (sources.contains("-")) {
-                try (VpsConnection connection = target.connect(t, err)) {
+                try (VpsConnection connection = target.connect(t, err, Transfer.CHANNELS)) {
                     return work.apply(connection);
                 }
             }
-            return Reconnect.repeatable(() -> target.connect(t, err), work);
+            return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
         } catch (VpsException e) {
             return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
         }

@@ -61,14 +61,12 @@ class DocsExamplesTest {
             new Skip("jbang catalog add", "it registers the catalog in JBang's own user folder; "
                     + "EndToEndTest.catalogAliasWorksFromAnyFolder adds it with a private JBANG_DIR"),
             new Skip(" mcp add ", "it needs that MCP client (Claude Code, Amp or Codex) installed; "
-                    + "McpServerTest drives mcp-server over stdio as those clients do"));
+                    + "McpServerTest drives mcp-server over stdio as those clients do"),
+            new Skip("jbang connection ", "the connection command went with the per-target holder; the engine (issue 17) brings it back"));
 
     record Exit(String document, String containing, int exit, String why) {}
 
-    static final List<Exit> EXITS = List.of(
-            new Exit("AGENTS.md", "connection status", 1,
-                    "no call has logged in since VPS_REUSE=1 was set, so no holder runs yet: 1, as `connection status --help` says"),
-            new Exit("connection --help", "connection status", 1, "the first example: no holder runs yet"));
+    static final List<Exit> EXITS = List.of();
 
     /** The first line of a failure (DESIGN §4). */
     static final Pattern FAILURE_LINE = Pattern.compile("vps: [A-Z]+: ");
@@ -280,7 +278,6 @@ class DocsExamplesTest {
             }
         }
         TestSupport.freshEnvironment(Map.of("VPS_TOOLKIT_HOME", home.resolve(".vps-toolkit").toString()));
-        Holders.all().forEach(Holders::stop);
         new Sandbox(home.resolve(".vps-toolkit/sandbox")).stop();
         TestSupport.freshEnvironment();
         if (fixturesMade) {

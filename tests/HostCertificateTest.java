@@ -123,15 +123,17 @@ class HostCertificateTest extends VpsTestBase {
         assertRefused(r, "@revoked");
     }
 
+    /** A warm session made with the right pin never serves a call that pins another key: that call logs in and is refused. */
     @Test
-    void aWarmConnectionHolderChecksThePinToo(@TempDir Path dir) throws Exception {
+    void aWarmSessionChecksThePinToo(@TempDir Path dir) throws Exception {
         Path known = knownHosts(dir, certAuthorityLine());
-        try {
-            assertEquals("warm\n", Runs.exec(target(known, "--reuse", "--host-key", vps.hostKeyFingerprint, "--", "echo warm")).stdout());
-            assertRefused(Runs.exec(target(known, "--reuse", "--host-key", OTHER_FINGERPRINT, "--", "echo should-not-run")),
-                    "not the pinned " + OTHER_FINGERPRINT);
-        } finally {
-            Holders.all().forEach(Holders::stop);
+        try (SessionPool pool = new SessionPool(System.err)) {
+            Target pinned = SessionPoolTest.resolve(target(known, "--host-key", vps.hostKeyFingerprint));
+            assertEquals("warm\n", SessionPoolTest.run(pool, pinned, "echo warm"));
+            Target other = SessionPoolTest.resolve(target(known, "--host-key", OTHER_FINGERPRINT));
+            VpsException refused = org.junit.jupiter.api.Assertions.assertThrows(VpsException.class, () -> SessionPoolTest.run(pool, other, "echo should-not-run"));
+            assertEquals(VpsException.Kind.HOSTKEY, refused.kind, refused.getMessage());
+            assertTrue(refused.getMessage().contains("not the pinned " + OTHER_FINGERPRINT), refused.getMessage());
         }
     }
 

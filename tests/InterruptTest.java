@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,11 +25,6 @@ class InterruptTest extends VpsTestBase {
     @BeforeEach
     void privateHome() {
         home = TestSupport.freshEnvironment();
-    }
-
-    @AfterEach
-    void stopHolders() {
-        Holders.all().forEach(Holders::stop);
     }
 
     /** A client JVM running MAIN_CLASS with ARGS, its output in files under DIR. */

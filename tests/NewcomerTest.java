@@ -133,8 +133,7 @@ class NewcomerTest extends VpsTestBase {
     @Test
     void everyHelpEndsWithTheOneExitCodeTable() throws IOException {
         List<Runs.Factory> commands = List.of((o, e, i) -> new ExecCommand(o, e, i), SftpPut::new, SftpGet::new,
-                (o, e, i) -> new DiagnoseAuth(o, e), (o, e, i) -> new JobCommand(o, e), (o, e, i) -> new SandboxCommand(o, e),
-                (o, e, i) -> new ConnectionCommand(o, e));
+                (o, e, i) -> new DiagnoseAuth(o, e), (o, e, i) -> new JobCommand(o, e), (o, e, i) -> new SandboxCommand(o, e));
         for (Runs.Factory command : commands) {
             String help = Runs.run(List.of("--help"), new byte[0], command).stdout();
             assertTrue(help.contains("Exit codes:"), help);

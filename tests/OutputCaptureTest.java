@@ -163,23 +163,6 @@ class OutputCaptureTest {
         assertTrue(Files.exists(c.spillFile()));
     }
 
-    /** The engine's relay buffers delete their file on close; a killed process leaves it, and the next spill removes it after 24 h. */
-    @Test
-    void aKilledHoldersSpillLeftoversGoWhenANewSpillStarts() throws Exception {
-        java.nio.file.Path dir = Files.createTempDirectory("holders");
-        java.time.Instant now = java.time.Instant.now();
-        java.nio.file.Path leftover = spill(dir, "spill123.tmp", 10, now.minus(java.time.Duration.ofHours(25)));
-        java.nio.file.Path recent = spill(dir, "spill456.tmp", 10, now.minus(java.time.Duration.ofHours(1)));
-        java.nio.file.Path other = spill(dir, "abc.log", 10, now.minus(java.time.Duration.ofHours(48)));
-        SpillBuffer buffer = new SpillBuffer(dir);
-        java.io.OutputStream writer = buffer.writer();
-        writer.write(new byte[SpillBuffer.MEMORY_LIMIT + 1]);   // past memory: a spill file starts
-        assertFalse(Files.exists(leftover), "a leftover older than 24 h");
-        assertTrue(Files.exists(recent), "maybe another live buffer's");
-        assertTrue(Files.exists(other));
-        buffer.abandon();
-    }
-
     private static java.nio.file.Path spill(java.nio.file.Path dir, String name, long size, java.time.Instant modified) throws Exception {
         java.nio.file.Path p = dir.resolve(name);
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,11 +28,6 @@ class PartialFilesTest extends VpsTestBase {
     @BeforeAll
     static void otherUserAndSharedFolder() {
         vps.exec("id mallory >/dev/null 2>&1 || useradd -m -s /bin/bash mallory; mkdir -p " + DROP + " && chmod 1777 " + DROP);
-    }
-
-    @AfterEach
-    void stopHolders() {
-        Holders.all().forEach(Holders::stop);
     }
 
     /** Lines 1..N of seq(1), as the server's `seq 1 N` prints them: the same bytes on both sides without copying any. */
@@ -62,19 +56,16 @@ class PartialFilesTest extends VpsTestBase {
     }
 
     @Test
-    void partialsAreCreatedNewWithMode0600InTheOpenItselfAlsoByTheHolder(@TempDir Path dir) throws Exception {
+    void partialsAreCreatedNewWithMode0600InTheOpenItself(@TempDir Path dir) throws Exception {
         vps.exec("rm -rf " + DROP + "/created && mkdir " + DROP + "/created && chown alice " + DROP + "/created");
         Path small = Files.writeString(dir.resolve("small.txt"), "a secret\n");
         Path large = Files.write(dir.resolve("large.bin"), TransferTest.random(20 << 20, 5));   // striped: several lanes open it
-        Path viaHolder = Files.writeString(dir.resolve("held.txt"), "through the holder\n");
         try (LoggingSshd sshd = new LoggingSshd("created")) {
             List<String> alice = sshd.login("alice", dir);
             Runs.Result up = TransferTest.put(alice, "--json", small.toString(), large.toString(), DROP + "/created/");
             assertEquals(0, up.exit(), up.toString());
-            Runs.Result held = TransferTest.put(ReuseTest.reuse(alice), "--json", viaHolder.toString(), DROP + "/created/");
-            assertEquals(0, held.exit(), held.toString());
             String log = sshd.log();
-            for (String name : List.of("small.txt", "large.bin", "held.txt")) {
+            for (String name : List.of("small.txt", "large.bin")) {
                 Matcher open = Pattern.compile("open \"" + Pattern.quote(DROP + "/created/." + name + ".vps-partial.") + "[0-9a-f]{16}\" flags (\\S+) mode (\\S+)")
                         .matcher(log);
                 assertTrue(open.find(), "the partial of " + name + " was opened by a random name: " + log);
@@ -197,10 +188,10 @@ class PartialFilesTest extends VpsTestBase {
      * afterwards: a SETSTAT by name follows whatever link another user of a folder they can write has put at the
      * partial's name meanwhile. Replacing keeps the target's mode 0640 and, as root, its owner mallory (alice, who
      * may not give a file away, asks too and keeps the mode); a new file takes the local mode; --preserve sets the
-     * local modification time. Through the whole-file path, the striped one (20 MiB) and the holder (--reuse).
+     * local modification time. Through the whole-file path and the striped one (20 MiB).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"small", "striped", "holder"})
+    @ValueSource(strings = {"small", "striped"})
     void finalAttributesAreSetOnTheHandleBeforeItsCloseNeverByName(String kind, @TempDir Path dir) throws Exception {
         String folder = DROP + "/final-" + kind;
         vps.exec(("rm -rf F && mkdir F && chown alice F && install -o mallory -g mallory -m 640 /dev/null F/replaced"
@@ -215,10 +206,6 @@ class PartialFilesTest extends VpsTestBase {
         try (LoggingSshd sshd = new LoggingSshd("final-" + kind)) {
             List<String> root = sshd.login("root", dir);
             List<String> alice = sshd.login("alice", dir);
-            if (kind.equals("holder")) {
-                root = ReuseTest.reuse(root);
-                alice = ReuseTest.reuse(alice);
-            }
             for (Runs.Result up : List.of(TransferTest.put(root, "--json", replaced.toString(), fresh.toString(), folder + "/"),
                     TransferTest.put(alice, "--json", byAlice.toString(), folder + "/"),
                     TransferTest.put(alice, "--json", "--preserve", dated.toString(), folder + "/"))) {

@@ -14,10 +14,10 @@
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../lib/McpDeps.java ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
-//SOURCES ../scripts/connection.java ReuseTest.java FaultTest.java PartialFilesTest.java
+//SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
-//SOURCES NewcomerTest.java
+//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -38,10 +38,10 @@ public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
-            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, ReuseTest.class,
+            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
-            ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class,
-            EndToEndTest.class);
+            ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
+            PrivateFoldersTest.class, EndToEndTest.class);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();

@@ -15,7 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
-    private final int targetPort;
+    private volatile int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean silent;
     /** Bytes per second per direction, 0 for no limit: makes a loopback transfer slow enough to interrupt. */
@@ -64,6 +64,11 @@ final class TcpProxy implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /** New connections go to PORT from now on (a server replaced behind the same address); open ones stay. */
+    void retarget(int port) {
+        targetPort = port;
     }
 
     /** Round trips seen so far: each time the server answers after the client spoke. */

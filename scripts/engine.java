@@ -1,0 +1,55 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//MAIN EngineCommand
+//JAVA_OPTIONS -XX:+UseSerialGC -Xmx160m -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=48m -Xshare:auto
+//DESCRIPTION The warm engine behind bin/vps and --reuse: one background JVM that keeps SSH sessions warm and runs calls in-process.
+//SOURCES exec-command.java sftp-put.java sftp-get.java job.java diagnose-auth.java connection.java
+//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "engine", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
+        description = {"Runs the warm engine in the foreground: the thin client bin/vps (and ./jbang with --reuse) starts it",
+                "in the background when none runs, and it ends after --persist without calls. You do not run it by hand;",
+                "`connection status` shows it and `connection stop --all` ends it."})
+class EngineCommand implements Callable<Integer> {
+    @Option(names = "--sources", paramLabel = "DIR", required = true, description = "The toolkit's folder: the engine retires when its files change.")
+    Path sources;
+
+    @Option(names = "--persist", paramLabel = "DUR", converter = Durations.class, defaultValue = "10m",
+            description = "End after DUR without calls (default 10m).")
+    Duration persist;
+
+    public static void main(String... args) {
+        Cli.main(new EngineCommand(), args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        EngineServer engine = EngineServer.start(sources.toAbsolutePath().normalize(), persist, EngineCommand::make);
+        if (engine == null) {
+            return 0;   // another engine holds the folder
+        }
+        engine.awaitEnd();
+        engine.close();
+        return 0;
+    }
+
+    /** The scripts the engine runs, by the name the client sends (the catalog's alias). */
+    static Object make(String name, PrintStream out, PrintStream err, InputStream in) {
+        return switch (name) {
+            case "exec-command" -> new ExecCommand(out, err, in);
+            case "sftp-put" -> new SftpPut(out, err, in);
+            case "sftp-get" -> new SftpGet(out, err, in);
+            case "job" -> new JobCommand(out, err);
+            case "diagnose-auth" -> new DiagnoseAuth(out, err);
+            case "connection" -> new ConnectionCommand(out, err);
+            default -> null;
+        };
+    }
+}

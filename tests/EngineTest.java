@@ -1,0 +1,352 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The warm path as a user runs it: bin/vps (bash and OpenSSH's ssh) hands calls to the engine, a
+ * background JVM that keeps logins warm. Real processes, the OpenSSH container as the target.
+ */
+class EngineTest extends VpsTestBase {
+    static final Path ROOT = EndToEndTest.ROOT;
+    static Path home;
+    static Path folder;
+
+    record Proc(int exit, String stdout, String stderr, long millis) {
+        @Override
+        public String toString() {
+            return "exit " + exit + " after " + millis + " ms\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
+        }
+    }
+
+    @BeforeAll
+    static void engine() throws Exception {
+        home = privateTemp("vps-engine-home");
+        folder = Files.createTempDirectory("vps-engine-cwd");
+        startEngine(home);
+    }
+
+    @AfterAll
+    static void stopEngines() throws Exception {
+        stop(home);
+    }
+
+    static Path privateTemp(String prefix) throws IOException {
+        return Files.createTempDirectory(prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** The first call finds no engine: it runs cold and starts one; the test waits until that one answers. */
+    static void startEngine(Path toolkitHome) throws Exception {
+        Proc first = vps(toolkitHome, null, "exec", "--sandbox", "--", "echo cold");
+        assertEquals(0, first.exit(), first.toString());
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);   // a fresh machine compiles the engine first
+        while (pid(toolkitHome) == 0 || vps(toolkitHome, null, "connection", "status").exit() != 0) {
+            assertTrue(System.nanoTime() < deadline, "no engine answered within 3 minutes; its log:\n" + log(toolkitHome));
+            Thread.sleep(200);
+        }
+    }
+
+    static void stop(Path toolkitHome) throws Exception {
+        long pid = pid(toolkitHome);
+        vps(toolkitHome, null, "connection", "stop", "--all");
+        if (pid != 0) {
+            ProcessHandle.of(pid).ifPresent(p -> {
+                p.destroy();
+                p.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+            });
+        }
+    }
+
+    static long pid(Path toolkitHome) {
+        try {
+            return Long.parseLong(Files.readString(toolkitHome.resolve("engine/port")).trim().split(" ")[1]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    static String log(Path toolkitHome) {
+        try {
+            return Files.readString(toolkitHome.resolve("engine/log"));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    static ProcessBuilder client(Path toolkitHome, String stdin, String... args) {
+        List<String> command = new ArrayList<>(List.of(ROOT.resolve("bin/vps").toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(folder.toFile());
+        Map<String, String> env = pb.environment();
+        env.keySet().removeIf(k -> k.startsWith("VPS_"));
+        env.put("VPS_TOOLKIT_HOME", toolkitHome.toString());
+        env.put("VPS_SSH_CONFIG", "/dev/null");
+        env.put("VPS_SANDBOX_DIR", toolkitHome.resolve("sandbox").toString());
+        pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
+        return pb;
+    }
+
+    static Proc vps(Path toolkitHome, String stdin, String... args) throws Exception {
+        return finish(start(client(toolkitHome, stdin, args), stdin), 120);
+    }
+
+    static Proc vps(String... args) throws Exception {
+        return vps(home, null, args);
+    }
+
+    record Running(Process process, Path out, Path err, long started) {}
+
+    static Running start(ProcessBuilder pb, String stdin) throws IOException {
+        Path out = Files.createTempFile("vps-engine", ".out");
+        Path err = Files.createTempFile("vps-engine", ".err");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+        }
+        return new Running(p, out, err, System.nanoTime());
+    }
+
+    static Proc finish(Running r, int seconds) throws Exception {
+        if (!r.process().waitFor(seconds, TimeUnit.SECONDS)) {
+            r.process().descendants().forEach(ProcessHandle::destroyForcibly);
+            r.process().destroyForcibly();
+            throw new AssertionError("bin/vps did not end within " + seconds + " s");
+        }
+        return new Proc(r.process().exitValue(), Files.readString(r.out()), Files.readString(r.err()),
+                (System.nanoTime() - r.started()) / 1_000_000);
+    }
+
+    static String[] exec(String... more) {
+        List<String> all = new ArrayList<>(List.of("exec"));
+        all.addAll(vps.target("root"));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void warmCallsPrintWhatAColdCallPrintsAndLogInOnce() throws Exception {
+        String command = "echo out; echo err >&2; exit 3";
+        ProcessBuilder coldCall = client(home, null, exec("--", command));
+        coldCall.environment().put("VPS_ENGINE", "0");
+        Proc cold = finish(start(coldCall, null), 120);
+        assertEquals(3, cold.exit(), cold.toString());
+        long before = vps.logins();
+        for (int i = 0; i < 5; i++) {
+            Proc warm = vps(exec("--", command));
+            assertEquals(cold.exit(), warm.exit(), warm.toString());
+            assertEquals(cold.stdout(), warm.stdout(), "call " + i + ": " + warm + "\ncold: " + cold);
+            assertEquals(cold.stderr(), warm.stderr());
+        }
+        assertTrue(vps.logins() - before <= 1, "5 warm calls: at most one login on the server, got " + (vps.logins() - before));
+        Proc json = vps(exec("--json", "--", command));
+        Map<?, ?> j = Json.read(json.stdout(), Map.class);
+        assertEquals(3, json.exit(), json.toString());
+        assertEquals("out\n", j.get("stdout"));
+        assertEquals("err\n", j.get("stderr"));
+        assertEquals(3L, j.get("exitCode"));
+    }
+
+    /**
+     * A call runs once, whatever its exit status: 255 from the engine is the call's own answer, and a
+     * lost status is read from the engine's marker, never taken for "no engine" (which runs it cold).
+     */
+    @Test
+    void everyCallRunsExactlyOnce() throws Exception {
+        String file = "/tmp/engine-once-" + System.nanoTime();
+        int[] codes = {0, 3, 255};
+        for (int i = 0; i < 30; i++) {
+            int code = codes[i % codes.length];
+            Proc r = vps(exec("--", "echo ran >> " + file + "; exit " + code));
+            assertEquals(code, r.exit(), "call " + i + ": " + r);
+        }
+        assertEquals("30", vps.exec("wc -l < " + file).trim(), "30 calls, 30 runs");
+    }
+
+    @Test
+    void aKilledEngineIsANetworkErrorWithinFiveSeconds() throws Exception {
+        Path own = privateTemp("vps-engine-kill");
+        startEngine(own);
+        String marker = "/tmp/engine-kill-" + System.nanoTime();
+        Running call = start(client(own, null, exec("--", "touch " + marker + "; sleep 60")), null);
+        vps.await("test -e " + marker + " && echo yes", "yes");
+        long killedAt = System.nanoTime();
+        ProcessHandle.of(pid(own)).orElseThrow().destroyForcibly();
+        Proc r = finish(call, 30);
+        long afterKill = (System.nanoTime() - killedAt) / 1_000_000;
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().contains("vps: NETWORK: the engine ended during the call"), r.stderr());
+        assertTrue(afterKill < 5000, "the client ended " + afterKill + " ms after the engine was killed");
+        Proc next = vps(own, null, exec("--", "echo after"));
+        assertEquals(0, next.exit(), next.toString());
+        assertEquals("after\n", next.stdout(), "the next call runs (cold, starting a new engine)");
+        stop(own);
+    }
+
+    @Test
+    void ctrlCStopsTheRemoteCommandAndReportsAsAColdCallDoes() throws Exception {
+        String marker = "/tmp/engine-int-" + System.nanoTime();
+        Running call = start(client(home, null, exec("--json", "--", "touch " + marker + "; exec sleep 77")), null);
+        vps.await("test -e " + marker + " && echo yes", "yes");
+        vps.await("pgrep -f '[s]leep 77' >/dev/null && echo yes", "yes");
+        new ProcessBuilder("kill", "-INT", Long.toString(call.process().pid())).start().waitFor();
+        Proc r = finish(call, 30);
+        assertEquals(130, r.exit(), r.toString());
+        Map<?, ?> j = Json.read(r.stdout(), Map.class);
+        assertEquals("INTERRUPTED", ((Map<?, ?>) j.get("error")).get("kind"), r.stdout());
+        vps.await("pgrep -f '[s]leep 77' >/dev/null && echo running || echo gone", "gone");
+    }
+
+    @Test
+    void aKilledClientStopsTheRemoteCommand() throws Exception {
+        String marker = "/tmp/engine-kill9-" + System.nanoTime();
+        Running call = start(client(home, null, exec("--", "touch " + marker + "; exec sleep 78")), null);
+        vps.await("test -e " + marker + " && echo yes", "yes");
+        vps.await("pgrep -f '[s]leep 78' >/dev/null && echo yes", "yes");
+        call.process().destroyForcibly();   // SIGKILL to bash only: its ssh lives on, the engine notices the pid
+        call.process().waitFor(10, TimeUnit.SECONDS);
+        vps.await("pgrep -f '[s]leep 78' >/dev/null && echo running || echo gone", "gone");
+    }
+
+    /** `./jbang install --bin DIR` puts vps on PATH; it works from any folder, through a symlink. */
+    @Test
+    void installPutsVpsOnThePath() throws Exception {
+        Path bin = Files.createTempDirectory("vps-bin");
+        ProcessBuilder install = new ProcessBuilder(ROOT.resolve("jbang").toString(), "install", "--bin", bin.toString())
+                .directory(folder.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        Proc r = finish(start(install, null), 300);
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(Files.isSymbolicLink(bin.resolve("vps")), r.toString());
+        assertTrue(r.stdout().contains("installed " + bin.resolve("vps")), r.stdout());
+        ProcessBuilder viaPath = client(home, null);
+        viaPath.command(List.of("bash", "-c", "vps exec --sandbox -- echo from the path"));
+        viaPath.environment().put("PATH", bin + File.pathSeparator + System.getenv("PATH"));
+        Proc call = finish(start(viaPath, null), 120);
+        assertEquals(0, call.exit(), call.toString());
+        assertEquals("from the path\n", call.stdout());
+    }
+
+    @Test
+    void stdinReachesTheCommandOnlyWhenAsked() throws Exception {
+        Proc without = vps(home, "local input\n", exec("--", "cat"));
+        assertEquals(0, without.exit(), without.toString());
+        assertEquals("", without.stdout(), "like ssh -n: a loop's input is never swallowed");
+        Proc with = vps(home, "local input\n", exec("--stdin", "--", "cat"));
+        assertEquals(0, with.exit(), with.toString());
+        assertEquals("local input\n", with.stdout());
+    }
+
+    @Test
+    void relativePathsAreTheCallersFolder() throws Exception {
+        Files.writeString(folder.resolve("here.txt"), "from the caller's folder\n");
+        String remote = "/tmp/engine-put-" + System.nanoTime();
+        List<String> args = new ArrayList<>(List.of("put"));
+        args.addAll(vps.target("root"));
+        args.addAll(List.of("--mkdir", "here.txt", remote + "/"));
+        Proc r = vps(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("from the caller's folder", vps.exec("cat " + remote + "/here.txt").trim());
+    }
+
+    @Test
+    void anEngineFromOlderSourcesIsRetiredNotUsed() throws Exception {
+        // A copy of the toolkit whose launcher is ours: same compiled scripts, its own files to change.
+        Path copy = Files.createTempDirectory("vps-engine-sources");
+        Files.createDirectories(copy.resolve("bin"));
+        Files.copy(ROOT.resolve("bin/vps"), copy.resolve("bin/vps"));
+        Files.createSymbolicLink(copy.resolve("jbang"), ROOT.resolve("jbang"));
+        Files.createDirectories(copy.resolve("lib"));
+        Files.writeString(copy.resolve("lib/Marker.java"), "// version 1\n");
+        Path own = privateTemp("vps-engine-retire");
+        ProcessBuilder first = client(own, null, "exec", "--sandbox", "--", "echo one");
+        first.command().set(0, copy.resolve("bin/vps").toString());
+        assertEquals(0, finish(start(first, null), 120).exit());
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (pid(own) == 0) {
+            assertTrue(System.nanoTime() < deadline, "no engine started:\n" + log(own));
+            Thread.sleep(200);
+        }
+        long old = pid(own);
+        Files.writeString(copy.resolve("lib/Marker.java"), "// version 2, changed\n");
+        ProcessBuilder after = client(own, null, "exec", "--sandbox", "--", "echo two");
+        after.command().set(0, copy.resolve("bin/vps").toString());
+        Proc r = finish(start(after, null), 120);
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("two\n", r.stdout(), "the call ran once, cold");
+        assertTrue(ProcessHandle.of(old).map(p -> p.onExit().orTimeout(20, TimeUnit.SECONDS).exceptionally(t -> p).join())
+                .map(p -> !p.isAlive()).orElse(true), "the retired engine ends");
+        assertNotEquals(old, pid(own));
+        stop(own);
+    }
+
+    @Test
+    void onlyThisUsersKeyFrom127001IsLetIn() throws Exception {
+        long port = Long.parseLong(Files.readString(home.resolve("engine/port")).trim().split(" ")[0]);
+        Path stranger = Files.createTempDirectory("vps-stranger").resolve("key");
+        VpsServer.writeKeyPair(stranger);
+        List<String> base = List.of("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-p", Long.toString(port), "-l", "vps");
+        List<String> wrongKey = new ArrayList<>(base);
+        wrongKey.addAll(List.of("-i", stranger.toString(), "127.0.0.1", "connection"));
+        Proc r = run(wrongKey);
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().contains("Permission denied"), r.stderr());
+        List<String> otherAddress = new ArrayList<>(base);
+        otherAddress.addAll(List.of("-b", "127.0.0.2", "-i", home.resolve("engine/client_key").toString(), "127.0.0.1", "connection"));
+        Proc r2 = run(otherAddress);
+        assertEquals(255, r2.exit(), "the right key from 127.0.0.2 is refused too: " + r2);
+    }
+
+    /** Another local user has neither the key (0600 in a 0700 folder) nor the way into ssh's control socket. */
+    @Test
+    void anotherLocalUserIsRefused() throws Exception {
+        long port = Long.parseLong(Files.readString(home.resolve("engine/port")).trim().split(" ")[0]);
+        Path theirs = Files.createTempDirectory("vps-other-key");
+        Path key = theirs.resolve("key");
+        VpsServer.writeKeyPair(key);
+        int uid = OtherUser.uid();
+        for (Path p : List.of(theirs, key, theirs.resolve("key.pub"))) {
+            Files.setAttribute(p, "unix:uid", uid);
+        }
+        OtherUser.Result ownKey = OtherUser.run("ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-i", key.toString(), "-p", Long.toString(port),
+                "-l", "vps", "127.0.0.1", "connection", "status");
+        assertEquals(255, ownKey.exit(), ownKey.output());
+        assertTrue(ownKey.output().contains("Permission denied"), ownKey.output());
+        OtherUser.Result engineKey = OtherUser.run("cat", home.resolve("engine/client_key").toString());
+        assertNotEquals(0, engineKey.exit(), "the engine's client key is not theirs to read: " + engineKey.output());
+        OtherUser.Result control = OtherUser.run("ssh", "-F", "/dev/null", "-S", home.resolve("engine/ctl").toString(), "-O", "check", "vps-engine");
+        assertNotEquals(0, control.exit(), "ssh's control socket is not theirs to use: " + control.output());
+    }
+
+    static Proc run(List<String> command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        return finish(start(pb, null), 30);
+    }
+
+    @Test
+    void aPlantedLinkAtTheEngineFolderIsNeverUsed() throws Exception {
+        Path own = privateTemp("vps-engine-planted");
+        Path elsewhere = privateTemp("vps-engine-elsewhere");
+        Files.createSymbolicLink(own.resolve("engine"), elsewhere);
+        Proc r = vps(own, null, "exec", "--sandbox", "--", "echo still runs");
+        assertEquals("still runs\n", r.stdout(), r.toString());
+        assertFalse(Files.exists(elsewhere.resolve("starting")), "no engine is started behind a link");
+        assertFalse(Files.exists(elsewhere.resolve("port")), "no engine serves from behind a link");
+        assertFalse(Files.exists(elsewhere.resolve("client_key")), "no key is written behind a link");
+    }
+}
