@@ -16,7 +16,7 @@ import org.apache.sshd.server.command.Command;
  * One exec request to the engine. `SCRIPT` runs that script's command in-process; `interrupt ID`
  * interrupts the running call ID (the client's Ctrl-C), which then prints the same report and
  * exits as a cold call would. The caller's argv, folder, terminals, pid and sources arrive as
- * environment requests VPS_CALL_*; its VPS_* variables and SSH_AUTH_SOCK as themselves.
+ * environment requests VPS_CALL_*, and the rest of its environment as itself.
  */
 final class EngineCall implements Command {
     /** 128 + SIGINT, as a cold call interrupted by Ctrl-C. */
@@ -35,6 +35,7 @@ final class EngineCall implements Command {
     private volatile ProcessHandle client;
     private volatile boolean finished;
     private volatile Thread stopper;
+    private final long startedAt = System.nanoTime();
 
     EngineCall(EngineServer engine, String request) {
         this.engine = engine;
@@ -90,8 +91,13 @@ final class EngineCall implements Command {
     }
 
     private void run(Map<String, String> vars) {
-        PrintStream stdout = new PrintStream(out, true, StandardCharsets.UTF_8);
-        PrintStream stderr = new PrintStream(err, true, StandardCharsets.UTF_8);
+        // JSch writes every channel's output on its one session thread: a client that reads slowly (or
+        // not at all: a paused agent) must not make that write wait, or every call on the same warm
+        // login would stall with it. Each stream goes through a buffer that never blocks its writer.
+        Relay outRelay = new Relay(out, engine.files.spill(), "vps-call-out-" + id);
+        Relay errRelay = new Relay(err, engine.files.spill(), "vps-call-err-" + id);
+        PrintStream stdout = new PrintStream(outRelay.writer(), true, StandardCharsets.UTF_8);
+        PrintStream stderr = new PrintStream(errRelay.writer(), true, StandardCharsets.UTF_8);
         int code;
         interrupts = Interrupts.newScope();
         try (Environment.Scope ignored = Environment.enter(callEnvironment(vars), Path.of(vars.getOrDefault("VPS_CALL_CWD", "/")),
@@ -113,9 +119,48 @@ final class EngineCall implements Command {
             stderr.println("hint: run it cold with VPS_ENGINE=0, and report the engine's log (" + engine.files.dir().resolve("log") + ")");
             code = 2;
         }
-        stdout.flush();
-        stderr.flush();
+        stdout.close();
+        stderr.close();
+        outRelay.drain();
+        errRelay.drain();
         finish(code);
+    }
+
+    /** One stream of a call: the command writes into a {@link SpillBuffer}, a pump sends it to the client. */
+    private static final class Relay {
+        private final SpillBuffer buffer;
+        private final Thread pump;
+
+        Relay(OutputStream client, Path spillDir, String name) {
+            buffer = new SpillBuffer(spillDir);
+            pump = new Thread(() -> {
+                byte[] chunk = new byte[32 * 1024];
+                try (InputStream from = buffer.reader()) {
+                    int n;
+                    while ((n = from.read(chunk)) >= 0) {
+                        client.write(chunk, 0, n);
+                        client.flush();
+                    }
+                } catch (IOException clientGone) {
+                    buffer.abandon();   // later writes are dropped, never waited on
+                }
+            }, name);
+            pump.setDaemon(true);
+            pump.start();
+        }
+
+        OutputStream writer() {
+            return buffer.writer();
+        }
+
+        /** Until the client has it all (or is gone): the exit status comes after the output. */
+        void drain() {
+            try {
+                pump.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private synchronized void finish(int code) {
@@ -123,6 +168,8 @@ final class EngineCall implements Command {
             return;
         }
         finished = true;
+        // One line a call in the engine's log (no argv: it may carry values): what ran, how it ended.
+        System.err.println("call " + id + " " + request + " exit " + code + " after " + (System.nanoTime() - startedAt) / 1_000_000 + " ms");
         // Kept until the engine's clock removes it: a client whose ssh lost the exit status reads it there.
         engine.files.mark(id, "done " + code);
         engine.end(this);
@@ -179,18 +226,10 @@ final class EngineCall implements Command {
         exit.onExit(code);
     }
 
-    /**
-     * The call's environment: the engine's own minus every variable a caller decides (VPS_*,
-     * SSH_AUTH_SOCK), plus the caller's. The engine may have been started by another shell.
-     */
+    /** The call's environment is the caller's, as a cold call's would be (bin/vps sends all of it), without the call's own VPS_CALL_*. */
     static Map<String, String> callEnvironment(Map<String, String> sent) {
-        Map<String, String> vars = new HashMap<>(System.getenv());
-        vars.keySet().removeIf(k -> k.startsWith("VPS_") || k.equals("SSH_AUTH_SOCK"));
-        sent.forEach((k, v) -> {
-            if ((k.startsWith("VPS_") && !k.startsWith("VPS_CALL_")) || k.equals("SSH_AUTH_SOCK")) {
-                vars.put(k, v);
-            }
-        });
+        Map<String, String> vars = new HashMap<>(sent);
+        vars.keySet().removeIf(k -> k.startsWith("VPS_CALL_"));
         return vars;
     }
 

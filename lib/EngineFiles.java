@@ -42,6 +42,11 @@ record EngineFiles(Path dir) {
         return dir.resolve("starting");
     }
 
+    /** Where a call's output waits, past 1 MiB, for a client that reads slowly. */
+    Path spill() {
+        return LocalFolders.privateDir(dir.resolve("spill"));
+    }
+
     Path call(String id) {
         return dir.resolve("calls").resolve(id);
     }

@@ -21,12 +21,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.sshd.common.channel.Channel;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.channel.ChannelSessionFactory;
 import org.apache.sshd.server.config.keys.AuthorizedKeysAuthenticator;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.apache.sshd.server.keyprovider.SimpleGeneratorHostKeyProvider;
@@ -127,6 +130,7 @@ final class EngineServer implements AutoCloseable {
         server.setShellFactory(null);
         server.setSubsystemFactories(List.of());
         server.setCommandFactory((channel, command) -> new EngineCall(this, command));
+        server.setChannelFactories(List.of(StatusFirstSessionFactory.INSTANCE));
         // A call may print nothing for hours (a long build): the link to a local client is never idle-closed.
         CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ZERO);
         CoreModuleProperties.NIO2_READ_TIMEOUT.set(server, Duration.ZERO);
@@ -284,6 +288,29 @@ final class EngineServer implements AutoCloseable {
             }
         } catch (IOException ignored) {
             // exiting anyway
+        }
+    }
+
+    /**
+     * Session channels that send a call's exit-status before its EOF. MINA sends EOF first; ssh's
+     * ControlMaster answers an EOF on a channel whose stdin is closed (ssh -n) with CLOSE at once, and
+     * once that CLOSE is in, MINA drops the exit-status: the client ended 255 and bin/vps ran the
+     * call a second time, cold.
+     */
+    static final class StatusFirstSessionFactory extends ChannelSessionFactory {
+        static final StatusFirstSessionFactory INSTANCE = new StatusFirstSessionFactory();
+
+        @Override
+        public Channel createChannel(Session session) {
+            return new ChannelSession() {
+                @Override
+                protected void closeShell(int exitValue, boolean immediately) throws IOException {
+                    if (!isClosing()) {
+                        sendExitStatus(exitValue);   // sent once: MINA's own call in closeShell is then a no-op
+                    }
+                    super.closeShell(exitValue, immediately);
+                }
+            };
         }
     }
 

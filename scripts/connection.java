@@ -6,7 +6,7 @@
 //SOURCES ../lib/Json.java ../lib/Target.java ../lib/TargetOptions.java ../lib/TargetResolver.java ../lib/LocalFolders.java
 //SOURCES ../lib/SshConfig.java ../lib/Identities.java ../lib/JumpProxy.java ../lib/Fingerprints.java
 //SOURCES ../lib/HostKeyVerifier.java ../lib/VpsConnection.java ../lib/ServerProbe.java ../lib/Sandbox.java ../lib/SandboxServer.java
-//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java ../lib/Sha256.java
+//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java ../lib/Sha256.java ../lib/SpillBuffer.java
 
 import java.io.PrintStream;
 import java.util.ArrayList;

@@ -3,7 +3,7 @@
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx160m -Xss512k -XX:MaxMetaspaceSize=96m -XX:ReservedCodeCacheSize=48m -Xshare:auto
 //DESCRIPTION The warm engine behind bin/vps and --reuse: one background JVM that keeps SSH sessions warm and runs calls in-process.
 //SOURCES exec-command.java sftp-put.java sftp-get.java job.java diagnose-auth.java connection.java
-//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java
+//SOURCES ../lib/EngineServer.java ../lib/EngineCall.java ../lib/EngineFiles.java ../lib/SessionPool.java ../lib/SpillBuffer.java
 
 import java.io.InputStream;
 import java.io.PrintStream;

@@ -25,6 +25,7 @@ class EngineTest extends VpsTestBase {
     static final Path ROOT = EndToEndTest.ROOT;
     static Path home;
     static Path folder;
+    static final java.util.Set<Path> SANDBOXES = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     record Proc(int exit, String stdout, String stderr, long millis) {
         @Override
@@ -88,6 +89,9 @@ class EngineTest extends VpsTestBase {
     }
 
     static ProcessBuilder client(Path toolkitHome, String stdin, String... args) {
+        if (SANDBOXES.add(toolkitHome)) {
+            TestSupport.sandbox(toolkitHome.resolve("sandbox"));   // the sandbox a --sandbox call starts ends with the run
+        }
         List<String> command = new ArrayList<>(List.of(ROOT.resolve("bin/vps").toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(folder.toFile());
@@ -211,6 +215,23 @@ class EngineTest extends VpsTestBase {
         vps.await("pgrep -f '[s]leep 77' >/dev/null && echo running || echo gone", "gone");
     }
 
+    /** Calls on one warm login share JSch's one reader thread: a client that reads nothing must not stall the others. */
+    @Test
+    void aClientThatReadsNothingStallsNoOtherCall() throws Exception {
+        String marker = "/tmp/engine-unread-" + System.nanoTime();
+        ProcessBuilder unread = client(home, null, exec("--", "head -c 20000000 /dev/zero; touch " + marker));
+        Process silent = unread.redirectOutput(ProcessBuilder.Redirect.PIPE).start();   // its stdout is never read
+        try {
+            vps.await("test -e " + marker + " && echo yes", "yes");   // all 20 MB left the server
+            Proc other = finish(start(client(home, null, exec("--", "echo meanwhile")), null), 30);
+            assertEquals(0, other.exit(), other.toString());
+            assertEquals("meanwhile\n", other.stdout());
+        } finally {
+            silent.descendants().forEach(ProcessHandle::destroyForcibly);
+            silent.destroyForcibly();
+        }
+    }
+
     @Test
     void aKilledClientStopsTheRemoteCommand() throws Exception {
         String marker = "/tmp/engine-kill9-" + System.nanoTime();
@@ -222,7 +243,7 @@ class EngineTest extends VpsTestBase {
         vps.await("pgrep -f '[s]leep 78' >/dev/null && echo running || echo gone", "gone");
     }
 
-    /** `./jbang install --bin DIR` puts vps on PATH; it works from any folder, through a symlink. */
+    /** `./jbang install --bin DIR` puts vps on PATH; it works from any folder, and so does a symlink to bin/vps. */
     @Test
     void installPutsVpsOnThePath() throws Exception {
         Path bin = Files.createTempDirectory("vps-bin");
@@ -230,7 +251,7 @@ class EngineTest extends VpsTestBase {
                 .directory(folder.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Proc r = finish(start(install, null), 300);
         assertEquals(0, r.exit(), r.toString());
-        assertTrue(Files.isSymbolicLink(bin.resolve("vps")), r.toString());
+        assertTrue(Files.isExecutable(bin.resolve("vps")), r.toString());
         assertTrue(r.stdout().contains("installed " + bin.resolve("vps")), r.stdout());
         ProcessBuilder viaPath = client(home, null);
         viaPath.command(List.of("bash", "-c", "vps exec --sandbox -- echo from the path"));
@@ -238,6 +259,12 @@ class EngineTest extends VpsTestBase {
         Proc call = finish(start(viaPath, null), 120);
         assertEquals(0, call.exit(), call.toString());
         assertEquals("from the path\n", call.stdout());
+        Path link = Files.createTempDirectory("vps-link").resolve("vps");
+        Files.createSymbolicLink(link, ROOT.resolve("bin/vps"));
+        ProcessBuilder viaLink = client(home, null, "exec", "--sandbox", "--", "echo through a link");
+        viaLink.command().set(0, link.toString());
+        Proc linked = finish(start(viaLink, null), 120);
+        assertEquals("through a link\n", linked.stdout(), linked.toString());
     }
 
     @Test

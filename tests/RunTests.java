@@ -1,13 +1,16 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 // The test suite's runner: JUnit 5 through JBang. Prints one line per test and ends with
 // "N passed, N failed, N skipped". Arguments: test class names to run (default: all).
+// After the normal pass, the CLI test classes (ENGINE_PASS) run again with every call of a script the
+// engine serves going through bin/vps and one warm engine (EngineRuns); their lines name "engine:".
+// VPS_TEST_VIA=engine runs only that pass, VPS_TEST_VIA=cold only the normal one.
 //MAIN RunTests
 //DEPS org.junit.jupiter:junit-jupiter:6.0.3
 //DEPS org.junit.platform:junit-platform-launcher:6.0.3
 //DEPS org.testcontainers:testcontainers:2.0.5
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
-//SOURCES VpsServer.java VpsTestBase.java Runs.java TestSupport.java TcpProxy.java SshAgent.java
+//SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
@@ -17,15 +20,18 @@
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
-//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java
+//SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.support.descriptor.ClassSource;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -41,39 +47,99 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
-            PrivateFoldersTest.class, EndToEndTest.class);
+            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class);
+
+    /**
+     * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
+     * engine. Left out: classes that never run a served script through Runs (ShellQuoteTest,
+     * OutputCaptureTest, TargetResolutionTest, SshConfigTest, McpServerTest, McpBoundsTest,
+     * DocsExamplesTest, EndToEndTest; InterruptTest runs the scripts as processes it sends SIGINT; EngineTest
+     * and EngineExitStatusTest drive the engine themselves), and FaultTest, for time: its faults are on the
+     * link to the target, which is the same code in both passes (SessionPoolTest covers it warm).
+     */
+    static final List<Class<?>> ENGINE_PASS = List.of(SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class,
+            HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
+            DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, PartialFilesTest.class,
+            HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
+            UsabilityTransferTest.class, NewcomerTest.class);
+
+    private static final AtomicInteger passed = new AtomicInteger();
+    private static final AtomicInteger failed = new AtomicInteger();
+    private static final AtomicInteger skipped = new AtomicInteger();
+    private static final List<String> failures = new ArrayList<>();
+    private static final PrintWriter out = new PrintWriter(System.out, true);
 
     public static void main(String... args) throws Exception {
         TestSupport.isolateNameResolution();
         TestSupport.isolateHome();
+        String via = System.getenv().getOrDefault("VPS_TEST_VIA", "both");
+        if (!via.equals("engine")) {
+            EngineRuns.use(false);
+            long start = System.nanoTime();
+            runPass(ALL, args, "");
+            out.println("normal pass: " + (System.nanoTime() - start) / 1_000_000_000 + " s");
+        }
+        if (!via.equals("cold")) {
+            EngineRuns.use(true);
+            long start = System.nanoTime();
+            int before = passed.get() + failed.get() + skipped.get();
+            try {
+                runPass(ENGINE_PASS, args, "engine:");
+            } finally {
+                EngineRuns.stop();
+            }
+            if (passed.get() + failed.get() + skipped.get() > before) {
+                out.println("engine pass: " + (System.nanoTime() - start) / 1_000_000_000 + " s; engine log " + EngineRuns.log());
+            }
+        }
+        VpsServer.stopShared();
+        TestSupport.stopSandboxes();
+        if (!failures.isEmpty()) {
+            out.println();
+            out.println("Failures:");
+            failures.forEach(f -> out.println("  " + f));
+        }
+        out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
+        System.exit(failed.get() == 0 && passed.get() > 0 ? 0 : 1);
+    }
+
+    private static void runPass(List<Class<?>> classes, String[] args, String prefix) {
         List<DiscoverySelector> selectors = new ArrayList<>();
-        for (Class<?> c : ALL) {
+        for (Class<?> c : classes) {
             if (args.length == 0 || List.of(args).contains(c.getSimpleName())) {
                 selectors.add(selectClass(c));
             }
         }
+        if (selectors.isEmpty()) {
+            return;
+        }
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
         Launcher launcher = LauncherFactory.create();
-        AtomicInteger passed = new AtomicInteger();
-        AtomicInteger failed = new AtomicInteger();
-        AtomicInteger skipped = new AtomicInteger();
-        List<String> failures = new ArrayList<>();
-        PrintWriter out = new PrintWriter(System.out, true);
+        Map<String, Long> classStarts = new ConcurrentHashMap<>();
         launcher.execute(request, new TestExecutionListener() {
+            @Override
+            public void executionStarted(TestIdentifier test) {
+                test.getSource().filter(ClassSource.class::isInstance).ifPresent(c -> classStarts.put(test.getUniqueId(), System.nanoTime()));
+            }
+
             @Override
             public void executionSkipped(TestIdentifier test, String reason) {
                 if (test.isTest()) {
                     skipped.incrementAndGet();
-                    out.println("SKIP " + test.getLegacyReportingName() + ": " + reason);
+                    out.println("SKIP " + prefix + test.getLegacyReportingName() + ": " + reason);
                 }
             }
 
             @Override
             public void executionFinished(TestIdentifier test, TestExecutionResult result) {
-                String name = test.getUniqueIdObject().getSegments().stream()
+                String name = prefix + test.getUniqueIdObject().getSegments().stream()
                         .filter(s -> s.getType().equals("class") || s.getType().equals("method") || s.getType().contains("invocation"))
                         .map(s -> s.getValue().replaceAll("\\(.*", "")).reduce((a, b) -> a + "." + b).orElse(test.getDisplayName());
                 if (!test.isTest()) {
+                    Long started = classStarts.remove(test.getUniqueId());
+                    if (started != null) {
+                        out.println("time " + name + " " + (System.nanoTime() - started) / 1_000_000_000 + " s");
+                    }
                     if (result.getStatus() != TestExecutionResult.Status.SUCCESSFUL) {
                         failed.incrementAndGet();
                         failures.add(name + ": " + result.getThrowable().map(Throwable::toString).orElse("?"));
@@ -102,14 +168,5 @@ public class RunTests {
                 }
             }
         });
-        VpsServer.stopShared();
-        TestSupport.stopSandboxes();
-        if (!failures.isEmpty()) {
-            out.println();
-            out.println("Failures:");
-            failures.forEach(f -> out.println("  " + f));
-        }
-        out.println(passed + " passed, " + failed + " failed, " + skipped + " skipped");
-        System.exit(failed.get() == 0 && passed.get() > 0 ? 0 : 1);
     }
 }

@@ -5,8 +5,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Command;
 
-/** Runs a script's command in-process with captured streams, as a user would from a shell. */
+/**
+ * Runs a script's command in-process with captured streams, as a user would from a shell; in the
+ * suite's engine pass, through bin/vps and the warm engine instead ({@link EngineRuns}).
+ */
 final class Runs {
     record Result(int exit, byte[] stdoutBytes, String stderr, long millis) {
         String stdout() {
@@ -52,6 +56,10 @@ final class Runs {
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
         long start = System.nanoTime();
         Object command = factory.make(outStream, errStream, new ByteArrayInputStream(stdin));
+        String script = command.getClass().getAnnotation(Command.class).name();
+        if (EngineRuns.serves(script)) {
+            return EngineRuns.run(script, args, stdin);
+        }
         int exit = Cli.commandLine(command, outStream, errStream).execute(args.toArray(String[]::new));
         long millis = (System.nanoTime() - start) / 1_000_000;
         return new Result(exit, out.toByteArray(), err.toString(StandardCharsets.UTF_8), millis);
