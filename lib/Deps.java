@@ -1,6 +1,8 @@
 // Every dependency version of the toolkit, pinned once. Scripts and tests pull this in through
 // the lib files they use; nothing else declares a version.
 //JAVA 17+
+// The sources are UTF-8 whatever the caller's locale (javac in a C locale, from cron or env -i, reads ASCII).
+//JAVAC_OPTIONS -encoding UTF-8
 //DEPS com.github.mwiede:jsch:2.28.8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.google.code.gson:gson:2.13.2

@@ -48,6 +48,23 @@ class EndToEndTest {
         return new Proc(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
     }
 
+    /** From cron or `env -i` there is no locale: javac then reads ASCII, and the sources are UTF-8. */
+    @Test
+    void aFirstCallCompilesWithoutALocale() throws Exception {
+        Path cache = Files.createTempDirectory("vps-jbang-cache");
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("jbang").toString(), "sandbox", "--version").directory(elsewhere.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(Map.of("PATH", System.getenv("PATH"), "HOME", System.getenv("HOME"),
+                "JBANG_CACHE_DIR", cache.toString(), "VPS_LAUNCHER_FAST", "0"));
+        Path out = Files.createTempFile("e2e", ".out");
+        Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "compiling took more than 5 minutes");
+        String output = Files.readString(out);
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("sandbox (vps-toolkit "), output);
+    }
+
     @Test
     void launcherRunsExecCommandAgainstTheSandboxFromAnyFolder() throws Exception {
         Proc p = run(Map.of(), ROOT.resolve("jbang").toString(), "exec-command", "--sandbox", "--", "echo e2e; exit 7");
