@@ -6,8 +6,8 @@
 //SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
 //SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
 //SOURCES ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
-//SOURCES ../lib/target/SshConfig.java ../lib/target/Target.java ../lib/target/TargetOptions.java
-//SOURCES ../lib/target/TargetResolver.java
+//SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java ../lib/ssh/SessionPool.java
 //SOURCES ../lib/ssh/VpsConnection.java

@@ -106,6 +106,45 @@ class PartialFilesTest extends VpsTestBase {
     }
 
     /**
+     * The local file shrank below the partial an earlier run left (issue 24): that partial cannot be a
+     * prefix of it. The upload sends the new content whole and verified, and leaves the earlier partial
+     * as it was (never resumed from, cut or counted past the file's end).
+     */
+    @Test
+    void aLocalFileNowShorterThanTheEarlierPartialIsSentWholeAndThePartialIsLeftIntact(@TempDir Path dir) throws Exception {
+        byte[] data = TransferTest.random(48 << 20, 31);
+        Path src = Files.write(dir.resolve("shrunk.bin"), data);
+        String target = DROP + "/shrunk.bin";
+        vps.exec("rm -f " + DROP + "/.shrunk.bin.vps-partial* " + target);
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            proxy.bytesPerSecond = 8 << 20;
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "alice", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            Thread cutter = TransferTest.cutWhenPartialReaches(DROP + "/.shrunk.bin.vps-partial.", 20 << 20, () -> {
+                try {
+                    proxy.close();
+                } catch (java.io.IOException ignored) {
+                    // already closed
+                }
+            });
+            Runs.Result cut = TransferTest.put(viaProxy, "--json", src.toString(), target);
+            cutter.join(30_000);
+            assertEquals(255, cut.exit(), cut.toString());
+        }
+        String partial = vps.exec("ls " + DROP + "/.shrunk.bin.vps-partial.*").trim();
+        String before = vps.exec("stat -c '%s %Y' " + partial + "; sha256sum < " + partial).trim();
+        byte[] shorter = java.util.Arrays.copyOf(data, 10 << 20);   // below the partial's 20 MiB and more
+        Files.write(src, shorter);
+        Runs.Result rerun = putAs("alice", "--json", src.toString(), target);
+        assertEquals(0, rerun.exit(), rerun.toString());
+        Map<?, ?> file = onlyFile(rerun);
+        assertTrue(file.get("resumedFrom") == null || ((Number) file.get("resumedFrom")).longValue() == 0, "not resumed: " + file);
+        assertEquals(sha256(shorter), remoteSha256(target));
+        assertEquals(before, vps.exec("stat -c '%s %Y' " + partial + "; sha256sum < " + partial).trim(), "the earlier partial is as it was");
+        vps.exec("rm -f " + partial);
+    }
+
+    /**
      * Each kind of file that is not our partial is planted, holding the first 2 MiB of the upload (so its hash
      * would match), both at the name a partial used to have and at a name a partial has now; the upload must
      * start afresh and leave it as it was.

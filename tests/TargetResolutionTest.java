@@ -27,6 +27,38 @@ class TargetResolutionTest {
         }
     }
 
+    /** One parser for [user@]host[:port] (issue 24): `[::1]:2222` as an mcp-server target was host `::1]:2222`. */
+    @Test
+    void anIpv6AddressInBracketsKeepsItsPortAsATargetNameAndAsAJumpHop() {
+        TestSupport.freshEnvironment();
+        Target named = new TargetNames(new TargetOptions(), System.err).resolve("root@[::1]:2222");
+        assertEquals("::1", named.host());
+        assertEquals(2222, named.port());
+        assertEquals("root", named.user());
+        Target bare = new TargetNames(new TargetOptions(), System.err).resolve("::1");
+        assertEquals("::1", bare.host(), "a bare IPv6 address is all host");
+        assertEquals(22, bare.port());
+        Target hop = resolve("-H", "db", "-J", "admin@[::1]:2200").jumps().get(0);
+        assertEquals("::1", hop.host());
+        assertEquals(2200, hop.port());
+        assertEquals("admin", hop.user());
+        VpsException badPort = assertThrows(VpsException.class,
+                () -> new TargetNames(new TargetOptions(), System.err).resolve("vps.example:99999"));
+        assertTrue(badPort.getMessage().contains("99999"), badPort.getMessage());
+    }
+
+    /** A size that overflows a long wrapped silently: 16777216t... 17179869184g became 0, which --max-output reads as unlimited. */
+    @Test
+    void aSizeTooLargeForALongIsAUsageError() {
+        ByteSizes sizes = new ByteSizes();
+        assertEquals(1L << 30, sizes.convert("1g"));
+        for (String tooLarge : List.of("17179869184g", "9223372036854775808", "99999999999999999999k")) {
+            CommandLine.TypeConversionException e = assertThrows(CommandLine.TypeConversionException.class,
+                    () -> sizes.convert(tooLarge), tooLarge);
+            assertTrue(e.getMessage().startsWith("too large a size"), e.getMessage());
+        }
+    }
+
     @Test
     void optionsWinOverEnvironment() {
         TestSupport.freshEnvironment(Map.of("VPS_HOST", "env-host", "VPS_PORT", "2200", "VPS_USER", "envuser"));

@@ -50,7 +50,7 @@ MAPPING = {
     "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util",
     "Cli.java": "cli",
     "Target.java": "target", "TargetOptions.java": "target", "TargetResolver.java": "target",
-    "TargetJson.java": "target", "TargetNames.java": "target", "SshConfig.java": "target",
+    "TargetJson.java": "target", "TargetNames.java": "target", "HostSpec.java": "target", "SshConfig.java": "target",
     "VpsConnection.java": "ssh", "HostKeyVerifier.java": "ssh", "Fingerprints.java": "ssh",
     "Identities.java": "ssh", "JumpProxy.java": "ssh", "UnixSocketProxy.java": "ssh",
     "ServerProbe.java": "ssh", "Reconnect.java": "ssh", "SessionPool.java": "ssh",

@@ -69,18 +69,10 @@ final class TargetNames {
             return startup.resolve(warnings);
         }
         TargetOptions o = new TargetOptions();
-        String rest = name;
-        int at = rest.lastIndexOf('@');
-        if (at >= 0) {
-            o.user = rest.substring(0, at);
-            rest = rest.substring(at + 1);
-        }
-        int colon = rest.lastIndexOf(':');
-        if (colon > 0 && rest.indexOf(':') == colon && rest.substring(colon + 1).matches("[0-9]{1,5}")) {
-            o.port = Integer.parseInt(rest.substring(colon + 1));
-            rest = rest.substring(0, colon);
-        }
-        o.host = rest.replaceAll("^\\[|]$", "");
+        HostSpec spec = HostSpec.parse(name);
+        o.user = spec.user();
+        o.host = spec.host();
+        o.port = spec.port() == null ? null : TargetResolver.parsePort(spec.port());
         o.knownHosts = startup.knownHosts;
         o.sshConfig = startup.sshConfig;
         o.envFile = startup.envFile;

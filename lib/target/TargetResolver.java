@@ -268,23 +268,11 @@ final class TargetResolver {
     }
 
     private Target hop(String spec, Duration connectTimeout) {
-        String rest = spec.replaceFirst("^ssh://", "");
-        String hopUser = null;
-        int at = rest.lastIndexOf('@');
-        if (at >= 0) {
-            hopUser = rest.substring(0, at);
-            rest = rest.substring(at + 1);
-        }
-        Integer hopPort = null;
-        int colon = rest.lastIndexOf(':');
-        if (colon > 0 && !rest.endsWith("]")) {
-            hopPort = parsePort(rest.substring(colon + 1));
-            rest = rest.substring(0, colon);
-        }
+        HostSpec parsed = HostSpec.parse(spec);
         TargetOptions hopOptions = new TargetOptions();
-        hopOptions.host = rest.replaceAll("^\\[|]$", "");
-        hopOptions.user = hopUser;
-        hopOptions.port = hopPort;
+        hopOptions.host = parsed.host();
+        hopOptions.user = parsed.user();
+        hopOptions.port = parsed.port() == null ? null : parsePort(parsed.port());
         hopOptions.sshConfig = o.sshConfig;
         hopOptions.envFile = o.envFile;
         hopOptions.knownHosts = o.knownHosts;
@@ -436,7 +424,7 @@ final class TargetResolver {
         return value.length() >= 2 && value.startsWith("'") && value.endsWith("'") ? value.substring(1, value.length() - 1) : value;
     }
 
-    private static int parsePort(String text) {
+    static int parsePort(String text) {
         try {
             int p = Integer.parseInt(text.trim());
             if (p < 1 || p > 65535) {
@@ -444,7 +432,7 @@ final class TargetResolver {
             }
             return p;
         } catch (NumberFormatException e) {
-            throw VpsException.config("port '" + text + "' is not a number from 1 to 65535", "fix -p / VPS_PORT");
+            throw VpsException.config("port '" + text + "' is not a number from 1 to 65535", "fix the port: -p, VPS_PORT, or the :PORT after the host");
         }
     }
 }

@@ -17,10 +17,17 @@ final class ByteSizes implements CommandLine.ITypeConverter<Long> {
         if (mult > 1) {
             v = v.substring(0, v.length() - 1);
         }
+        long number;
         try {
-            return Long.parseLong(v) * mult;
+            number = Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new CommandLine.TypeConversionException("not a size: '" + value + "' (use e.g. 65536, 64k, 1m)");
+            throw new CommandLine.TypeConversionException(v.matches("[0-9]{19,}")
+                    ? "too large a size: '" + value + "'" : "not a size: '" + value + "' (use e.g. 65536, 64k, 1m)");
+        }
+        try {
+            return Math.multiplyExact(number, mult);   // 16777216t would wrap to 0, which means unlimited
+        } catch (ArithmeticException e) {
+            throw new CommandLine.TypeConversionException("too large a size: '" + value + "'");
         }
     }
 }
