@@ -61,6 +61,19 @@ class EngineTest extends VpsTestBase {
         }
     }
 
+    /** Waits until an engine other than NOT_PID serves TOOLKIT_HOME: a successor starts in the background. */
+    static long awaitSuccessor(Path toolkitHome, long notPid) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (true) {
+            long pid = pid(toolkitHome);
+            if (pid != 0 && pid != notPid && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                return pid;
+            }
+            assertTrue(System.nanoTime() < deadline, "no new engine started within 3 minutes; its log:\n" + log(toolkitHome));
+            Thread.sleep(200);
+        }
+    }
+
     static void stop(Path toolkitHome) throws Exception {
         long pid = pid(toolkitHome);
         vps(toolkitHome, null, "connection", "stop", "--all");
@@ -189,7 +202,8 @@ class EngineTest extends VpsTestBase {
         Running call = start(client(own, null, exec("--", "touch " + marker + "; sleep 60")), null);
         vps.await("test -e " + marker + " && echo yes", "yes");
         long killedAt = System.nanoTime();
-        ProcessHandle.of(pid(own)).orElseThrow().destroyForcibly();
+        long killed = pid(own);
+        ProcessHandle.of(killed).orElseThrow().destroyForcibly();
         Proc r = finish(call, 30);
         long afterKill = (System.nanoTime() - killedAt) / 1_000_000;
         assertEquals(255, r.exit(), r.toString());
@@ -198,6 +212,7 @@ class EngineTest extends VpsTestBase {
         Proc next = vps(own, null, exec("--", "echo after"));
         assertEquals(0, next.exit(), next.toString());
         assertEquals("after\n", next.stdout(), "the next call runs (cold, starting a new engine)");
+        awaitSuccessor(own, killed);   // stopped below, not left running after the test
         stop(own);
     }
 
@@ -316,7 +331,7 @@ class EngineTest extends VpsTestBase {
         assertEquals("two\n", r.stdout(), "the call ran once, cold");
         assertTrue(ProcessHandle.of(old).map(p -> p.onExit().orTimeout(20, TimeUnit.SECONDS).exceptionally(t -> p).join())
                 .map(p -> !p.isAlive()).orElse(true), "the retired engine ends");
-        assertNotEquals(old, pid(own));
+        assertNotEquals(old, awaitSuccessor(own, old), "a successor serves the changed sources");
         stop(own);
     }
 
