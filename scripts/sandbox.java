@@ -6,6 +6,7 @@
 //SOURCES ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java
 //SOURCES ../lib/util/VpsException.java
 //SOURCES ../lib/target/Target.java
+//SOURCES ../lib/ssh/KeyFiles.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java
 

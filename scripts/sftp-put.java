@@ -12,8 +12,8 @@
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
-//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java ../lib/ssh/SessionPool.java
-//SOURCES ../lib/ssh/VpsConnection.java
+//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
+//SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/RemoteCommand.java
 //SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java

@@ -1,9 +1,5 @@
-import com.jcraft.jsch.JSch;
-import com.jcraft.jsch.KeyPair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -191,19 +187,7 @@ final class VpsServer implements AutoCloseable {
     }
 
     static String writeKeyPair(Path file) throws IOException {
-        try {
-            KeyPair pair = KeyPair.genKeyPair(new JSch(), KeyPair.ECDSA, 256);
-            ByteArrayOutputStream priv = new ByteArrayOutputStream();
-            pair.writePrivateKey(priv);
-            ByteArrayOutputStream pub = new ByteArrayOutputStream();
-            pair.writePublicKey(pub, "test");
-            Files.write(file, priv.toByteArray());
-            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-            Files.write(Path.of(file + ".pub"), pub.toByteArray());
-            return pub.toString(StandardCharsets.UTF_8);
-        } catch (com.jcraft.jsch.JSchException e) {
-            throw new IOException(e);
-        }
+        return KeyFiles.generate(file, "test");
     }
 
     static int freePort() throws IOException {

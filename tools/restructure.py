@@ -52,7 +52,7 @@ MAPPING = {
     "Target.java": "target", "TargetOptions.java": "target", "TargetResolver.java": "target",
     "TargetJson.java": "target", "TargetNames.java": "target", "HostSpec.java": "target", "SshConfig.java": "target",
     "VpsConnection.java": "ssh", "HostKeyVerifier.java": "ssh", "Fingerprints.java": "ssh",
-    "Identities.java": "ssh", "JumpProxy.java": "ssh", "UnixSocketProxy.java": "ssh",
+    "Identities.java": "ssh", "KeyFiles.java": "ssh", "JumpProxy.java": "ssh", "UnixSocketProxy.java": "ssh",
     "ServerProbe.java": "ssh", "Reconnect.java": "ssh", "SessionPool.java": "ssh",
     "RemoteCommand.java": "exec", "ExecRunner.java": "exec", "StartGate.java": "exec",
     "ExecOutcome.java": "exec", "Signals.java": "exec", "OutputCapture.java": "exec",

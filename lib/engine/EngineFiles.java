@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -118,7 +120,7 @@ record EngineFiles(Path dir) {
     /** Changes when any source file of the toolkit under ROOT is added, removed or modified. */
     static String fingerprint(Path root) {
         MessageDigest d = Sha256.digest();
-        try (Stream<Path> files = EngineServer.sourceFiles(root)) {
+        try (Stream<Path> files = sourceFiles(root)) {
             files.forEach(f -> {
                 try {
                     BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
@@ -131,5 +133,21 @@ record EngineFiles(Path dir) {
             return "unreadable " + e.getMessage();
         }
         return Sha256.hex(d);
+    }
+
+    /** For the fingerprint: the toolkit's own sources under ROOT, in a stable order. */
+    private static Stream<Path> sourceFiles(Path root) throws IOException {
+        List<Path> all = new ArrayList<>();
+        for (String dir : List.of("lib", "scripts", "bin")) {
+            Path d = root.resolve(dir);
+            if (Files.isDirectory(d)) {
+                try (Stream<Path> s = Files.walk(d)) {
+                    s.filter(Files::isRegularFile).forEach(all::add);
+                }
+            }
+        }
+        all.add(root.resolve("jbang"));
+        all.sort(null);
+        return all.stream();
     }
 }

@@ -1,16 +1,10 @@
-import com.jcraft.jsch.JSch;
-import com.jcraft.jsch.KeyPair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -20,7 +14,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.sshd.common.channel.Channel;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
@@ -108,12 +101,11 @@ final class EngineServer implements AutoCloseable {
     private void listen() throws IOException {
         files.clearCalls();
         files.trimLog(LOG_LIMIT);
-        Path clientKey = files.dir().resolve("client_key");
-        String clientPublic = writeClientKey(clientKey);
+        // A fresh client key per engine: a key copied out of the folder stops working with the engine that made it.
+        KeyFiles.generate(files.dir().resolve("client_key"), "vps-toolkit-engine");
         SimpleGeneratorHostKeyProvider hostKeys = new SimpleGeneratorHostKeyProvider(files.dir().resolve("host_key"));
         hostKeys.setAlgorithm(KeyUtils.EC_ALGORITHM);
         hostKeys.setKeySize(256);
-        LocalFolders.writePrivate(files.dir().resolve("client_key.pub"), clientPublic);
         AuthorizedKeysAuthenticator authorized = new AuthorizedKeysAuthenticator(files.dir().resolve("client_key.pub"));
 
         server = SshServer.setUpDefaultServer();
@@ -160,23 +152,6 @@ final class EngineServer implements AutoCloseable {
     static boolean fromLoopback(SocketAddress address) {
         return address instanceof InetSocketAddress a && a.getAddress() != null
                 && a.getAddress().getHostAddress().equals("127.0.0.1");
-    }
-
-    /** A fresh client key per engine: a key copied out of the folder stops working with the engine that made it. */
-    private static String writeClientKey(Path file) {
-        try {
-            KeyPair pair = KeyPair.genKeyPair(new JSch(), KeyPair.ECDSA, 256);
-            ByteArrayOutputStream priv = new ByteArrayOutputStream();
-            pair.writePrivateKey(priv);
-            ByteArrayOutputStream pub = new ByteArrayOutputStream();
-            pair.writePublicKey(pub, "vps-toolkit-engine");
-            LocalFolders.writePrivate(file, priv.toString(StandardCharsets.UTF_8));
-            return pub.toString(StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (com.jcraft.jsch.JSchException e) {
-            throw new IllegalStateException("cannot make the engine's client key: " + e.getMessage(), e);
-        }
     }
 
     /** Blocks until the engine ends (idle, retired, stopped). */
@@ -318,21 +293,5 @@ final class EngineServer implements AutoCloseable {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
-    }
-
-    /** For the fingerprint: the toolkit's own sources under ROOT, in a stable order. */
-    static Stream<Path> sourceFiles(Path root) throws IOException {
-        List<Path> all = new java.util.ArrayList<>();
-        for (String dir : List.of("lib", "scripts", "bin")) {
-            Path d = root.resolve(dir);
-            if (Files.isDirectory(d)) {
-                try (Stream<Path> s = Files.walk(d)) {
-                    s.filter(Files::isRegularFile).forEach(all::add);
-                }
-            }
-        }
-        all.add(root.resolve("jbang"));
-        all.sort(null);
-        return all.stream();
     }
 }

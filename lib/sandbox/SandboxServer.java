@@ -1,10 +1,6 @@
-import com.jcraft.jsch.JSch;
-import com.jcraft.jsch.KeyPair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -77,13 +73,7 @@ final class SandboxServer {
         if (Files.isRegularFile(key) && Files.isRegularFile(state.resolve("client_key.pub"))) {
             return;
         }
-        KeyPair pair = KeyPair.genKeyPair(new JSch(), KeyPair.ECDSA, 256);
-        ByteArrayOutputStream priv = new ByteArrayOutputStream();
-        pair.writePrivateKey(priv);
-        ByteArrayOutputStream pub = new ByteArrayOutputStream();
-        pair.writePublicKey(pub, "vps-toolkit-sandbox");
-        writeAtomically(key, priv.toString(StandardCharsets.UTF_8));
-        writeAtomically(state.resolve("client_key.pub"), pub.toString(StandardCharsets.UTF_8));
+        KeyFiles.generate(key, "vps-toolkit-sandbox");
     }
 
     static void writeAtomically(Path file, String text) throws IOException {
