@@ -27,11 +27,13 @@
 //SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
 //SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
+//SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
