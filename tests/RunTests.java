@@ -42,6 +42,7 @@
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
+//SOURCES ../scripts/session.java SessionTest.java
 //SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
@@ -70,7 +71,7 @@ public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, LayoutTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
-            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
+            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class);
@@ -85,7 +86,7 @@ public class RunTests {
      */
     static final List<Class<?>> ENGINE_PASS = List.of(SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class,
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
-            DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, PartialFilesTest.class,
+            DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
             UsabilityTransferTest.class, NewcomerTest.class);
 
