@@ -83,6 +83,34 @@ class SessionTest extends VpsTestBase {
     }
 
     @Test
+    void aReadWhoseLinkDropsGoesOnAndTheSessionLivesOn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (TcpProxy proxy = new TcpProxy(vps.port)) {
+            List<String> viaProxy = List.of("-H", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-u", "root", "-i", vps.key.toString(),
+                    "--host-key", vps.hostKeyFingerprint, "--known-hosts", dir.resolve("kh").toString());
+            List<String> openArgs = new ArrayList<>(List.of("open"));
+            openArgs.addAll(viaProxy);
+            openArgs.addAll(List.of("--", "sh", "-i"));
+            Runs.Result opened = Runs.run(openArgs, new byte[0], (out, err, in) -> new SessionCommand(out, err));
+            assertEquals(0, opened.exit(), opened.toString());
+            String id = opened.stdout().trim();
+
+            List<String> readArgs = new ArrayList<>(List.of("read"));
+            readArgs.addAll(viaProxy);
+            readArgs.addAll(List.of(id, "--wait-for", "after the cut", "--max", "30s"));
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            java.util.concurrent.Future<Runs.Result> read = pool.submit(() -> Runs.run(readArgs, new byte[0], (out, err, in) -> new SessionCommand(out, err)));
+            vps.await("pgrep -fx 'sleep 0.1' >/dev/null && echo waiting", "waiting");
+            proxy.cutAll();
+            assertEquals(0, session("send", id, "echo after the cut\\n").exit());   // directly: the session never noticed
+            Runs.Result r = read.get(60, TimeUnit.SECONDS);
+            pool.shutdown();
+            assertEquals(0, r.exit(), r.toString());
+            assertTrue(r.stdout().contains("after the cut"), r.toString());
+            session("close", id);
+        }
+    }
+
+    @Test
     void closeStopsEveryProcessOfTheSession() {
         String id = open("alice", "--", "sh", "-i");
         assertEquals(0, sessionAs("alice", "send", id, "sleep 3301 & sleep 3302\\n").exit());
