@@ -37,9 +37,10 @@ import picocli.CommandLine.Parameters;
                 "(or it ended), 124 read --wait-for saw no match within --max."},
         subcommands = {SessionCommand.Open.class, SessionCommand.Send.class, SessionCommand.Read.class,
                 SessionCommand.ListSessions.class, SessionCommand.Close.class},
-        footer = {"", "Examples:", "  session -H vps open -- sh -i          # prints the id (ID below)",
-                "  session -H vps send ID 'cd /srv && ls\\n'", "  session -H vps read ID --from 0 --wait-for '\\$ $'   # then --from NEXT",
-                "  session -H vps close ID"})
+        footer = {"", "Examples:", "  export ID=$(session -H vps open -- sh -i)              # the new session's id",
+                "  session -H vps send \"$ID\" 'cd /tmp && ls\\n'            # \\n is Enter",
+                "  session -H vps read \"$ID\" --from 0 --wait-for '[$#] $'   # up to the prompt; stderr says the next --from",
+                "  session -H vps close \"$ID\""})
 class SessionCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -90,8 +91,34 @@ class SessionCommand implements Callable<Integer> {
             return getClass().getAnnotation(Command.class).name();
         }
 
+        /** On a Ctrl-C: {what goes on, how to continue}; null when the subcommand has nothing to add. */
+        String[] whenInterrupted() {
+            return null;
+        }
+
         @Override
         public Integer call() {
+            if (whenInterrupted() == null) {
+                return runOnce();
+            }
+            try (Interrupts.Registration onInterrupt = Interrupts.reporting(this::reportInterrupted)) {
+                return runOnce();
+            }
+        }
+
+        private void reportInterrupted() {
+            String[] said = whenInterrupted();
+            if (parent.json) {
+                Map<String, Object> r = Json.envelope(null, "session " + name(), "failed", null, 0, null);
+                r.put("error", Interrupts.error(said[0], said[1]));
+                parent.out.println(Json.write(r));
+                parent.out.flush();
+            }
+            parent.err.println(Interrupts.line(said[0], said[1]));
+            parent.err.flush();
+        }
+
+        private int runOnce() {
             TargetOptions target = parent.target;
             long start = System.nanoTime();
             String host = null;
@@ -220,6 +247,12 @@ class SessionCommand implements Callable<Integer> {
         @Override
         boolean repeatable() {
             return true;
+        }
+
+        @Override
+        String[] whenInterrupted() {
+            return waitFor == null ? null : new String[] {"session " + id + " goes on running on the server",
+                    "read it again with: session read " + id + " --from " + from + " (session close " + id + " ends it)"};
         }
 
         @Override

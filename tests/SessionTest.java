@@ -111,6 +111,33 @@ class SessionTest extends VpsTestBase {
     }
 
     @Test
+    void anInterruptedReadSaysTheSessionGoesOn() throws Exception {
+        String id = open("root", "--", "sh", "-i");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "SessionCommand", "read"));
+        cmd.addAll(vps.target("root"));
+        cmd.addAll(List.of(id, "--from", "0", "--wait-for", "never printed", "--max", "40s"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
+        Path errors = java.nio.file.Files.createTempFile("session-read", ".err");
+        Process client = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errors.toFile()).start();
+        try {
+            vps.await("pgrep -fx 'sleep 0.1' >/dev/null && echo waiting", "waiting");
+            new ProcessBuilder("kill", "-INT", Long.toString(client.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            assertTrue(client.waitFor(20, TimeUnit.SECONDS), "the read ends on Ctrl-C");
+        } finally {
+            client.destroyForcibly();
+        }
+        String said = java.nio.file.Files.readString(errors);
+        assertEquals(130, client.exitValue(), said);
+        assertTrue(said.contains("vps: interrupted: session " + id + " goes on running on the server"), said);
+        assertTrue(said.contains("hint: read it again with: session read " + id + " --from 0"), said);
+        assertEquals("running", ((Map<?, ?>) ((List<?>) session("list", "--json").json().get("sessions")).stream()
+                .filter(s -> id.equals(((Map<?, ?>) s).get("session"))).findFirst().orElseThrow()).get("status"));
+        session("close", id);
+    }
+
+    @Test
     void closeStopsEveryProcessOfTheSession() {
         String id = open("alice", "--", "sh", "-i");
         assertEquals(0, sessionAs("alice", "send", id, "sleep 3301 & sleep 3302\\n").exit());
