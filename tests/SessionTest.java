@@ -207,7 +207,7 @@ class SessionTest extends VpsTestBase {
         assertEquals("", processesOf(id));
         Runs.Result send = session("send", id, "echo late\\n");
         assertEquals(1, send.exit(), send.toString());
-        assertTrue(send.stderr().contains("has closed"), send.toString());
+        assertTrue(send.stderr().contains("session " + id + " was closed: it takes no more input"), send.toString());
         session("close", id);
     }
 
@@ -258,6 +258,21 @@ class SessionTest extends VpsTestBase {
         assertEquals("TIMEOUT", ((Map<?, ?>) json.get("error")).get("kind"));
         assertTrue(r.stderr().contains("vps: TIMEOUT:") && r.stderr().contains("hint: "), r.toString());
         session("close", id);
+    }
+
+    @Test
+    void aSessionWhoseRunnerWasKilledIsLost() {
+        String id = open("root", "--", "sh", "-i");
+        String folder = "/root/.vps-toolkit/sessions/" + id;
+        vps.exec("kill -9 -$(cat " + folder + "/pid)");   // the runner's whole process group, the program with it (the OOM killer, kill -9)
+        Runs.Result list = session("list", "--json");
+        Map<?, ?> status = (Map<?, ?>) ((List<?>) list.json().get("sessions")).stream()
+                .filter(s -> id.equals(((Map<?, ?>) s).get("session"))).findFirst().orElseThrow();
+        assertEquals("lost", status.get("status"), list.toString());
+        Runs.Result send = session("send", id, "echo hi\\n");
+        assertEquals(1, send.exit(), send.toString());
+        assertTrue(send.stderr().contains("was lost"), send.toString());
+        assertEquals(0, session("close", id).exit());
     }
 
     @Test

@@ -106,8 +106,8 @@ final class Sessions {
                         + (more() ? " in the first " + output().length + " bytes" : " within " + Durations.format(max)),
                         goOn + (more() ? "" : " (a longer --max, or another pattern; send input if it waits for some)"), false, null);
             }
-            return new VpsException(VpsException.Kind.REMOTE, "session " + id() + " has " + status()
-                    + (exitCode() == null ? "" : " (exit " + exitCode() + ")") + " and its output did not match '" + waitFor + "'",
+            return new VpsException(VpsException.Kind.REMOTE, "session " + id() + " " + ended(status(), exitCode())
+                    + " and its output did not match '" + waitFor + "'",
                     goOn + "; open a new session to go on", false, null);
         }
     }
@@ -258,7 +258,7 @@ final class Sessions {
         }
         if (out.startsWith("ended")) {
             String[] f = out.trim().split("\t", -1);
-            throw new VpsException(VpsException.Kind.REMOTE, "session " + id + " has " + f[1] + (f.length > 2 && !f[2].isEmpty() ? " (exit " + f[2] + ")" : "")
+            throw new VpsException(VpsException.Kind.REMOTE, "session " + id + " " + ended(f[1], f.length > 2 && !f[2].isEmpty() ? Integer.valueOf(f[2]) : null)
                     + ": it takes no more input", "read its last output with: session read " + id + " --from 0; open a new session to go on", false, null);
         }
         if (out.startsWith("full")) {
@@ -312,7 +312,7 @@ final class Sessions {
 
     /** Checks the arguments of a read (as session read and session_read take them) and reads. */
     Reading read(String id, long from, String waitFor, java.time.Duration max, long maxBytes) {
-        Sessions.checkId(id);
+        checkId(id);
         if (from < 0) {
             throw VpsException.config("--from " + from + " is negative", "give the 'next' of the previous read, or 0");
         }
@@ -468,6 +468,16 @@ final class Sessions {
     private static VpsException badEscape(String escape) {
         return VpsException.config("'" + escape + "' is not an escape the text takes",
                 "use \\n (Enter), \\r, \\t, \\\\ (a backslash) or \\xHH (a byte, e.g. \\x03 for Ctrl-C on a --pty session)");
+    }
+
+    /** How a session that no longer runs ended, in words: "has exited (exit 3)", "was closed", "was lost (...)". */
+    static String ended(String status, Integer exitCode) {
+        return switch (status) {
+            case "exited" -> "has exited" + (exitCode == null ? "" : " (exit " + exitCode + ")");
+            case "closed" -> "was closed";
+            case "lost" -> "was lost (its server rebooted, or its runner was killed)";
+            default -> "is " + status;
+        };
     }
 
     private VpsException missing(String id) {
