@@ -276,6 +276,19 @@ class SessionTest extends VpsTestBase {
     }
 
     @Test
+    void aSendToAProgramThatDoesNotReadEndsAsATimeout() {
+        String id = open("root", "--", "exec", "sleep", "600");   // never reads its input
+        String fill = "x".repeat(Sessions.MAX_SEND);                 // a pipe holds 64 KiB: this fills it
+        assertEquals(0, session("send", id, fill).exit());
+        long start = System.nanoTime();
+        Runs.Result blocked = session("send", id, "y");
+        assertEquals(124, blocked.exit(), blocked.toString());
+        assertTrue(blocked.stderr().contains("vps: TIMEOUT: session " + id + " did not take the input within 10 s"), blocked.toString());
+        assertTrue((System.nanoTime() - start) / 1_000_000_000 < 20, "the send gave up, it did not hang");
+        session("close", id);
+    }
+
+    @Test
     void escapesBecomeTheBytesTheyName() {
         assertEquals("a\nb\r\t\\\u0003é", new String(Sessions.unescape("a\\nb\\r\\t\\\\\\x03é"), java.nio.charset.StandardCharsets.UTF_8));
     }

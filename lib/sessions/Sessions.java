@@ -348,7 +348,7 @@ final class Sessions {
         String value = Environment.get(sendEnv);
         if (value == null) {
             throw VpsException.config("--send-env " + sendEnv + ": there is no local variable " + sendEnv + " to send",
-                    "export " + sendEnv + " first (or put it in .env's environment), then send again");
+                    "export " + sendEnv + " first, then send again");
         }
         return (value + "\n").getBytes(StandardCharsets.UTF_8);
     }
