@@ -125,10 +125,7 @@ class SessionCommand implements Callable<Integer> {
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
-                Map<String, Object> r = Json.envelope(host, "session " + name(), "running", null, 0, null);
-                for (String unused : List.of("signal", "stdout", "stderr", "truncated", "job")) {
-                    r.remove(unused);
-                }
+                Map<String, Object> r = Sessions.result(host, "session " + name());
                 int code;
                 if (repeatable()) {
                     code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(new Sessions(c), r));

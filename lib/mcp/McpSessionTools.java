@@ -90,7 +90,7 @@ final class McpSessionTools {
         Duration max = args.duration("max", Duration.ofSeconds(10));
         long start = System.nanoTime();
         return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
-            Map<String, Object> r = envelope(c, args, "session_read");
+            Map<String, Object> r = Sessions.result(c.target.host(), args.label("session_read"));
             Sessions.Reading reading = new Sessions(c).read(id, from, waitFor, max, maxBytes);
             reading.putInto(r);
             VpsException missed = reading.missed(waitFor, max);
@@ -113,18 +113,10 @@ final class McpSessionTools {
     private Map<String, Object> once(McpArgs args, String tool, SessionWork work) {
         long start = System.nanoTime();
         return connections.use(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
-            Map<String, Object> r = envelope(c, args, tool);
+            Map<String, Object> r = Sessions.result(c.target.host(), args.label(tool));
             work.run(new Sessions(c), r);
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
             return r;
         });
-    }
-
-    private static Map<String, Object> envelope(VpsConnection c, McpArgs args, String tool) {
-        Map<String, Object> r = Json.envelope(c.target.host(), args.label(tool), "running", null, 0, null);
-        for (String unused : List.of("signal", "stdout", "stderr", "truncated", "job")) {
-            r.remove(unused);
-        }
-        return r;
     }
 }

@@ -121,6 +121,15 @@ final class Sessions {
         this.connection = connection;
     }
 
+    /** DESIGN §5's envelope for a session call: host, command, status, exitCode, durationMs, error; the fields of a command's streams do not apply. */
+    static Map<String, Object> result(String host, String command) {
+        Map<String, Object> r = Json.envelope(host, command, "running", null, 0, null);
+        for (String unused : List.of("signal", "stdout", "stderr", "truncated", "job")) {
+            r.remove(unused);
+        }
+        return r;
+    }
+
     static String checkId(String id) {
         if (id == null || !ID.matcher(id).matches()) {
             throw VpsException.config("session id '" + id + "' is not valid",
