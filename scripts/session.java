@@ -199,7 +199,7 @@ class SessionCommand implements Callable<Integer> {
     @Command(name = "send", description = {"Type TEXT into the session (\\n is Enter; also \\r \\t \\\\ and \\xHH, e.g. \\x03 for Ctrl-C",
             "with --pty), or with --send-env NAME the value of your local variable NAME and a newline, which then",
             "appears in no argv, log or JSON. A terminal (--pty) echoes what it is sent unless the program turned",
-            "echo off, as password prompts do."})
+            "echo off, as password prompts do: --send-env is refused while it echoes."})
     static final class Send extends Sub {
         @Parameters(index = "0", paramLabel = "ID")
         String id;
@@ -214,7 +214,7 @@ class SessionCommand implements Callable<Integer> {
         int run(Sessions sessions, Map<String, Object> r) {
             Sessions.checkId(id);
             byte[] bytes = Sessions.input(text, sendEnv);
-            sessions.send(id, bytes);
+            sessions.send(id, bytes, sendEnv != null);
             r.put("session", id);
             r.put("sent", bytes.length);
             return 0;

@@ -164,6 +164,25 @@ class SessionTest extends VpsTestBase {
     }
 
     @Test
+    void aSecretGoesOnlyToATerminalThatDoesNotEchoIt() {
+        TestSupport.freshEnvironment(Map.of("VPS_TEST_PIN", "pin-4711-secret"));
+        String id = open("root", "--pty", "--", "sh", "-i");
+        readUntil("root", id, 0, "# $");
+        Runs.Result echoing = session("send", id, "--send-env", "VPS_TEST_PIN");
+        assertEquals(1, echoing.exit(), echoing.toString());
+        assertTrue(echoing.stderr().contains("terminal echoes its input now"), echoing.toString());
+
+        assertEquals(0, session("send", id, "stty -echo; printf 'PIN: '; read -r a; stty echo; echo \"got ${#a}\"\\n").exit());
+        long at = next(readUntil("root", id, 0, "PIN: $"));
+        Runs.Result sent = session("send", id, "--send-env", "VPS_TEST_PIN");
+        assertEquals(0, sent.exit(), sent.toString());
+        Map<?, ?> reading = readUntil("root", id, at, "got 15");
+        assertFalse(((String) session("read", id, "--from", "0", "--json").json().get("output")).contains("pin-4711"), reading.toString());
+        assertEquals("", vps.exec("grep -rl pin-4711 /root/.vps-toolkit 2>/dev/null || true").trim(), "the value is on no disk");
+        session("close", id);
+    }
+
+    @Test
     void outputIsBoundedAndAReadFromADroppedOffsetSaysSo() {
         String id = open("root", "--", "head -c 10485760 /dev/zero | tr '\\0' x; echo; echo done");
         vps.await("cat /root/.vps-toolkit/sessions/" + id + "/exit 2>/dev/null", "0");

@@ -76,7 +76,7 @@ final class McpSessionTools {
         String sendEnv = args.text("send_env");
         byte[] bytes = text != null && sendEnv == null ? text.getBytes(StandardCharsets.UTF_8) : Sessions.input(text, sendEnv);
         return once(args, "session_send", (sessions, r) -> {
-            sessions.send(id, bytes);
+            sessions.send(id, bytes, sendEnv != null);
             r.put("session", id);
             r.put("sent", bytes.length);
         });

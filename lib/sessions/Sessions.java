@@ -209,7 +209,8 @@ final class Sessions {
             "  if [ \"$4\" = 1 ]; then",
             "    export TERM=" + PTY_TERM + " VPS_SHELL=\"${SHELL:-/bin/sh}\"",
             // script(1) runs its -c string with $SHELL: our /bin/sh, which sizes the terminal, then becomes the login shell.
-            "    SHELL=/bin/sh script -qfec '" + PTY_SIZE + " 2>/dev/null; SHELL=$VPS_SHELL; unset VPS_SHELL; "
+            "    SHELL=/bin/sh script -qfec '" + PTY_SIZE + " 2>/dev/null; tty > \"$HOME/.vps-toolkit/sessions/$VPS_SESSION/tty\"; "
+                    + "SHELL=$VPS_SHELL; unset VPS_SHELL; "
                     + "exec \"$SHELL\" -c \"$(cat \"$HOME/.vps-toolkit/sessions/$VPS_SESSION/command\")\"' /dev/null <&3 3<&-",
             "  else",
             "    \"${SHELL:-/bin/sh}\" -c \"$(cat \"$d/command\")\" <&3 3<&-",
@@ -250,8 +251,12 @@ final class Sessions {
         return status(id);
     }
 
-    /** Writes TEXT to the session's input (never in an argv: the script that holds it comes over the channel's stdin). */
-    void send(String id, byte[] text) {
+    /**
+     * Writes TEXT to the session's input (never in an argv: the script that holds it comes over the
+     * channel's stdin). A SECRET is refused while the session's terminal echoes input, which would
+     * write it into the output: it goes only to a program that turned echo off, as password prompts do.
+     */
+    void send(String id, byte[] text, boolean secret) {
         if (text.length > MAX_SEND) {
             throw VpsException.config("the text to send is " + text.length + " bytes; a send takes at most " + MAX_SEND,
                     "send it in parts, or move data with sftp-put and let the program read the file");
@@ -259,6 +264,8 @@ final class Sessions {
         String d = folder(id);
         String out = run(FUNCTIONS + "[ -d " + d + " ] || { echo missing; exit 0; }\n"
                 + "status_of " + d + "; [ \"$st\" = running ] || { printf 'ended\\t%s\\t%s\\n' \"$st\" \"$code\"; exit 0; }\n"
+                + (secret ? "[ -f " + d + "/tty ] && stty -a -F \"$(cat " + d + "/tty)\" 2>/dev/null | tr ' ;' '\\n\\n' | grep -qx echo"
+                        + " && { echo echoing; exit 0; }\n" : "")
                 + "date +%s > " + d + "/sent.tmp && mv " + d + "/sent.tmp " + d + "/sent\n"
                 + "printf " + printfFormat(text) + " | timeout " + SEND_WAIT_SECONDS + " cat 1<>" + d + "/in"
                 + " || { echo full; exit 0; }\necho sent\n");
@@ -269,6 +276,11 @@ final class Sessions {
             String[] f = out.trim().split("\t", -1);
             throw new VpsException(VpsException.Kind.REMOTE, "session " + id + " " + ended(f[1], f.length > 2 && !f[2].isEmpty() ? Integer.valueOf(f[2]) : null)
                     + ": it takes no more input", "read its last output with: session read " + id + " --from 0; open a new session to go on", false, null);
+        }
+        if (out.startsWith("echoing")) {
+            throw new VpsException(VpsException.Kind.REMOTE, "session " + id + "'s terminal echoes its input now: the value would be written into the output, so it was not sent",
+                    "send it when the program asks for it with echo off (a password prompt does that): session read " + id
+                            + " --wait-for 'assword' first", false, null);
         }
         if (out.startsWith("full")) {
             throw new VpsException(VpsException.Kind.TIMEOUT, "session " + id + " did not take the input within " + SEND_WAIT_SECONDS
