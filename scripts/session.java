@@ -30,11 +30,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "session", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
-        description = {"Runs an interactive program (sh -i, psql, python3, a device's CLI) on the server and talks to it over",
-                "separate calls: open prints its id, send types into it, read returns its output from an offset. It lives",
-                "on the server (~/.vps-toolkit/sessions/ID, 0700), so it survives a killed client and a dropped link; its",
-                "output keeps the last 8 MiB; it is closed after --idle without input. Exit codes: 0, 1 no such session",
-                "(or it ended), 124 read --wait-for saw no match within --max."},
+        description = "Runs an interactive program (sh -i, psql, python3, a device's CLI) on the server and talks to it over separate calls: open prints its id, send types into it, read returns its output from an offset. It lives on the server (~/.vps-toolkit/sessions/ID, 0700), so it survives a killed client and a dropped link; its output keeps the last 8 MiB; it is closed after --idle without input. Exit codes: 0, 1 no such session (or it ended), 124 read --wait-for saw no match within --max.",
         subcommands = {SessionCommand.Open.class, SessionCommand.Send.class, SessionCommand.Read.class,
                 SessionCommand.ListSessions.class, SessionCommand.Close.class},
         footer = {"", "Examples:", "  export ID=$(session -H vps open -- sh -i)              # the new session's id",
@@ -159,8 +155,7 @@ class SessionCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "open", description = {"Start CMD (run by your login shell, as with ssh) in a new session and print its id.",
-            "Its input comes only from send; its output (stdout and stderr merged) waits for read."})
+    @Command(name = "open", description = "Start CMD (run by your login shell, as with ssh) in a new session and print its id. Its input comes only from send; its output (stdout and stderr merged) waits for read.")
     static final class Open extends Sub {
         @Option(names = "--pty", description = "Give it a terminal (120x40, TERM=dumb): for programs that insist on one. The terminal echoes what you send.")
         boolean pty;
@@ -196,10 +191,7 @@ class SessionCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "send", description = {"Type TEXT into the session (\\n is Enter; also \\r \\t \\\\ and \\xHH, e.g. \\x03 for Ctrl-C",
-            "with --pty), or with --send-env NAME the value of your local variable NAME and a newline, which then",
-            "appears in no argv, log or JSON. A terminal (--pty) echoes what it is sent unless the program turned",
-            "echo off, as password prompts do: --send-env is refused while it echoes."})
+    @Command(name = "send", description = "Type TEXT into the session (\\n is Enter; also \\r \\t \\\\ and \\xHH, e.g. \\x03 for Ctrl-C with --pty), or with --send-env NAME the value of your local variable NAME and a newline, which then appears in no argv, log or JSON. A terminal (--pty) echoes what it is sent unless the program turned echo off, as password prompts do: --send-env is refused while it echoes.")
     static final class Send extends Sub {
         @Parameters(index = "0", paramLabel = "ID")
         String id;
@@ -221,8 +213,7 @@ class SessionCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "read", description = {"Print the session's output from byte --from, and where to go on (next) on stderr.",
-            "--wait-for waits until the output since --from matches REGEX (at most --max)."})
+    @Command(name = "read", description = "Print the session's output from byte --from, and where to go on (next) on stderr. --wait-for waits until the output since --from matches REGEX (at most --max).")
     static final class Read extends Sub {
         @Parameters(paramLabel = "ID")
         String id;
