@@ -20,11 +20,12 @@
 //SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
 //SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
+//SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/cli/Cli.java
-//SOURCES exec-command.java sftp-put.java sftp-get.java job.java diagnose-auth.java connection.java
+//SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -68,6 +69,7 @@ class EngineCommand implements Callable<Integer> {
             case "sftp-put" -> new SftpPut(out, err, in);
             case "sftp-get" -> new SftpGet(out, err, in);
             case "job" -> new JobCommand(out, err);
+            case "session" -> new SessionCommand(out, err);
             case "diagnose-auth" -> new DiagnoseAuth(out, err);
             case "connection" -> new ConnectionCommand(out, err);
             default -> null;

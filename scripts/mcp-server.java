@@ -1,7 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //MAIN McpServer
 //JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto
-//DESCRIPTION The toolkit as MCP tools over stdio (exec, files, jobs, diagnose-auth), one warm SSH connection per target.
+//DESCRIPTION The toolkit as MCP tools over stdio (exec, files, jobs, sessions, diagnose-auth), one warm SSH connection per target.
 //SOURCES ../lib/Deps.java ../lib/McpDeps.java
 //SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
 //SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
@@ -18,10 +18,12 @@
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/TransferOptions.java
 //SOURCES ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
+//SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -43,7 +45,8 @@ import picocli.CommandLine.Mixin;
 
 @Command(name = "mcp-server", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
         description = {"Serves the toolkit as MCP tools over stdio: exec, write_file, read_file, upload, download,",
-                "job_start, job_status, job_logs, job_wait, job_kill, job_list, diagnose_auth, list_targets.",
+                "job_start, job_status, job_logs, job_wait, job_kill, job_list, session_open, session_send, session_read,",
+                "session_close, diagnose_auth, list_targets.",
                 "Keeps one SSH connection per target warm for the whole session and reconnects by itself.",
                 "The target options name the default target; a call may name another (an ssh config alias or",
                 "[user@]host[:port]). stdout carries only protocol messages; logs go to stderr."},
@@ -53,7 +56,8 @@ import picocli.CommandLine.Mixin;
 class McpServer implements Callable<Integer> {
     static final String INSTRUCTIONS = "Operate Linux servers over SSH. exec runs a command and returns JSON (status, exitCode, stdout, "
             + "stderr); anything longer than a minute goes through job_start, then job_wait / job_logs. write_file and read_file move "
-            + "content, upload and download move local paths. When a call fails with AUTH, HOSTKEY or NETWORK, call diagnose_auth and "
+            + "content, upload and download move local paths. An interactive program (a shell, psql, a REPL) "
+            + "runs in a session: session_open, then session_send and session_read (wait_for its prompt). When a call fails with AUTH, HOSTKEY or NETWORK, call diagnose_auth and "
             + "follow its fix. Every error carries kind, message and hint: do what the hint says before retrying.";
 
     @Mixin
@@ -94,6 +98,7 @@ class McpServer implements Callable<Integer> {
             tools.add(new McpExecTool(names, connections, err).tool().specification());
             new McpFileTools(names, connections, err).tools().forEach(t -> tools.add(t.specification()));
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
+            new McpSessionTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             CountDownLatch stdinClosed = new CountDownLatch(1);
             McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(McpSerialTransport.stdio(new EndWatcher(in, stdinClosed), protocol))

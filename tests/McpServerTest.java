@@ -64,16 +64,27 @@ class McpServerTest extends VpsTestBase {
         final List<String> stderr = java.util.Collections.synchronizedList(new ArrayList<>());
 
         Session(List<String> serverArgs) {
+            this(serverArgs, Map.of());
+        }
+
+        /** With EXTRA variables in the server's environment. */
+        Session(List<String> serverArgs, Map<String, String> extra) {
             List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
                     "-cp", System.getProperty("java.class.path"), "McpServer"));
             args.addAll(serverArgs);
             ServerParameters params = ServerParameters.builder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString())
-                    .args(args).env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString()))
+                    .args(args).env(withExtra(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString()), extra))
                     .build();
             StdioClientTransport transport = new StdioClientTransport(params, McpJsonDefaults.getMapper());
             transport.setStdErrorHandler(stderr::add);
             client = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(90)).initializationTimeout(Duration.ofSeconds(60)).build();
             client.initialize();
+        }
+
+        private static Map<String, String> withExtra(Map<String, String> env, Map<String, String> extra) {
+            Map<String, String> all = new HashMap<>(env);
+            all.putAll(extra);
+            return all;
         }
 
         Call call(String tool, Map<String, Object> arguments) {
@@ -121,7 +132,7 @@ class McpServerTest extends VpsTestBase {
         assertTrue(shared.client.getServerInstructions().contains("job_start"));
         List<McpSchema.Tool> tools = shared.client.listTools().tools();
         assertEquals(Set.of("exec", "write_file", "read_file", "upload", "download", "job_start", "job_status", "job_logs",
-                "job_wait", "job_kill", "job_list", "diagnose_auth", "list_targets"), tools.stream().map(McpSchema.Tool::name).collect(Collectors.toSet()));
+                "job_wait", "job_kill", "job_list", "session_open", "session_send", "session_read", "session_close", "diagnose_auth", "list_targets"), tools.stream().map(McpSchema.Tool::name).collect(Collectors.toSet()));
         for (McpSchema.Tool t : tools) {
             assertTrue(t.description().length() > 60, t.name() + " has a description an agent can act on");
             assertTrue(((Map<?, ?>) t.inputSchema().get("properties")).containsKey("target"), t.name() + " takes a target");
@@ -235,6 +246,41 @@ class McpServerTest extends VpsTestBase {
         Call again = shared.call("download", args("remote", "/root/up/payload.bin", "local", back.toString(), "no_clobber", true));
         assertTrue(again.isError(), "no_clobber refuses an existing file");
         assertEquals("exists", ((Map<?, ?>) ((List<?>) again.get("files")).get(0)).get("status"));
+    }
+
+    @Test
+    void sessionToolsHoldAConversationWithAShell() {
+        try (Session withSecret = new Session(vps.target("alice"), Map.of("MCP_TEST_ANSWER", "mcp-s3cret"))) {
+            Call open = withSecret.call("session_open", args("command", "sh -i", "idle", "5m"));
+            assertFalse(open.isError(), open.toString());
+            assertEquals("running", open.get("status"));
+            String id = (String) open.get("session");
+
+            assertFalse(withSecret.call("session_send", args("id", id, "text", "y=7\n")).isError());
+            assertFalse(withSecret.call("session_send", args("id", id, "text", "read -r a; echo \"y=$y len=${#a}\"\n")).isError());
+            Call secret = withSecret.call("session_send", args("id", id, "send_env", "MCP_TEST_ANSWER"));
+            assertFalse(secret.isError(), secret.toString());
+            assertFalse(secret.text().contains("mcp-s3cret"), secret.toString());
+
+            Call read = withSecret.call("session_read", args("id", id, "from", 0, "wait_for", "y=7 len=10", "max", "20s"));
+            assertFalse(read.isError(), read.toString());
+            assertEquals(true, read.get("matched"));
+            assertFalse(read.text().contains("mcp-s3cret"), read.toString());
+            long next = ((Number) read.get("next")).longValue();
+
+            Call nothing = withSecret.call("session_read", args("id", id, "from", next, "wait_for", "never", "max", "1s"));
+            assertTrue(nothing.isError(), nothing.toString());
+            assertEquals("TIMEOUT", nothing.errorKind());
+            assertEquals(false, nothing.get("matched"));
+
+            Call close = withSecret.call("session_close", args("id", id));
+            assertEquals("closed", close.get("status"), close.toString());
+            assertEquals("", vps.exec("grep -lzxF VPS_SESSION=" + id + " /proc/[0-9]*/environ 2>/dev/null || true").trim());
+            Call gone = withSecret.call("session_read", args("id", id));
+            assertEquals("REMOTE", gone.errorKind(), gone.toString());
+            Call hostile = withSecret.call("session_read", args("id", "../jobs"));
+            assertEquals("CONFIG", hostile.errorKind(), hostile.toString());
+        }
     }
 
     @Test

@@ -37,6 +37,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "exec": "remote commands: the bootstrap, streaming, exit status, output capture, locks",
     "transfer": "sftp-put and sftp-get: local and remote trees, striped writes, verification",
     "jobs": "detached jobs: start, follow, reattach",
+    "sessions": "interactive programs living on the server: open, send, read, close",
     "diagnose": "diagnose-auth's checks and verdict",
     "sandbox": "the embedded sandbox SSH server",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
@@ -63,6 +64,7 @@ MAPPING = {
     "LocalTree.java": "transfer", "RemoteFs.java": "transfer", "RemotePaths.java": "transfer",
     "PosixModes.java": "transfer",
     "Jobs.java": "jobs", "DetachedExec.java": "jobs",
+    "Sessions.java": "sessions",
     "AuthDiagnosis.java": "diagnose",
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",
 }

@@ -106,7 +106,7 @@ final class EngineCall implements Command {
             Object command = engine.commands.make(request, stdout, stderr, in);
             if (command == null) {
                 stderr.println("vps: CONFIG: the engine has no command " + request);
-                stderr.println("hint: vps exec|put|get|job|diagnose-auth|connection ...");
+                stderr.println("hint: vps exec|put|get|job|session|diagnose-auth|connection ...");
                 code = 2;
             } else {
                 code = Cli.commandLine(command, stdout, stderr).execute(argv(vars.getOrDefault("VPS_CALL_ARGV", "")).toArray(String[]::new));
