@@ -37,6 +37,8 @@ final class DetachedExec {
     static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
                       Interrupts.Report interrupted) {
         long start = System.nanoTime();
+        // Checked first: the job's own sudo or su would fail where nobody sees it.
+        ExecRunner.requirePrivilege(connection, cmd.privilege());
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
         String script = Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stderr >&2 &\n"
