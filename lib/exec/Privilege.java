@@ -98,7 +98,9 @@ record Privilege(Way way, String user, String password) {
      */
     VpsException refused(String host, String loginUser, String said, int status) {
         String tool = way == Way.SU ? "su" : "sudo";
-        String words = said.replace("Password:", "").replaceAll("\\s+", " ").strip();
+        // su's prompt, and sudo's complaint that the spent askpass helper is gone, are no news to the reader.
+        String words = said.replace("Password:", "").replaceAll("sudo: unable to run \\S*/askpass\\.\\S+: No such file or directory", "")
+                .replaceAll("\\s+", " ").strip();
         String shown = words.isEmpty() ? (status >= 0 ? " (it exited " + status + ")" : "") : " (" + tool + " said: " + words + ")";
         String target = way == Way.SU || user == null ? "root" : user;
         if (words.contains("command not found") || words.matches(".*\\b" + tool + ": not found.*") || status == 127) {
