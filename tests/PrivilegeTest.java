@@ -255,6 +255,15 @@ class PrivilegeTest extends VpsTestBase {
             assertEquals(0, r.exit(), r.toString());
             assertEquals("0 y\npiped\n", r.stdout());
             assertEquals("", r.stderr(), "su's Password: prompt is not the command's output");
+            Runs.Result errors = Runs.exec(TestSupport.args(noSudo.target("bob"), "--su", "--", "echo to-stderr >&2; exit 3"));
+            assertEquals(3, errors.exit(), errors.toString());
+            assertEquals("to-stderr\n", errors.stderr(), "the command's own stderr is kept");
+
+            Runs.Result start = JobTest.job(noSudo.target("bob"), "start", "--id", "pv-su-job", "--su", "--", "id -u");
+            assertEquals(0, start.exit(), start.toString());
+            assertEquals(0, JobTest.job(noSudo.target("bob"), "wait", "pv-su-job", "--max", "60s").exit());
+            assertEquals("0\n", JobTest.job(noSudo.target("bob"), "logs", "pv-su-job").stdout());
+            assertEquals("", JobTest.job(noSudo.target("bob"), "logs", "pv-su-job", "--stderr").stdout(), "no Password: prompt in the job's log");
 
             TestSupport.freshEnvironment(Map.of("VPS_SU_PASSWORD", "wrong-" + rootPassword));
             Runs.Result wrong = Runs.exec(TestSupport.args(noSudo.target("bob"), "--su", "--", "id -u"));

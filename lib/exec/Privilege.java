@@ -75,7 +75,10 @@ record Privilege(Way way, String user, String password) {
                     : askpassSetup() + "SUDO_ASKPASS=$a exec sudo -A" + runAs + " -- /bin/sh -c " + ShellQuote.quote(bootstrap)
                             + " vps-sudo \"${SHELL:-/bin/sh}\" \"$a\"\n";
             // su runs the -c text in root's login shell: the same fixed form as the exec request, which every shell reads alike.
-            case SU -> "exec su -c " + ShellQuote.quote("exec /bin/sh -c '" + bootstrap + "' vps-su \"$SHELL\"") + " root\n";
+            // Its "Password: " prompt goes to stderr, which a job's log would keep: su gets /dev/null there, and the
+            // privileged shell takes the command's stderr back from fd 3 (su passes it on).
+            case SU -> "exec 3>&2 2>/dev/null; exec su -c " + ShellQuote.quote("exec /bin/sh -c 'exec 2>&3 3>&-; " + bootstrap + "' vps-su \"$SHELL\"")
+                    + " root\n";
         };
     }
 
