@@ -14,7 +14,7 @@
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
 //SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
 //SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
-//SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/SecretMask.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java

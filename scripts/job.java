@@ -13,7 +13,8 @@
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
 //SOURCES ../lib/exec/LockOptions.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
-//SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/SecretMask.java
+//SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java

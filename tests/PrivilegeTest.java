@@ -197,6 +197,30 @@ class PrivilegeTest extends VpsTestBase {
     }
 
     @Test
+    void aCommandThatPrintsThePasswordShowsItMasked() {
+        withSudoPassword(PASSWORD);
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--json", "--", "cat " + PATTERN_FILE + "; echo; cat " + PATTERN_FILE + " >&2"));
+        assertEquals(0, r.exit(), r.toString());
+        assertFalse(r.stdout().contains(PASSWORD), r.stdout());
+        assertEquals("***\n", r.json().get("stdout"));
+        assertEquals("***", r.json().get("stderr"));
+        Runs.Result streamed = Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--", "echo \"<$(cat " + PATTERN_FILE + ")>\""));
+        assertEquals("<***>\n", streamed.stdout(), streamed.toString());
+    }
+
+    /** A secret split over several writes, or half of it at the end, comes out right. */
+    @Test
+    void theMaskCatchesASecretSplitAcrossWrites() throws Exception {
+        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+        java.io.OutputStream mask = SecretMask.of(sink, "s3cret");
+        for (String piece : List.of("a s3", "c", "ret b ss3cr", "et s3c", "re")) {
+            mask.write(piece.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        SecretMask.finish(mask);
+        assertEquals("a *** b s*** s3cre", sink.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
     void sudoAndSuTogetherAreAUsageError() {
         TestSupport.freshEnvironment(Map.of("VPS_SU_PASSWORD", "x"));
         Runs.Result r = Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--su", "--", "id -u"));

@@ -21,7 +21,7 @@
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
 //SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
 //SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
-//SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/SecretMask.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java

@@ -20,7 +20,17 @@ final class ExecRunner {
      * An exec channel running a command's bootstrap, the gate that waits for its start marker, and
      * with sudo or su the gate that waits for the privileged shell's marker (else null).
      */
-    record Started(ChannelExec channel, StartGate gate, StartGate privileged) {
+    record Started(ChannelExec channel, StartGate gate, StartGate privileged, OutputStream out, OutputStream err) {
+        /** After the channel closed: writes out what a {@link SecretMask} still holds back. */
+        void finishOutput() {
+            try {
+                SecretMask.finish(out);
+                SecretMask.finish(err);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
         /** After the channel closed: the CONFIG error when the login shell never ran the bootstrap, else null. */
         VpsException notRunByLoginShell(VpsConnection connection) {
             return gate.seen() ? null : loginShellError(connection, gate.said(), channel.getExitStatus());
@@ -42,6 +52,9 @@ final class ExecRunner {
         if (Interrupts.happened()) {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
+        // The password is never echoed; should the command itself print it, it is masked all the same.
+        out = SecretMask.of(out, cmd.privilege().password());
+        err = SecretMask.of(err, cmd.privilege().password());
         // With sudo or su, what they print before the privileged shell starts (a prompt, "Sorry, try again.") is not the command's.
         StartGate privileged = cmd.privilege().escalates() ? StartGate.quiet(cmd.privilegedMarker(), out, err) : null;
         StartGate gate = privileged == null ? new StartGate(cmd.marker(), out, err) : new StartGate(cmd.marker(), privileged.stdout(), privileged.stderr());
@@ -53,7 +66,7 @@ final class ExecRunner {
             channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
             try {
                 channel.connect(connection.channelTimeoutMs());
-                return new Started(channel, gate, privileged);
+                return new Started(channel, gate, privileged, out, err);
             } catch (JSchException e) {
                 // Once more on a pooled session found dead before the exec request left; never after it may have.
                 if (attempt > 1 || !connection.reopenAfter(e)) {
@@ -134,6 +147,7 @@ final class ExecRunner {
             return new ExecOutcome(cmd.command(), timedOut ? null : status, null, timedOut, durationMs);
         } finally {
             channel.disconnect();
+            started.finishOutput();
         }
     }
 

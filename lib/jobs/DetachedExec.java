@@ -46,8 +46,9 @@ final class DetachedExec {
                 + "wait\n"
                 + "{ read -r s || [ -n \"$s\" ]; } 2>/dev/null < " + j + "/exit && exit \"$s\"\n"
                 + "exit " + NO_STATUS;
-        Gate stdout = new Gate(out);
-        Gate stderr = new Gate(err);
+        // Counted before masking: the counts are offsets in the job's logs.
+        Gate stdout = new Gate(SecretMask.of(out, cmd.privilege().password()));
+        Gate stderr = new Gate(SecretMask.of(err, cmd.privilege().password()));
         // One exec: the script runs in the bootstrap's /bin/sh; the command's values reach the job's private folder on its stdin.
         ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
         ChannelExec channel = started.channel();
@@ -154,8 +155,16 @@ final class DetachedExec {
             return count;
         }
 
+        /** Nothing is written after this; what a mask held back is written now. */
         synchronized void stop() {
-            stopped = true;
+            if (!stopped) {
+                stopped = true;
+                try {
+                    SecretMask.finish(sink);
+                } catch (IOException e) {
+                    // the caller's sink is gone: nothing more can reach it
+                }
+            }
         }
     }
 }
