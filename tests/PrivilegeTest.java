@@ -172,7 +172,7 @@ class PrivilegeTest extends VpsTestBase {
             assertTrue(traces.contains("/tmp/pv-planted"), traces);
             assertTrue(traces.contains("/cmdline"), traces);
         } finally {
-            vps.exec("kill $(cat /tmp/pv-planted.pid); rm -f /tmp/pv-planted /tmp/pv-planted.pid");
+            vps.exec("p=$(cat /tmp/pv-planted.pid); pkill -P $p; kill $p; rm -f /tmp/pv-planted /tmp/pv-planted.pid");
         }
     }
 
@@ -194,6 +194,16 @@ class PrivilegeTest extends VpsTestBase {
         assertEquals("0\n", r.stdout());
         assertEquals("", r.stderr());
         assertEquals("", traces[0], "the password was found on the server while the detached command ran");
+    }
+
+    @Test
+    void aTimeoutEndsTheRootCommand() {
+        withSudoPassword(PASSWORD);
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--timeout", "2s", "--", "echo $(id -u); exec sleep 60"));
+        assertEquals(124, r.exit(), r.toString());
+        assertEquals("0\n", r.stdout());
+        assertTrue(r.stderr().startsWith("vps: TIMEOUT:"), r.stderr());
+        assertEquals("", vps.exec("pgrep -u root -a -x sleep | grep -F \"sleep 60\" || true").trim(), "the root command was killed");
     }
 
     @Test
