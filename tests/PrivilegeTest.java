@@ -77,7 +77,7 @@ class PrivilegeTest extends VpsTestBase {
     void sudoWithAPasswordRunsAsRootAndThePasswordIsNowhereOnTheServer() throws Exception {
         withSudoPassword(PASSWORD);
         String[] traces = {null};
-        Runs.Result r = whileWaiting("exec", cmd -> Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--timeout", "80s", "--", cmd)), traces);
+        Runs.Result r = whileWaiting("exec", cmd -> Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--lock", "pv-exec-lock", "--timeout", "80s", "--", cmd)), traces);
         assertEquals(0, r.exit(), r.toString());
         assertEquals("0\n", r.stdout());
         assertEquals("", r.stderr(), "nothing of sudo's in the output");
