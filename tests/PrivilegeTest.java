@@ -307,6 +307,10 @@ class PrivilegeTest extends VpsTestBase {
             assertFalse(wrong.stderr().contains(rootPassword), wrong.stderr());
 
             TestSupport.freshEnvironment();
+            Runs.Result noSudoHere = Runs.exec(TestSupport.args(noSudo.target("bob"), "--sudo", "--", "id -u"));
+            assertEquals(1, noSudoHere.exit(), noSudoHere.toString());
+            assertTrue(noSudoHere.stderr().startsWith("vps: REMOTE: sudo is not installed on 127.0.0.1"), noSudoHere.stderr());
+            assertTrue(noSudoHere.stderr().contains("hint: use --su with VPS_SU_PASSWORD"), noSudoHere.stderr());
             Runs.Result none = Runs.exec(TestSupport.args(noSudo.target("bob"), "--su", "--", "id -u"));
             assertEquals(2, none.exit(), none.toString());
             assertTrue(none.stderr().startsWith("vps: CONFIG: --su needs root's password and VPS_SU_PASSWORD is not set"), none.stderr());

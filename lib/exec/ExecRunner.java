@@ -164,8 +164,11 @@ final class ExecRunner {
         if (privilege.way() == Privilege.Way.SUDO && privilege.password() == null) {
             String runAs = privilege.user() == null ? "" : " -u " + ShellQuote.quote(privilege.user());
             ExecOutcome check = run(connection, RemoteCommand.of("sudo -n" + runAs + " true"), sink, sink, null);
+            String said = sink.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
+            if (check.processExitCode() == 127) {
+                throw privilege.refused(connection.target.host(), connection.target.user(), said, 127);   // no sudo there
+            }
             if (check.processExitCode() != 0) {
-                String said = sink.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
                 String user = connection.target.user();
                 throw new VpsException(VpsException.Kind.AUTH,
                         "sudo on " + connection.target.host() + " needs a password for " + user + " (sudo -n said: " + said + ")",

@@ -97,12 +97,13 @@ record Privilege(Way way, String user, String password) {
 
     /**
      * The error for a privilege step that ended before the privileged script began; SAID is what
-     * sudo or su printed (never the password: neither echoes it).
+     * sudo or su printed (neither echoes the password; it would be masked all the same).
      */
     VpsException refused(String host, String loginUser, String said, int status) {
         String tool = way == Way.SU ? "su" : "sudo";
         // su's prompt, and sudo's complaint that the spent askpass helper is gone, are no news to the reader.
-        String words = said.replace("Password:", "").replaceAll("sudo: unable to run \\S*/askpass\\.\\S+: No such file or directory", "")
+        String words = (password == null ? said : said.replace(password, "***")).replace("Password:", "")
+                .replaceAll("sudo: unable to run \\S*/askpass\\.\\S+: No such file or directory", "")
                 .replaceAll("\\s+", " ").strip();
         String shown = words.isEmpty() ? (status >= 0 ? " (it exited " + status + ")" : "") : " (" + tool + " said: " + words + ")";
         String target = way == Way.SU || user == null ? "root" : user;
