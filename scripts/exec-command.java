@@ -12,8 +12,9 @@
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
-//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/RemoteCommand.java
-//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
+//SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
+//SOURCES ../lib/exec/SecretMask.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java
@@ -73,8 +74,8 @@ class ExecCommand implements Callable<Integer> {
     @Option(names = "--cwd", paramLabel = "DIR", description = "Run in this remote directory.")
     String cwd;
 
-    @Option(names = "--sudo", description = "Run as root with sudo -n; fails at once if sudo wants a password.")
-    boolean sudo;
+    @Mixin
+    PrivilegeOptions privilege;
 
     @Option(names = "--detach-after", paramLabel = "DUR", converter = Durations.class,
             description = "Run the command as a job; if it still runs after DUR, return (exit 75) with the job id and the offset to continue from. Env: VPS_DETACH_AFTER.")
@@ -152,13 +153,13 @@ class ExecCommand implements Callable<Integer> {
             Target t = target.resolve(err);
             host = t.host();
             hostOut[0] = host;
+            Privilege asWho = privilege.privilege(target, t.user());
             try (VpsConnection connection = target.connect(t, err)) {
-                boolean viaSudo = sudo && !"root".equals(t.user());
-                if (viaSudo) {
-                    ExecRunner.requirePasswordlessSudo(connection);
+                if (detach == null && asWho.password() == null) {
+                    ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
                 }
                 for (String text : toRun) {
-                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin, timeout).withLock(remoteLock);
+                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, asWho, forwardStdin, timeout).withLock(remoteLock);
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);

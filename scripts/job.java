@@ -12,7 +12,8 @@
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
-//SOURCES ../lib/exec/LockOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
+//SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/SecretMask.java
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
@@ -125,12 +126,16 @@ class JobCommand implements Callable<Integer> {
         /** The server's name once resolved, for the interrupt's report (printed on the shutdown hook's thread). */
         private volatile String host;
 
+        /** The login user once resolved (whom sudo or su starts from). */
+        String login;
+
         private int runOnce() {
             TargetOptions target = parent.target;
             long start = System.nanoTime();
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
+                login = t.user();
                 Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
                 int code;
                 if (repeatable()) {
@@ -175,6 +180,9 @@ class JobCommand implements Callable<Integer> {
         @Mixin
         LockOptions lock;
 
+        @Mixin
+        PrivilegeOptions privilege;
+
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
@@ -192,7 +200,7 @@ class JobCommand implements Callable<Integer> {
             RemoteLock remoteLock = lock.lock("job " + jobId);
             boolean created;
             try {
-                created = jobs.start(jobId, String.join(" ", words), remoteLock);
+                created = jobs.start(jobId, String.join(" ", words), remoteLock, privilege.privilege(parent.target, login));
             } catch (VpsException e) {
                 if (e.kind != VpsException.Kind.NETWORK || id != null) {
                     throw e;

@@ -19,8 +19,9 @@
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
-//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/RemoteCommand.java
-//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
+//SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
+//SOURCES ../lib/exec/SecretMask.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
@@ -48,6 +49,7 @@
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
 //SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
+//SOURCES PrivilegeTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -74,7 +76,7 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
-            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class);
+            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
@@ -88,7 +90,7 @@ public class RunTests {
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
-            UsabilityTransferTest.class, NewcomerTest.class);
+            UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class);
 
     private static final AtomicInteger passed = new AtomicInteger();
     private static final AtomicInteger failed = new AtomicInteger();

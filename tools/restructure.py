@@ -58,6 +58,7 @@ MAPPING = {
     "RemoteCommand.java": "exec", "ExecRunner.java": "exec", "StartGate.java": "exec",
     "ExecOutcome.java": "exec", "Signals.java": "exec", "OutputCapture.java": "exec",
     "Heartbeat.java": "exec", "RemoteLock.java": "exec", "LockOptions.java": "exec",
+    "Privilege.java": "exec", "PrivilegeOptions.java": "exec", "SecretMask.java": "exec",
     "Transfer.java": "transfer", "TransferOptions.java": "transfer", "TransferProgress.java": "transfer",
     "TransferResult.java": "transfer", "Uploader.java": "transfer", "Downloader.java": "transfer",
     "StripedUpload.java": "transfer", "SftpWriter.java": "transfer", "BackgroundDigest.java": "transfer",

@@ -16,11 +16,30 @@ final class ExecRunner {
 
     private ExecRunner() {}
 
-    /** An exec channel running a command's bootstrap, and the gate that waits for its start marker. */
-    record Started(ChannelExec channel, StartGate gate) {
+    /**
+     * An exec channel running a command's bootstrap, the gate that waits for its start marker, and
+     * with sudo or su the gate that waits for the privileged shell's marker (else null).
+     */
+    record Started(ChannelExec channel, StartGate gate, StartGate privileged, OutputStream out, OutputStream err) {
+        /** After the channel closed: writes out what a {@link SecretMask} still holds back. */
+        void finishOutput() {
+            try {
+                SecretMask.finish(out);
+                SecretMask.finish(err);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
         /** After the channel closed: the CONFIG error when the login shell never ran the bootstrap, else null. */
         VpsException notRunByLoginShell(VpsConnection connection) {
             return gate.seen() ? null : loginShellError(connection, gate.said(), channel.getExitStatus());
+        }
+
+        /** After the channel closed: the error when sudo or su never let the privileged shell start, else null. */
+        VpsException privilegeRefused(VpsConnection connection, RemoteCommand cmd) {
+            return privileged == null || privileged.seen() ? null
+                    : cmd.privilege().refused(connection.target.host(), connection.target.user(), privileged.said(), channel.getExitStatus());
         }
     }
 
@@ -33,7 +52,12 @@ final class ExecRunner {
         if (Interrupts.happened()) {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
-        StartGate gate = new StartGate(cmd.marker(), out, err);
+        // The password is never echoed; should the command itself print it, it is masked all the same.
+        out = SecretMask.of(out, cmd.privilege().password());
+        err = SecretMask.of(err, cmd.privilege().password());
+        // With sudo or su, what they print before the privileged shell starts (a prompt, "Sorry, try again.") is not the command's.
+        StartGate privileged = cmd.privilege().escalates() ? StartGate.quiet(cmd.privilegedMarker(), out, err) : null;
+        StartGate gate = privileged == null ? new StartGate(cmd.marker(), out, err) : new StartGate(cmd.marker(), privileged.stdout(), privileged.stderr());
         for (int attempt = 1; ; attempt++) {
             ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
             channel.setOutputStream(gate.stdout(), true);
@@ -42,7 +66,7 @@ final class ExecRunner {
             channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
             try {
                 channel.connect(connection.channelTimeoutMs());
-                return new Started(channel, gate);
+                return new Started(channel, gate, privileged, out, err);
             } catch (JSchException e) {
                 // Once more on a pooled session found dead before the exec request left; never after it may have.
                 if (attempt > 1 || !connection.reopenAfter(e)) {
@@ -109,6 +133,9 @@ final class ExecRunner {
                 throw connection.mayHaveRun(new IOException("the channel closed without an exit status"), "the command");
             }
             VpsException notRun = started.notRunByLoginShell(connection);
+            if (notRun == null) {
+                notRun = started.privilegeRefused(connection, cmd);
+            }
             if (notRun != null) {
                 throw notRun;
             }
@@ -120,21 +147,37 @@ final class ExecRunner {
             return new ExecOutcome(cmd.command(), timedOut ? null : status, null, timedOut, durationMs);
         } finally {
             channel.disconnect();
+            started.finishOutput();
         }
     }
 
-    /** Fails at once, with the fix, when sudo would ask for a password: the toolkit never types one. */
-    static void requirePasswordlessSudo(VpsConnection connection) {
-        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
-        ExecOutcome check = run(connection, RemoteCommand.of("sudo -n true"), sink, sink, null);
-        if (check.processExitCode() != 0) {
-            String said = sink.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
-            String user = connection.target.user();
-            throw new VpsException(VpsException.Kind.AUTH,
-                    "sudo on " + connection.target.host() + " needs a password for " + user + " (sudo -n said: " + said + ")",
-                    "allow it without a password (as root: echo '" + user + " ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/" + user
-                            + "), or log in as root; the toolkit never types a sudo password");
+    /**
+     * Fails at once, with the fix, when PRIVILEGE cannot be had: sudo wants a password and none is
+     * configured, or sudo or su refuses the one given. A command that starts a job checks this first,
+     * since the job's own privilege step fails where nobody sees it.
+     */
+    static void requirePrivilege(VpsConnection connection, Privilege privilege) {
+        if (!privilege.escalates()) {
+            return;
         }
+        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+        if (privilege.way() == Privilege.Way.SUDO && privilege.password() == null) {
+            String runAs = privilege.user() == null ? "" : " -u " + ShellQuote.quote(privilege.user());
+            ExecOutcome check = run(connection, RemoteCommand.of("sudo -n" + runAs + " true"), sink, sink, null);
+            String said = sink.toString(java.nio.charset.StandardCharsets.UTF_8).trim();
+            if (check.processExitCode() == 127) {
+                throw privilege.refused(connection.target.host(), connection.target.user(), said, 127);   // no sudo there
+            }
+            if (check.processExitCode() != 0) {
+                String user = connection.target.user();
+                throw new VpsException(VpsException.Kind.AUTH,
+                        "sudo on " + connection.target.host() + " needs a password for " + user + " (sudo -n said: " + said + ")",
+                        "set VPS_SUDO_PASSWORD (environment or .env) or pass --sudo-password-file FILE with " + user + "'s password; or allow it"
+                                + " without one (as root: echo '" + user + " ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/" + user + "), or log in as root");
+            }
+            return;
+        }
+        run(connection, RemoteCommand.of("true").withPrivilege(privilege), sink, sink, null);
     }
 
     /** Signals every process of the run through a second channel, waiting at most a few seconds. */

@@ -14,16 +14,27 @@ import java.util.regex.Pattern;
  * `ssh host CMD` does); the toolkit's own scripts ({@link #of}) run in /bin/sh itself.
  */
 record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
-                     boolean sudo, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock, boolean internal) {
+                     Privilege privilege, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock, boolean internal) {
 
     RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
+                  Privilege privilege, boolean forwardStdin, Duration timeout) {
+        this(command, interpreter, env, cwd, privilege, forwardStdin, timeout, newRunId(), null, false);
+    }
+
+    /** As above; SUDO: as root through sudo -n (a sudo that never asks for a password). */
+    RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
                   boolean sudo, boolean forwardStdin, Duration timeout) {
-        this(command, interpreter, env, cwd, sudo, forwardStdin, timeout, newRunId(), null, false);
+        this(command, interpreter, env, cwd, sudo ? Privilege.sudo(null, null) : Privilege.NONE, forwardStdin, timeout);
     }
 
     /** The same command, run only while holding LOCK (null: no lock). */
     RemoteCommand withLock(RemoteLock lock) {
-        return new RemoteCommand(command, interpreter, env, cwd, sudo, forwardStdin, timeout, runId, lock, internal);
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal);
+    }
+
+    /** The same command, run as PRIVILEGE says (sudo, su or neither). */
+    RemoteCommand withPrivilege(Privilege privilege) {
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal);
     }
 
     private static String newRunId() {
@@ -47,16 +58,44 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
     }
 
     /**
+     * The line the privileged shell prints first (after sudo or su let it run): without it the
+     * privilege step failed and the command never ran.
+     */
+    String privilegedMarker() {
+        return "vps-toolkit-privileged-" + runId + "\n";
+    }
+
+    /**
      * What the bootstrap reads from stdin: the login user's script (starting with {@link #marker}
-     * when MARKER), then with sudo the script the root shell reads. Forwarded stdin follows it.
+     * when MARKER); with sudo or su then the password line, if any, and the script the privileged
+     * shell reads (starting with {@link #privilegedMarker} when MARKER). Forwarded stdin follows it.
      */
     byte[] stdinHeader(boolean marker) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        framed(out, (marker ? "printf %s " + ShellQuote.quote(marker()) + "\n" : "") + userScript());
-        if (sudo) {
-            framed(out, finalScript());
+        out.writeBytes(loginPart(marker));
+        out.writeBytes(privilege.passwordLines());
+        out.writeBytes(privilegedPart(marker));
+        return out.toByteArray();
+    }
+
+    /** The header's part before the password line: the login user's script. */
+    byte[] loginPart(boolean marker) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        framed(out, (marker ? printf(marker()) : "") + userScript());
+        return out.toByteArray();
+    }
+
+    /** The header's part after the password line: the privileged shell's script (nothing without sudo or su). */
+    byte[] privilegedPart(boolean marker) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        if (privilege.escalates()) {
+            framed(out, (marker ? printf(privilegedMarker()) : "") + finalScript());
         }
         return out.toByteArray();
+    }
+
+    private static String printf(String text) {
+        return "printf %s " + ShellQuote.quote(text) + "\n";
     }
 
     private static void framed(java.io.ByteArrayOutputStream out, String script) {
@@ -65,12 +104,12 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         out.writeBytes(bytes);
     }
 
-    /** Runs as the login user: the lock, the working folder, then the command or the step to root. */
+    /** Runs as the login user: the lock, the working folder, then the command or the step to sudo or su. */
     private String userScript() {
         String body = (cwd == null ? "" : "cd -- " + ShellQuote.quote(cwd) + " || exit 1\n")
-                + (sudo
-                        // sudo's argv holds no value: the root shell reads its script from the same stdin, next in line.
-                        ? "exec sudo -n -- /bin/sh -c " + ShellQuote.quote(BOOTSTRAP) + " vps-sudo \"${SHELL:-/bin/sh}\"\n"
+                + (privilege.escalates()
+                        // The step's argv holds no value: the privileged shell reads its script from the same stdin, next in line.
+                        ? privilege.step()
                         : "set -- \"${SHELL:-/bin/sh}\"\n" + finalScript());
         return lock == null ? body : lock.wrap(body, runId);
     }
@@ -122,7 +161,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
     RemoteCommand killer(String signal) {
         String loop = "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null | grep -qx 'VPS_RUN_ID=" + runId
                 + "' && kill -" + signal + " \"${d#/proc/}\" 2>/dev/null; done; exit 0";
-        return new RemoteCommand(loop, null, Map.of(), null, sudo, false, null, newRunId(), null, true);
+        return new RemoteCommand(loop, null, Map.of(), null, privilege, false, null, newRunId(), null, true);
     }
 
     /** Seconds timeout(1) waits after TERM before it sends KILL. */
@@ -142,12 +181,12 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
 
     /** The toolkit's own POSIX sh SCRIPT, run by the bootstrap's /bin/sh itself (never the login shell, which may be fish or tcsh). */
     static RemoteCommand of(String script) {
-        return new RemoteCommand(script, null, Map.of(), null, false, false, null, newRunId(), null, true);
+        return new RemoteCommand(script, null, Map.of(), null, Privilege.NONE, false, null, newRunId(), null, true);
     }
 
     /** The user's COMMAND as it is, for the login shell (as `ssh host COMMAND`). */
     static RemoteCommand userCommand(String command) {
-        return new RemoteCommand(command, null, Map.of(), null, false, false, null);
+        return new RemoteCommand(command, null, Map.of(), null, Privilege.NONE, false, null);
     }
 
     /**

@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Holds a channel's output until the bootstrap's start marker arrives on stdout. Stdout before
  * it (what a login shell's rc files print, which the command's own shell prints again) is
- * dropped; stderr before it is released with it. Without it, both become the error's words.
+ * dropped; stderr before it is released with it, or dropped too when the gate is {@link #quiet}
+ * (what sudo or su print before the privileged shell starts: su's "Password: " prompt). Without
+ * the marker, both become the error's words.
  */
 final class StartGate {
     private static final int HOLD_AT_MOST = 64 * 1024;
@@ -15,13 +17,24 @@ final class StartGate {
     private final OutputStream err;
     private final ByteArrayOutputStream heldOut = new ByteArrayOutputStream();
     private final ByteArrayOutputStream heldErr = new ByteArrayOutputStream();
+    private final boolean dropErrBefore;
     private String dropped = "";
     private boolean seen;
 
     StartGate(String marker, OutputStream out, OutputStream err) {
+        this(marker, out, err, false);
+    }
+
+    private StartGate(String marker, OutputStream out, OutputStream err, boolean dropErrBefore) {
         this.marker = marker.getBytes(StandardCharsets.US_ASCII);
         this.out = out;
         this.err = err;
+        this.dropErrBefore = dropErrBefore;
+    }
+
+    /** A gate that also drops what came on stderr before its marker. */
+    static StartGate quiet(String marker, OutputStream out, OutputStream err) {
+        return new StartGate(marker, out, err, true);
     }
 
     synchronized boolean seen() {
@@ -77,7 +90,9 @@ final class StartGate {
         if (at >= 0) {
             seen = true;
             heldOut.reset();
-            if (heldErr.size() > 0) {
+            if (dropErrBefore) {
+                heldErr.reset();
+            } else if (heldErr.size() > 0) {
                 heldErr.writeTo(err);
                 err.flush();
                 heldErr.reset();

@@ -37,6 +37,8 @@ final class DetachedExec {
     static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
                       Interrupts.Report interrupted) {
         long start = System.nanoTime();
+        // Checked first: the job's own sudo or su would fail where nobody sees it.
+        ExecRunner.requirePrivilege(connection, cmd.privilege());
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
         String script = Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stderr >&2 &\n"
@@ -44,8 +46,9 @@ final class DetachedExec {
                 + "wait\n"
                 + "{ read -r s || [ -n \"$s\" ]; } 2>/dev/null < " + j + "/exit && exit \"$s\"\n"
                 + "exit " + NO_STATUS;
-        Gate stdout = new Gate(out);
-        Gate stderr = new Gate(err);
+        // Counted before masking: the counts are offsets in the job's logs.
+        Gate stdout = new Gate(SecretMask.of(out, cmd.privilege().password()));
+        Gate stderr = new Gate(SecretMask.of(err, cmd.privilege().password()));
         // One exec: the script runs in the bootstrap's /bin/sh; the command's values reach the job's private folder on its stdin.
         ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
         ChannelExec channel = started.channel();
@@ -152,8 +155,16 @@ final class DetachedExec {
             return count;
         }
 
+        /** Nothing is written after this; what a mask held back is written now. */
         synchronized void stop() {
-            stopped = true;
+            if (!stopped) {
+                stopped = true;
+                try {
+                    SecretMask.finish(sink);
+                } catch (IOException e) {
+                    // the caller's sink is gone: nothing more can reach it
+                }
+            }
         }
     }
 }

@@ -58,6 +58,11 @@ final class Jobs {
         this.connection = connection;
     }
 
+    /** The login user on the server, whom a job's sudo or su starts from. */
+    String login() {
+        return connection.target.user();
+    }
+
     static String checkId(String id) {
         if (!ID.matcher(id).matches()) {
             throw VpsException.config("job id '" + id + "' is not valid", "use letters, digits, '.', '_' and '-' (up to 64), starting with a letter or digit");
@@ -87,7 +92,13 @@ final class Jobs {
      * job holds it until it ends.
      */
     boolean start(String id, String command, RemoteLock lock) {
-        String script = startScript(id, RemoteCommand.userCommand(command), lock, "echo exists; exit 0", "printf 'busy\\n%s\\n' \"$why\"; exit 0")
+        return start(id, command, lock, Privilege.NONE);
+    }
+
+    /** As above, run with PRIVILEGE (sudo or su), which is checked first: a job's own refusal would go unseen. */
+    boolean start(String id, String command, RemoteLock lock, Privilege privilege) {
+        ExecRunner.requirePrivilege(connection, privilege);
+        String script = startScript(id, RemoteCommand.userCommand(command).withPrivilege(privilege), lock, "echo exists; exit 0", "printf 'busy\\n%s\\n' \"$why\"; exit 0")
                 + "echo created\n";
         String out = run(script);
         if (out.startsWith("created")) {
@@ -111,9 +122,22 @@ final class Jobs {
      * it ends; the command runs without it. The subshell, which becomes the command (the bootstrap
      * ends in exec), first notes its own pid in "cmdpid" (a builtin read of /proc/self: no process).
      */
-    private static final String RUNNER = "trap : TERM INT HUP; ( { read -r c _ </proc/self/stat && echo \"$c\" >\"$1/cmdpid\"; } 2>/dev/null; "
-            + "rm -f \"$1/input\"; " + RemoteCommand.BOOTSTRAP + " ) <\"$1/input\" "
-            + ">\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"";
+    private static final String RUNNER = runner(false);
+
+    /**
+     * The runner of a job whose sudo or su needs a password, which never touches the disk: it comes
+     * on the runner's stdin (a pipe from the starting shell) and is put back between "input" (the
+     * login user's script) and "input2" (the privileged one) in the stream the bootstrap reads.
+     */
+    private static final String RUNNER_WITH_PASSWORD = runner(true);
+
+    private static String runner(boolean password) {
+        String command = "( { read -r c _ </proc/self/stat && echo \"$c\" >\"$1/cmdpid\"; } 2>/dev/null; "
+                + (password ? "" : "rm -f \"$1/input\"; ") + RemoteCommand.BOOTSTRAP + " )";
+        String feed = "{ IFS= read -r p; cat \"$1/input\"; printf '%s\\n\\n' \"$p\"; p=; cat \"$1/input2\"; rm -f \"$1/input\" \"$1/input2\"; } | ";
+        return "trap : TERM INT HUP; " + (password ? feed + command : command + " <\"$1/input\"")
+                + " >\"$1/stdout\" 2>\"$1/stderr\" 9>&-; s=$?; printf %s \"$s\" >\"$1/exit.tmp\" && mv \"$1/exit.tmp\" \"$1/exit\"";
+    }
 
     /**
      * Shell code that creates job ID and starts CMD in it, leaving the runner's pid in $pid;
@@ -122,18 +146,26 @@ final class Jobs {
      */
     static String startScript(String id, RemoteCommand cmd, RemoteLock lock, String onExists, String onBusy) {
         String j = DIR + "/" + checkId(id);
-        String input = new String(cmd.withLock(null).stdinHeader(false), StandardCharsets.UTF_8);
+        RemoteCommand unlocked = cmd.withLock(null);
+        String password = cmd.privilege().password();
+        // With a password the header is kept in two files around it; the password goes to the runner through a pipe.
+        String input = new String(password == null ? unlocked.stdinHeader(false) : unlocked.loginPart(false), StandardCharsets.UTF_8);
+        String input2 = password == null ? null : new String(unlocked.privilegedPart(false), StandardCharsets.UTF_8);
         return "umask 077; [ -d " + DIR + " ] || { mkdir -p " + DIR + " && chmod 700 \"$HOME/.vps-toolkit\" " + DIR + "; } || exit 3\n"
                 + "if ! mkdir " + j + " 2>/dev/null; then " + onExists + "; fi\n"
                 + "printf %s " + ShellQuote.quote(cmd.command()) + " > " + j + "/command\n"
                 + "printf %s " + ShellQuote.quote(input) + " > " + j + "/input\n"
+                + (input2 == null ? "" : "printf %s " + ShellQuote.quote(input2) + " > " + j + "/input2\n")
                 // The client's clock, as gc compares with it; no `date` process on the way.
                 + "echo " + System.currentTimeMillis() / 1000 + " > " + j + "/started\n"
                 // Created before the runner starts, so that a follower (DetachedExec) finds them at once.
                 + ": > " + j + "/stdout; : > " + j + "/stderr\n"
                 + "b=none; [ -r /proc/sys/kernel/random/boot_id ] && read -r b < /proc/sys/kernel/random/boot_id; echo \"$b\" > " + j + "/boot\n"
                 + (lock == null ? "" : lock.acquire("{ rm -rf " + j + "; " + onBusy + "; }"))
-                + "cd \"$HOME\"; setsid /bin/sh -c " + ShellQuote.quote(RUNNER) + " vps-job " + j + " </dev/null >/dev/null 2>&1 &\n"
+                + "cd \"$HOME\"; " + (password == null ? "setsid /bin/sh -c " + ShellQuote.quote(RUNNER) + " vps-job " + j + " </dev/null"
+                        // printf is the shell's builtin: the password is in no argv.
+                        : "printf '%s\\n' " + ShellQuote.quote(password) + " | setsid /bin/sh -c " + ShellQuote.quote(RUNNER_WITH_PASSWORD) + " vps-job " + j)
+                + " >/dev/null 2>&1 &\n"
                 + "pid=$!; echo $pid > " + j + "/pid\n";
     }
 

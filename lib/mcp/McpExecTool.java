@@ -42,17 +42,30 @@ final class McpExecTool {
                         + "45s) the call returns status 'detached' with its job id and 'next': continue with job_wait, then job_logs with "
                         + "from = next. Never run a detached command again. If the connection drops mid-command the call fails with "
                         + "NETWORK and the command is NOT run again: check what it did (job_wait on the job named) before repeating it.",
-                new McpTool.Schema()
+                privilegeArguments(new McpTool.Schema()
                         .requiredText("command", "The shell command line, e.g. 'systemctl status nginx --no-pager' or 'cd /srv && ls -la'.")
                         .text("timeout", "Kill the command (its whole process group, on the server) after this long: e.g. '30s', '5m'. Default: none.")
                         .text("detach_after", "If the command still runs after this long (default '45s'), return with status 'detached' and its job id: "
                                 + "it goes on as a job (job_wait, job_logs from 'next'). '0' never detaches.")
                         .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536, at most 8388608.")
                         .strings("env", "Environment variables for the command, e.g. {\"RAILS_ENV\": \"production\"}; works whatever the server's AcceptEnv.")
-                        .text("cwd", "Run in this remote directory.")
-                        .flag("sudo", "Run as root through sudo -n; fails at once, with the fix, if sudo would ask for a password.")
+                        .text("cwd", "Run in this remote directory."))
                         .build(),
                 false, this::exec);
+    }
+
+    /** sudo, sudo_user and su: the passwords come only from this server's environment or .env, never from an argument. */
+    static McpTool.Schema privilegeArguments(McpTool.Schema schema) {
+        return schema
+                .flag("sudo", "Run as root through sudo. When sudo asks for a password, it is VPS_SUDO_PASSWORD from this server's environment "
+                        + "or .env (never an argument); without one, fails at once with the fix.")
+                .text("sudo_user", "Run as this user through sudo (implies sudo).")
+                .flag("su", "Run as root through su, for servers without sudo: root's password is VPS_SU_PASSWORD from this server's environment or .env.");
+    }
+
+    /** What ARGS ask the command to run as, for the login user LOGIN. */
+    static Privilege privilege(McpArgs args, TargetNames names, String login) {
+        return PrivilegeOptions.choose(args.flag("sudo"), args.text("sudo_user"), args.flag("su"), login, names::secret);
     }
 
     private Map<String, Object> exec(McpArgs args) {
@@ -72,7 +85,6 @@ final class McpExecTool {
             throw VpsException.config("max_output 0 would mean unlimited, which one JSON result cannot hold", "give a size such as 1048576");
         }
         String cwd = args.text("cwd");
-        boolean sudo = args.flag("sudo");
         OutputCapture stdout = new OutputCapture("stdout", null, limit);
         OutputCapture stderr = new OutputCapture("stderr", null, limit);
         String[] host = {name};
@@ -83,11 +95,11 @@ final class McpExecTool {
         try {
             outcome = connections.use(names.resolveFor(name, connections), 2, c -> {
                 host[0] = c.target.host();
-                boolean viaSudo = sudo && !"root".equals(c.target.user());
-                if (viaSudo) {
-                    ExecRunner.requirePasswordlessSudo(c);
+                Privilege asWho = privilege(args, names, c.target.user());
+                if (jobId == null && asWho.password() == null) {
+                    ExecRunner.requirePrivilege(c, asWho);   // sudo -n: say at once that it wants a password
                 }
-                RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, viaSudo, false, timeout);
+                RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, asWho, false, timeout);
                 started[0] = true;
                 if (jobId == null) {
                     return ExecRunner.run(c, cmd, stdout, stderr, null);

@@ -26,9 +26,9 @@ final class McpJobTools {
                                 + "with its job id. It survives dropped connections and this session's end; its output is kept on the "
                                 + "server. Give an id (your idempotency key) and repeating the call never runs the command twice. "
                                 + "Then: job_wait (loop while status is running), job_logs with from = next.",
-                        new McpTool.Schema()
+                        McpExecTool.privilegeArguments(new McpTool.Schema()
                                 .requiredText("command", "The shell command line to run.")
-                                .text("id", "Job id: letters, digits, '.', '_', '-' (up to 64). Default: a new unique id.")
+                                .text("id", "Job id: letters, digits, '.', '_', '-' (up to 64). Default: a new unique id."))
                                 .build(),
                         false, this::start),
                 new McpTool("job_status",
@@ -73,7 +73,7 @@ final class McpJobTools {
         // Chosen before the first try, so that repeating the call after a dropped link finds the same job.
         String id = args.text("id") != null ? Jobs.checkId(args.text("id")) : Jobs.newId();
         return withJobs(args, "job_start", (jobs, r) -> {
-            boolean created = jobs.start(id, command);
+            boolean created = jobs.start(id, command, null, McpExecTool.privilege(args, names, jobs.login()));
             jobs.status(id).putInto(r);
             r.put("command", command);
             r.put("created", created);

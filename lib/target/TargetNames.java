@@ -27,6 +27,11 @@ final class TargetNames {
         this.defaultName = host == null || host.isBlank() ? null : host;
     }
 
+    /** A secret the server's start-up settings hold beside the targets' (VPS_SUDO_PASSWORD): its environment, then .env; null when none. */
+    String secret(String envName) {
+        return new TargetResolver(startup, warnings).secretSetting(envName, null);
+    }
+
     /** The default target's name, or null when none was given at start-up. */
     String defaultName() {
         return defaultName;

@@ -362,6 +362,12 @@ final class TargetResolver {
         return secret(envName, envName);
     }
 
+    /** A secret that is not the target's own (VPS_SUDO_PASSWORD): FILE when given, else the environment, then .env; null when none. */
+    String secretSetting(String envName, Path file) {
+        String value = file != null ? readSecret(file, envName) : setting(envName);
+        return value == null || value.isEmpty() ? null : value;
+    }
+
     private String readSecret(Path file, String field) {
         try {
             String text = Files.readString(Environment.resolve(file), StandardCharsets.UTF_8);
