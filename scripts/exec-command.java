@@ -11,9 +11,11 @@
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
-//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
-//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/RemoteCommand.java
-//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java ../lib/exec/InputWait.java
+//SOURCES ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java ../lib/exec/LockOptions.java
+//SOURCES ../lib/exec/OutputCapture.java ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java
+//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java
+//SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java
@@ -87,6 +89,9 @@ class ExecCommand implements Callable<Integer> {
     @Mixin
     LockOptions lock;
 
+    @Mixin
+    InteractionOptions interact;
+
     @Option(names = "--json", description = "Print one JSON object (host, status, exitCode, stdout, ...) instead of streaming.")
     boolean json;
 
@@ -148,6 +153,8 @@ class ExecCommand implements Callable<Integer> {
         try {
             RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
             Map<String, String> extraEnv = RemoteCommand.parseEnv(env);
+            interact.check(forwardStdin, detach != null, toRun.size());
+            newInteraction();   // a missing --send-env variable or a bad regex fails before anything connects
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
             host = t.host();
@@ -158,7 +165,8 @@ class ExecCommand implements Callable<Integer> {
                     ExecRunner.requirePasswordlessSudo(connection);
                 }
                 for (String text : toRun) {
-                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin, timeout).withLock(remoteLock);
+                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, viaSudo, forwardStdin || interact.answers(), timeout)
+                            .withLock(remoteLock).withPty(interact.pty);
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);
@@ -180,6 +188,7 @@ class ExecCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> r = Json.failure(host, label(toRun), e, elapsedMs(start));
                 OutputCapture.putAll(r, captures(steps));
+                markPty(r);
                 out.println(Json.write(r));
             }
             return Cli.fail(e, err);
@@ -214,7 +223,20 @@ class ExecCommand implements Callable<Integer> {
                 step.jobId = r.jobId();
                 return;
             }
-            step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in);
+            step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in, newInteraction());
+        }
+    }
+
+    /** What --pty, --expect and --input-wait ask of one run, or null. */
+    private Interaction newInteraction() {
+        boolean nobody = InteractionOptions.nobodyAnswers(Environment.stdinIsTerminal(in), forwardStdin);
+        return interact.interaction(forwardStdin, nobody, name -> new TargetResolver(target, err).setting(name));
+    }
+
+    /** With --pty the output is the terminal's: stdout and stderr arrive merged in "stdout". */
+    private void markPty(Map<String, Object> result) {
+        if (interact.pty) {
+            result.put("pty", true);
         }
     }
 
@@ -272,6 +294,7 @@ class ExecCommand implements Callable<Integer> {
             r.put("signal", deciding.outcome.signal());
             r.put("job", deciding.jobId);
             OutputCapture.putAll(r, captures(steps));
+            markPty(r);
             if (steps.size() > 1 || toRun.size() > 1) {
                 r.put("steps", steps.stream().map(Step::toJson).toList());
             }

@@ -57,6 +57,8 @@ MAPPING = {
     "RemoteCommand.java": "exec", "ExecRunner.java": "exec", "StartGate.java": "exec",
     "ExecOutcome.java": "exec", "Signals.java": "exec", "OutputCapture.java": "exec",
     "Heartbeat.java": "exec", "RemoteLock.java": "exec", "LockOptions.java": "exec",
+    "Terminal.java": "exec", "Interaction.java": "exec", "InteractionOptions.java": "exec",
+    "PromptRules.java": "exec", "InputWait.java": "exec", "SecretRedactor.java": "exec",
     "Transfer.java": "transfer", "TransferOptions.java": "transfer", "TransferProgress.java": "transfer",
     "TransferResult.java": "transfer", "Uploader.java": "transfer", "Downloader.java": "transfer",
     "StripedUpload.java": "transfer", "SftpWriter.java": "transfer", "BackgroundDigest.java": "transfer",

@@ -30,16 +30,31 @@ final class ExecRunner {
      * A call already interrupted (its client went away while it connected) starts nothing.
      */
     static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        return start(connection, cmd, out, err, stdin, null);
+    }
+
+    /** As above; with INTERACTION (null: none) the output is watched and the stdin fed by it (--pty, --expect, --input-wait). */
+    static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin,
+                         Interaction interaction) {
         if (Interrupts.happened()) {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
-        StartGate gate = new StartGate(cmd.marker(), out, err);
+        StartGate gate = interaction == null ? new StartGate(cmd.marker(), out, err)
+                : new StartGate(cmd.marker(), interaction.tap(out), interaction.tap(err));
         for (int attempt = 1; ; attempt++) {
             ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
+            if (cmd.pty()) {
+                Terminal.request(channel);
+            }
             channel.setOutputStream(gate.stdout(), true);
             channel.setErrStream(gate.stderr(), true);
-            InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
-            channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
+            InputStream forwarded = cmd.forwardStdin() ? stdin : null;
+            if (interaction != null) {
+                channel.setInputStream(interaction.input(cmd.stdinHeader(true), forwarded), true);
+            } else {
+                InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
+                channel.setInputStream(forwarded != null ? new SequenceInputStream(header, forwarded) : header, true);
+            }
             try {
                 channel.connect(connection.channelTimeoutMs());
                 return new Started(channel, gate);
@@ -54,8 +69,25 @@ final class ExecRunner {
 
     /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */
     static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        return run(connection, cmd, out, err, stdin, null);
+    }
+
+    /** As above, with INTERACTION (null: none); when it says stop, the command is killed and its reason thrown. */
+    static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin,
+                           Interaction interaction) {
+        try {
+            return runWatched(connection, cmd, out, err, stdin, interaction);
+        } finally {
+            if (interaction != null) {
+                interaction.finish();
+            }
+        }
+    }
+
+    private static ExecOutcome runWatched(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err,
+                                          InputStream stdin, Interaction interaction) {
         long start = System.nanoTime();
-        Started started = start(connection, cmd, out, err, stdin);
+        Started started = start(connection, cmd, out, err, stdin, interaction);
         ChannelExec channel = started.channel();
         // Ctrl-C or a killed client must not leave the command running on the server: without a
         // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
@@ -65,7 +97,7 @@ final class ExecRunner {
                 stopRemotely(connection, cmd, "TERM");
             }
         })) {
-            outcome = await(connection, cmd, started, start);
+            outcome = await(connection, cmd, started, start, interaction);
         }
         if (cmd.lock() != null && outcome.exitCode() != null && outcome.exitCode() == RemoteLock.BUSY_EXIT) {
             VpsException busy = cmd.lock().busyError(connection, cmd.runId());
@@ -76,7 +108,7 @@ final class ExecRunner {
         return outcome;
     }
 
-    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, Started started, long start) {
+    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, Started started, long start, Interaction interaction) {
         ChannelExec channel = started.channel();
         long deadline = cmd.timeout() == null ? Long.MAX_VALUE
                 : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
@@ -85,6 +117,12 @@ final class ExecRunner {
         while (!channel.isClosed()) {
             if (!connection.isConnected()) {
                 break;
+            }
+            VpsException stop = interaction == null ? null : interaction.stopReason();
+            if (stop != null) {
+                stopRemotely(connection, cmd, "KILL");
+                channel.disconnect();
+                throw stop;
             }
             if (System.nanoTime() > deadline) {
                 clientTimeout = true;

@@ -1,0 +1,244 @@
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * One run's conversation with its command: the --expect rules that type answers into its stdin, the
+ * --send-env values kept out of its output, and the prompt that nobody answers (--input-wait).
+ * {@link ExecRunner} feeds the channel from {@link #input}, passes both output streams through
+ * {@link #tap}, asks {@link #stopReason} while it waits, and calls {@link #finish} at the end.
+ */
+final class Interaction {
+    /** The output kept for matching and messages: a prompt is near the end, so a bounded tail is enough. */
+    private static final int KEEP_CHARS = 64 * 1024;
+    private static final byte[] END = new byte[0];
+
+    private final List<PromptRules.Rule> rules;
+    private final List<byte[]> secrets = new ArrayList<>();
+    private final long expectTimeoutNanos;
+    private final Duration expectTimeout;
+    /** Null: off (a person can answer, or the command cannot read anything). */
+    private final Duration inputWait;
+    private final boolean pty;
+    private final LinkedBlockingQueue<byte[]> typed = new LinkedBlockingQueue<>();
+    private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+    private byte[] undecoded = new byte[0];
+    private final StringBuilder sinceMatch = new StringBuilder();
+    private final StringBuilder recent = new StringBuilder();
+    private final List<SecretRedactor> redactors = new ArrayList<>();
+    private int next;
+    private long stepStart = System.nanoTime();
+    private long lastOutput = stepStart;
+    /** The command's stdin has ended (EOF sent): it cannot wait for input any more, except from a terminal. */
+    private volatile boolean inputEnded;
+
+    Interaction(List<PromptRules.Rule> rules, Duration expectTimeout, Duration inputWait, boolean pty) {
+        this.rules = List.copyOf(rules);
+        this.expectTimeout = expectTimeout;
+        this.expectTimeoutNanos = expectTimeout.toNanos();
+        this.inputWait = inputWait == null || inputWait.isZero() ? null : inputWait;
+        this.pty = pty;
+        rules.stream().filter(PromptRules.Rule::secret).forEach(r -> secrets.add(stripNewline(r.answer())));
+    }
+
+    /** Whether the command's stdin stays open for the rules' answers. */
+    boolean answers() {
+        return !rules.isEmpty();
+    }
+
+    /** The channel's stdin: HEADER, then the rules' answers as they match, or the caller's STDIN (null: none). */
+    InputStream input(byte[] header, InputStream stdin) {
+        InputStream first = new ByteArrayInputStream(header);
+        if (answers()) {
+            return new SequenceInputStream(first, new Typed());
+        }
+        if (stdin != null) {
+            return new SequenceInputStream(first, new EndWatch(stdin));
+        }
+        inputEnded = true;
+        return first;
+    }
+
+    /** TARGET, with the output watched (rules, prompts) and secrets masked. */
+    synchronized OutputStream tap(OutputStream target) {
+        SecretRedactor redactor = new SecretRedactor(target, secrets);
+        redactors.add(redactor);
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                saw(b, off, len);
+                redactor.write(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                redactor.flush();
+            }
+        };
+    }
+
+    private synchronized void saw(byte[] b, int off, int len) {
+        lastOutput = System.nanoTime();
+        String text = decode(b, off, len);
+        append(sinceMatch, text);
+        append(recent, text);
+        while (next < rules.size()) {
+            java.util.regex.Matcher m = rules.get(next).expect().matcher(sinceMatch);
+            if (!m.find()) {
+                break;
+            }
+            sinceMatch.delete(0, m.end());
+            typed.add(rules.get(next).answer());
+            next++;
+            stepStart = lastOutput;
+            if (next == rules.size() && !pty) {
+                typed.add(END);   // answered all: the command sees EOF, as without --expect
+            }
+        }
+    }
+
+    /** Why the command must be stopped now (TIMEOUT), or null while all is well. */
+    synchronized VpsException stopReason() {
+        long now = System.nanoTime();
+        if (next < rules.size() && now - stepStart > expectTimeoutNanos) {
+            PromptRules.Rule rule = rules.get(next);
+            return new VpsException(VpsException.Kind.TIMEOUT, rule.label() + " did not match within " + Durations.human(expectTimeout)
+                    + "; the command was stopped" + lastLineSaid(),
+                    "compare the regex with the output (it is matched against the output since the previous rule's match, both streams);"
+                            + " fix it, or raise --expect-timeout; for a conversation that varies, use a session (session open)", false, null);
+        }
+        if (inputWait != null && (pty || !inputEnded) && now - lastOutput >= inputWait.toNanos()) {
+            String prompt = InputWait.prompt(recent.toString());
+            if (prompt != null) {
+                return new VpsException(VpsException.Kind.TIMEOUT, "waiting for input: " + SecretRedactor.redact(prompt, secrets)
+                        + " (no output for " + Durations.human(inputWait) + " after it; the command was stopped)",
+                        "answer it with --expect REGEX --send TEXT, or use the program's non-interactive flag (-y, --batch,"
+                                + " --non-interactive, ...); a conversation belongs in a session (session open); --input-wait DUR waits longer", false, null);
+            }
+        }
+        return null;
+    }
+
+    private String lastLineSaid() {
+        String line = Heartbeat.lastLine(SecretRedactor.redact(recent.toString(), secrets));
+        return line.isEmpty() ? "; it printed nothing" : "; last output line: " + line;
+    }
+
+    /** The run has ended: held output is written, and the stdin feed ends (the channel's pump thread returns). */
+    void finish() {
+        typed.add(END);
+        List<SecretRedactor> all;
+        synchronized (this) {
+            all = List.copyOf(redactors);
+        }
+        for (SecretRedactor r : all) {
+            try {
+                r.release();
+            } catch (IOException ignored) {
+                // the sink is gone; nothing more to show
+            }
+        }
+    }
+
+    private String decode(byte[] b, int off, int len) {
+        ByteBuffer in = ByteBuffer.allocate(undecoded.length + len);
+        in.put(undecoded).put(b, off, len).flip();
+        CharBuffer out = CharBuffer.allocate(in.remaining() + 1);
+        decoder.decode(in, out, false);
+        undecoded = new byte[in.remaining()];
+        in.get(undecoded);
+        return out.flip().toString();
+    }
+
+    private static void append(StringBuilder into, String text) {
+        into.append(text);
+        if (into.length() > KEEP_CHARS) {
+            into.delete(0, into.length() - KEEP_CHARS);
+        }
+    }
+
+    private static byte[] stripNewline(byte[] answer) {
+        return java.util.Arrays.copyOf(answer, answer.length - 1);
+    }
+
+    /** The answers, in the order the rules matched; ends at {@link #END}. Read by the channel's own thread. */
+    private final class Typed extends InputStream {
+        private byte[] current = new byte[0];
+        private int pos;
+        private boolean ended;
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            while (!ended && pos == current.length) {
+                try {
+                    current = typed.take();
+                    pos = 0;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    current = END;
+                }
+                if (current == END) {
+                    ended = true;
+                    inputEnded = true;
+                }
+            }
+            if (ended) {
+                return -1;
+            }
+            int n = Math.min(len, current.length - pos);
+            System.arraycopy(current, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+    }
+
+    /** The caller's stdin, noting its end: after it the command gets EOF and cannot wait for more. */
+    private final class EndWatch extends InputStream {
+        private final InputStream in;
+
+        EndWatch(InputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b < 0) {
+                inputEnded = true;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n < 0) {
+                inputEnded = true;
+            }
+            return n;
+        }
+    }
+}
