@@ -14,19 +14,26 @@ final class InteractionOptions {
 
     @Option(names = "--expect", paramLabel = "REGEX", description = "Wait for output matching REGEX (since the previous match, both streams),"
             + " then type the --send TEXT or --send-env value that follows it; repeatable pairs, in order.")
-    void expect(String regex) {
-        given.add(new PromptRules.Given("--expect", regex));
+    void expect(List<String> all) {
+        remember("--expect", all);
     }
 
     @Option(names = "--send", paramLabel = "TEXT", description = "What to type when the --expect before it matches (\\n \\r \\t \\\\ escapes; add \\n to press Enter).")
-    void send(String text) {
-        given.add(new PromptRules.Given("--send", text));
+    void send(List<String> all) {
+        remember("--send", all);
     }
 
     @Option(names = "--send-env", paramLabel = "NAME", description = "Instead of --send: type the value of variable NAME (environment or .env) and Enter;"
             + " it appears nowhere (*** in the output).")
-    void sendEnv(String name) {
-        given.add(new PromptRules.Given("--send-env", name));
+    void sendEnv(List<String> all) {
+        remember("--send-env", all);
+    }
+
+    /** Picocli hands a repeated option's values so far to its method on each occurrence: the last one is the new one. */
+    private void remember(String option, List<String> all) {
+        if (!all.isEmpty()) {
+            given.add(new PromptRules.Given(option, all.get(all.size() - 1)));
+        }
     }
 
     @Option(names = "--expect-timeout", paramLabel = "DUR", converter = Durations.class, defaultValue = "30s",
