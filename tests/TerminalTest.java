@@ -51,6 +51,23 @@ class TerminalTest extends VpsTestBase {
     }
 
     @Test
+    void sudoWithATerminalReadsItsScriptRawToo() {
+        // Debian's sudoers has use_pty: sudo puts the command on a pty of its own, copied from ours.
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target("alice"), "--pty", "--sudo", "--env", "V=x\u0003y", "--",
+                "id -u; tty; printf '%s\\n' \"$V\""));
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().matches("0\r\n/dev/pts/\\d+\r\nx\u0003y\r\n"), r.toString());
+    }
+
+    @Test
+    void forwardedStdinReachesACommandOnATerminal() {
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target("root"), "--pty", "--stdin", "--timeout", "20s", "--",
+                "read x; echo \"got $x\""), "typed\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().contains("got typed\r\n"), r.toString());
+    }
+
+    @Test
     void expectAnswersAReadPromptOnATerminal() {
         Runs.Result r = exec("--pty", "--expect", "Continue\\? \\[y/N\\]", "--send", "y\\n", "--",
                 "read -p 'Continue? [y/N] ' a; echo got=$a");
