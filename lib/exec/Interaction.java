@@ -22,6 +22,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 final class Interaction {
     /** The output kept for matching and messages: a prompt is near the end, so a bounded tail is enough. */
     private static final int KEEP_CHARS = 64 * 1024;
+    /** The end of the output, for the prompt check and the last line in a message. */
+    private static final int RECENT_CHARS = 4 * 1024;
     private static final byte[] END = new byte[0];
 
     private final List<PromptRules.Rule> rules;
@@ -97,8 +99,8 @@ final class Interaction {
     private synchronized void saw(byte[] b, int off, int len) {
         lastOutput = System.nanoTime();
         String text = decode(b, off, len);
-        append(sinceMatch, text);
-        append(recent, text);
+        append(sinceMatch, text, KEEP_CHARS);
+        append(recent, text, RECENT_CHARS);
         while (next < rules.size()) {
             java.util.regex.Matcher m = rules.get(next).expect().matcher(sinceMatch);
             if (!m.find()) {
@@ -167,10 +169,10 @@ final class Interaction {
         return out.flip().toString();
     }
 
-    private static void append(StringBuilder into, String text) {
+    private static void append(StringBuilder into, String text, int keep) {
         into.append(text);
-        if (into.length() > KEEP_CHARS) {
-            into.delete(0, into.length() - KEEP_CHARS);
+        if (into.length() > keep) {
+            into.delete(0, into.length() - keep);
         }
     }
 
