@@ -45,7 +45,8 @@ import picocli.CommandLine.Parameters;
         footer = {"", "Examples:",
                 "  exec-command --sandbox -- uname -a",
                 "  exec-command -H vps -c 'apt-get update' -c 'apt-get -y upgrade' --sudo --timeout 10m",
-                "  exec-command -H vps --json 'df -h /'"})
+                "  exec-command -H vps --json 'df -h /'",
+                "  exec-command -H vps --pty --expect '\\[y/N\\]' --send 'y\\n' -- ./upgrade.sh"})
 class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
@@ -130,7 +131,8 @@ class ExecCommand implements Callable<Integer> {
                     ? "--max-output 0 means unlimited, which --json cannot hold in memory: give a size such as 1m"
                     : "--max-output must be between 0 and 1g");
         }
-        Duration detach = detachAfter();
+        // VPS_DETACH_AFTER is a default for plain commands: one with a terminal or answers runs attached (a job has neither).
+        Duration detach = detachAfter == null && interact.any() ? null : detachAfter();
         if (detach != null && (toRun.size() > 1 || forwardStdin)) {
             throw new CommandLine.ParameterException(new CommandLine(this), toRun.size() > 1
                     ? "--detach-after runs one command: join them with && or use --script"

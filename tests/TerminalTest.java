@@ -84,6 +84,17 @@ class TerminalTest extends VpsTestBase {
     }
 
     @Test
+    void vpsDetachAfterLeavesAnInteractiveCommandAttachedWhileTheOptionIsRefused() {
+        TestSupport.freshEnvironment(Map.of("VPS_DETACH_AFTER", "1s"));
+        Runs.Result r = exec("--expect", "Name: ", "--send", "x\\n", "--", "printf 'Name: '; read n; sleep 2; echo done $n");
+        assertEquals(0, r.exit(), "ran to its end, not detached into a job: " + r);
+        assertEquals("Name: done x\n", r.stdout());
+        Runs.Result refused = exec("--pty", "--detach-after", "1s", "--", "true");
+        assertEquals(2, refused.exit(), refused.toString());
+        assertTrue(refused.stderr().startsWith("vps: CONFIG: --pty cannot run with --detach-after"), refused.stderr());
+    }
+
+    @Test
     void aRuleThatNeverMatchesEndsAsTimeoutNamingIt() {
         Runs.Result r = exec("--expect", "ok", "--send", "\\n", "--expect", "never-printed", "--send", "x\\n", "--expect-timeout", "2s",
                 "--", "echo ok; read x; echo last words; sleep 3021");
