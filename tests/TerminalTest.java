@@ -130,6 +130,38 @@ class TerminalTest extends VpsTestBase {
     }
 
     @Test
+    void aProgressBarThatPausesIsNoPrompt() {
+        Runs.Result r = exec("--pty", "--input-wait", "1s", "--", "printf '[=====>     ] 45%%'; sleep 3; echo ' done'");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().endsWith("45% done\r\n"), r.toString());
+    }
+
+    @Test
+    void whatLooksLikeAPrompt() {
+        for (String prompt : List.of("Continue? [y/N] ", "[sudo] password for bob: ", "Password:", "mysql> ", "root@host:~# ",
+                "Are you sure you want to continue connecting (yes/no/[fingerprint])? ", "Overwrite? ", "\u001B[1mName\u001B[0m: ")) {
+            assertTrue(InputWait.prompt("some output\n" + prompt) != null, prompt);
+        }
+        for (String output : List.of("", "done\n", "Continue? [y/N] \n", "[=====>     ] 45%", "[=========>]", "Downloading 12 MB",
+                "waiting 3 s")) {
+            assertEquals(null, InputWait.prompt(output), output);
+        }
+        assertEquals("Continue? [y/N]", InputWait.prompt("50%\rContinue? [y/N] "), "a line redrawn in place shows its last version");
+    }
+
+    @Test
+    void aSecretSplitAcrossWritesIsMaskedAndNothingElseIsHeld() throws Exception {
+        java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
+        SecretRedactor r = new SecretRedactor(sink, List.of("hunter2".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        for (String part : List.of("typed: hun", "ter2\r\nhu", "nt", "er2 and hunt")) {
+            r.write(part.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals("typed: ***\r\n*** and ", sink.toString(java.nio.charset.StandardCharsets.UTF_8), "held: only what may start the secret");
+        r.release();
+        assertEquals("typed: ***\r\n*** and hunt", sink.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
     void aSendEnvValueIsTypedButAppearsNowhere() throws Exception {
         String secret = "s3cr3t-Answer-" + System.nanoTime();
         TestSupport.freshEnvironment(Map.of("ANSWER_TOKEN", secret, "EXPECTED", secret));
