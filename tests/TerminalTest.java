@@ -31,6 +31,14 @@ class TerminalTest extends VpsTestBase {
         assertTrue(size.stdout().startsWith("40 120\r\n"), "120x40 when the caller's size is unknown: " + size);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"dana", "zed", "fin", "tom"})
+    void everyLoginShellRunsTheCommandOnATerminal(String user) {
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target(user), "--pty", "--env", "V=a b", "--", "tty; echo \"$V\""));
+        assertEquals(0, r.exit(), user + ": " + r);
+        assertTrue(r.stdout().matches("/dev/pts/\\d+\r\na b\r\n"), user + ": " + r);
+    }
+
     @Test
     void theHeaderMeetsNoLineDisciplineSoValuesArriveExactAndAreNeverEchoed() {
         // ^C ^D ^U ^W ^V, CR and a quote: a cooked terminal would signal, end, erase or map them, and echo the header.
