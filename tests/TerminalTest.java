@@ -68,11 +68,15 @@ class TerminalTest extends VpsTestBase {
     }
 
     @Test
-    void forwardedStdinReachesACommandOnATerminal() {
+    void forwardedStdinIsTypedIntoACookedTerminalAndItsEndIsCtrlD() {
         Runs.Result r = Runs.exec(TestSupport.args(vps.target("root"), "--pty", "--stdin", "--timeout", "20s", "--",
-                "read x; echo \"got $x\""), "typed\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                "read x; echo \"got $x\"; cat; echo cat-ended"), "typed\nmore\nlast".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.stdout().contains("got typed\r\n"), r.toString());
+        assertTrue(r.millis() < 15_000, "ended by the Ctrl-D, not the timeout: " + r);
+        // The terminal echoes what is typed, as for a person; then cat prints the rest again, the partial last line too.
+        String out = r.stdout();
+        assertTrue(out.startsWith("typed\r\n") && out.contains("got typed\r\n"), r.toString());
+        assertTrue(out.lastIndexOf("more\r\nlast") > out.indexOf("got typed") && out.endsWith("lastcat-ended\r\n"), r.toString());
     }
 
     @Test

@@ -40,7 +40,7 @@ final class ExecRunner {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
         StartGate gate = interaction == null ? new StartGate(cmd.marker(), out, err)
-                : new StartGate(cmd.marker(), interaction.tap(out), interaction.tap(err));
+                : new StartGate(cmd.marker(), interaction.tap(out, true), interaction.tap(err, false));
         for (int attempt = 1; ; attempt++) {
             ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
             if (cmd.pty()) {
@@ -50,7 +50,7 @@ final class ExecRunner {
             channel.setErrStream(gate.stderr(), true);
             InputStream forwarded = cmd.forwardStdin() ? stdin : null;
             if (interaction != null) {
-                channel.setInputStream(interaction.input(cmd.stdinHeader(true), forwarded), true);
+                channel.setInputStream(interaction.input(cmd, cmd.stdinHeader(true), forwarded), true);
             } else {
                 InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
                 channel.setInputStream(forwarded != null ? new SequenceInputStream(header, forwarded) : header, true);

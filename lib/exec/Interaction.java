@@ -43,8 +43,15 @@ final class Interaction {
     private int next;
     private long stepStart = System.nanoTime();
     private long lastOutput = stepStart;
-    /** The command's stdin has ended (EOF sent): it cannot wait for input any more, except from a terminal. */
+    /** The command has been given an end of file: it cannot wait for input any more. A terminal gives none by itself. */
     private volatile boolean inputEnded;
+    /** With a terminal: the token its last script prints once it is cooked again (null when seen, or no terminal). */
+    private byte[] readyToken;
+    /** Output that may be the start of the token. */
+    private final java.io.ByteArrayOutputStream maybeToken = new java.io.ByteArrayOutputStream();
+    private final java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
+    private volatile boolean finished;
+    private SecretRedactor stdoutRedactor;
 
     Interaction(List<PromptRules.Rule> rules, Duration expectTimeout, Duration inputWait, boolean pty) {
         this.rules = List.copyOf(rules);
@@ -60,8 +67,14 @@ final class Interaction {
         return !rules.isEmpty();
     }
 
-    /** The channel's stdin: HEADER, then the rules' answers as they match, or the caller's STDIN (null: none). */
-    InputStream input(byte[] header, InputStream stdin) {
+    /** The channel's stdin for CMD: HEADER, then the rules' answers as they match, or the caller's STDIN (null: none). */
+    InputStream input(RemoteCommand cmd, byte[] header, InputStream stdin) {
+        synchronized (this) {
+            readyToken = cmd.pty() ? Terminal.readyToken(cmd.runId()).getBytes(StandardCharsets.US_ASCII) : null;
+        }
+        if (!cmd.pty()) {
+            ready.countDown();
+        }
         InputStream first = new ByteArrayInputStream(header);
         if (answers()) {
             return new SequenceInputStream(first, new Typed());
@@ -69,14 +82,17 @@ final class Interaction {
         if (stdin != null) {
             return new SequenceInputStream(first, new EndWatch(stdin));
         }
-        inputEnded = true;
+        inputEnded = !pty;
         return first;
     }
 
-    /** TARGET, with the output watched (rules, prompts) and secrets masked. */
-    synchronized OutputStream tap(OutputStream target) {
+    /** TARGET, with the output watched (rules, prompts), secrets masked and, on STDOUT, the terminal's token dropped. */
+    synchronized OutputStream tap(OutputStream target, boolean stdout) {
         SecretRedactor redactor = new SecretRedactor(target, secrets);
         redactors.add(redactor);
+        if (stdout) {
+            stdoutRedactor = redactor;
+        }
         return new OutputStream() {
             @Override
             public void write(int b) throws IOException {
@@ -85,8 +101,11 @@ final class Interaction {
 
             @Override
             public void write(byte[] b, int off, int len) throws IOException {
-                saw(b, off, len);
-                redactor.write(b, off, len);
+                if (stdout) {
+                    stdoutBytes(b, off, len, redactor);
+                } else {
+                    pass(b, off, len, redactor);
+                }
             }
 
             @Override
@@ -94,6 +113,77 @@ final class Interaction {
                 redactor.flush();
             }
         };
+    }
+
+    private void pass(byte[] b, int off, int len, SecretRedactor redactor) throws IOException {
+        if (len > 0) {
+            saw(b, off, len);
+            redactor.write(b, off, len);
+        }
+    }
+
+    /** Stdout (one writer: the channel's thread): passed on, except the terminal's ready token, which releases the input. */
+    private void stdoutBytes(byte[] b, int off, int len, SecretRedactor redactor) throws IOException {
+        byte[] held;
+        int at;
+        byte[] token;
+        synchronized (this) {
+            token = readyToken;
+            if (token == null) {
+                held = null;
+                at = -1;
+            } else {
+                maybeToken.write(b, off, len);
+                held = maybeToken.toByteArray();
+                maybeToken.reset();
+                at = indexOf(held, token);
+                if (at >= 0) {
+                    readyToken = null;
+                } else {
+                    int keep = startOfTokenAtEnd(held, token);
+                    maybeToken.write(held, held.length - keep, keep);
+                    held = java.util.Arrays.copyOf(held, held.length - keep);
+                }
+            }
+        }
+        if (held == null) {
+            pass(b, off, len, redactor);
+        } else if (at < 0) {
+            pass(held, 0, held.length, redactor);
+        } else {
+            pass(held, 0, at, redactor);
+            ready.countDown();
+            pass(held, at + token.length, held.length - at - token.length, redactor);
+        }
+    }
+
+    private static int indexOf(byte[] data, byte[] part) {
+        for (int i = 0; i + part.length <= data.length; i++) {
+            if (java.util.Arrays.equals(data, i, i + part.length, part, 0, part.length)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int startOfTokenAtEnd(byte[] data, byte[] token) {
+        for (int n = Math.min(token.length - 1, data.length); n > 0; n--) {
+            if (java.util.Arrays.equals(data, data.length - n, data.length, token, 0, n)) {
+                return n;
+            }
+        }
+        return 0;
+    }
+
+    /** Until the terminal is cooked again (at once without one); false when the run ended first. */
+    private boolean awaitReady() {
+        try {
+            ready.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        return !finished;
     }
 
     private synchronized void saw(byte[] b, int off, int len) {
@@ -126,7 +216,7 @@ final class Interaction {
                     "compare the regex with the output (it is matched against the output since the previous rule's match, both streams);"
                             + " fix it, or raise --expect-timeout; for a conversation that varies, use a session (session open)", false, null);
         }
-        if (inputWait != null && (pty || !inputEnded) && now - lastOutput >= inputWait.toNanos()) {
+        if (inputWait != null && !inputEnded && now - lastOutput >= inputWait.toNanos()) {
             String prompt = InputWait.prompt(recent.toString());
             if (prompt != null) {
                 return new VpsException(VpsException.Kind.TIMEOUT, "waiting for input: " + SecretRedactor.redact(prompt, secrets)
@@ -145,10 +235,23 @@ final class Interaction {
 
     /** The run has ended: held output is written, and the stdin feed ends (the channel's pump thread returns). */
     void finish() {
+        finished = true;
+        ready.countDown();
         typed.add(END);
         List<SecretRedactor> all;
+        byte[] notToken;
         synchronized (this) {
             all = List.copyOf(redactors);
+            notToken = maybeToken.toByteArray();
+            maybeToken.reset();
+            readyToken = null;
+        }
+        if (notToken.length > 0 && stdoutRedactor != null) {
+            try {
+                stdoutRedactor.write(notToken);
+            } catch (IOException ignored) {
+                // the sink is gone
+            }
         }
         for (SecretRedactor r : all) {
             try {
@@ -192,8 +295,14 @@ final class Interaction {
             return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
+        private boolean started;
+
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            if (!started) {
+                started = true;
+                ended = !awaitReady();
+            }
             while (!ended && pos == current.length) {
                 try {
                     current = typed.take();
@@ -204,7 +313,7 @@ final class Interaction {
                 }
                 if (current == END) {
                     ended = true;
-                    inputEnded = true;
+                    inputEnded = !pty;
                 }
             }
             if (ended) {
@@ -217,9 +326,15 @@ final class Interaction {
         }
     }
 
-    /** The caller's stdin, noting its end: after it the command gets EOF and cannot wait for more. */
+    /**
+     * The caller's stdin, noting its end: after it the command gets EOF and cannot wait for more. A
+     * terminal gets it once cooked, and its end as Ctrl-D (twice after a partial line: the first ends the line).
+     */
     private final class EndWatch extends InputStream {
         private final InputStream in;
+        private boolean started;
+        private int last = '\n';
+        private int eofsToType = -1;
 
         EndWatch(InputStream in) {
             this.in = in;
@@ -227,20 +342,37 @@ final class Interaction {
 
         @Override
         public int read() throws IOException {
-            int b = in.read();
-            if (b < 0) {
-                inputEnded = true;
-            }
-            return b;
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n < 0) {
-                inputEnded = true;
+            if (!started) {
+                started = true;
+                if (!awaitReady()) {
+                    eofsToType = 0;
+                }
             }
-            return n;
+            if (eofsToType < 0) {
+                int n = in.read(b, off, len);
+                if (n > 0) {
+                    last = b[off + n - 1];
+                    return n;
+                }
+                eofsToType = pty && len > 0 && n < 0 ? (last == '\n' ? 1 : 2) : 0;
+                if (n == 0) {
+                    eofsToType = -1;
+                    return 0;
+                }
+            }
+            if (eofsToType > 0) {
+                eofsToType--;
+                b[off] = Terminal.EOF;
+                return 1;
+            }
+            inputEnded = true;
+            return -1;
         }
     }
 }

@@ -89,7 +89,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
     private String finalScript() {
         StringBuilder s = new StringBuilder();
         if (pty) {
-            s.append(Terminal.RESTORE_MODES);   // the header is read: the terminal becomes an ordinary one
+            s.append(Terminal.restore(runId));   // the header is read: the terminal becomes an ordinary one
         } else if (!forwardStdin) {
             s.append("exec </dev/null\n");
         }

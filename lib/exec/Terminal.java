@@ -9,16 +9,31 @@ import java.util.concurrent.TimeUnit;
  * the header into the output and cook it (^C, ^D, ^U, CR to NL). So the pty request itself asks for a
  * raw terminal (the RFC 4254 terminal modes below: sshd applies them before the login shell starts, so
  * there is no moment in which a byte of the header meets a cooked terminal and no ready marker to wait
- * for), and the last script turns it into an ordinary one ({@link #RESTORE_MODES}) just before the
- * command runs. Values stay off argv and off disk as without a terminal.
+ * for), and the last script turns it into an ordinary one ({@link #restore}) just before the
+ * command runs, then prints {@link #readyToken}: input the caller forwards (--stdin, --expect answers)
+ * is typed only after it, into a cooked terminal, so that a Ctrl-D at its end is an end of file.
+ * Values stay off argv and off disk as without a terminal.
  */
 final class Terminal {
     static final int DEFAULT_COLUMNS = 120;
     static final int DEFAULT_ROWS = 40;
     static final String DEFAULT_TYPE = "xterm-256color";
 
-    /** Run by the last script, after the header is read: echo, lines, signals and CR/NL mapping as in any terminal. */
-    static final String RESTORE_MODES = "stty sane 2>/dev/null\n";
+    /** Ctrl-D: typed at the end of forwarded input, as a person ends theirs. */
+    static final byte EOF = 4;
+
+    /**
+     * Run by the last script of run RUN_ID, after the header is read: echo, lines, signals and CR/NL
+     * mapping as in any terminal; then the token that says so (no newline, which the terminal would turn into CR NL).
+     */
+    static String restore(String runId) {
+        return "stty sane 2>/dev/null\nprintf %s " + readyToken(runId) + "\n";
+    }
+
+    /** Dropped from the output by {@link Interaction}. */
+    static String readyToken(String runId) {
+        return "vps-toolkit-tty-" + runId + ".";
+    }
 
     // RFC 4254 section 8 opcodes, each followed by a uint32 value; 0 ends the list.
     private static final int ICRNL = 36;
@@ -32,7 +47,7 @@ final class Terminal {
 
     private Terminal() {}
 
-    /** Asks for a pty on CHANNEL: the caller's TERM and size when known, raw until {@link #RESTORE_MODES}. */
+    /** Asks for a pty on CHANNEL: the caller's TERM and size when known, raw until {@link #restore}. */
     static void request(ChannelExec channel) {
         int[] size = size();
         channel.setPty(true);
