@@ -46,7 +46,7 @@ import picocli.CommandLine.Parameters;
                 "  exec-command --sandbox -- uname -a",
                 "  exec-command -H vps -c 'apt-get update' -c 'apt-get -y upgrade' --sudo --timeout 10m",
                 "  exec-command -H vps --json 'df -h /'",
-                "  exec-command -H vps --pty --expect '\\[y/N\\]' --send 'y\\n' -- ./upgrade.sh"})
+                "  exec-command -H vps --pty --expect 'y/N' --send 'y\\n' -- 'read -p \"[y/N] \" a'"})
 class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
