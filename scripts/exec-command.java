@@ -11,10 +11,11 @@
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
-//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
-//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
-//SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
-//SOURCES ../lib/exec/SecretMask.java ../lib/exec/Signals.java ../lib/exec/StartGate.java
+//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java ../lib/exec/InputWait.java
+//SOURCES ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java ../lib/exec/LockOptions.java
+//SOURCES ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
+//SOURCES ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
+//SOURCES ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/cli/Cli.java
@@ -44,7 +45,8 @@ import picocli.CommandLine.Parameters;
         footer = {"", "Examples:",
                 "  exec-command --sandbox -- uname -a",
                 "  exec-command -H vps -c 'apt-get update' -c 'apt-get -y upgrade' --sudo --timeout 10m",
-                "  exec-command -H vps --json 'df -h /'"})
+                "  exec-command -H vps --json 'df -h /'",
+                "  exec-command -H vps --pty --expect 'y/N' --send 'y\\n' -- 'read -p \"[y/N] \" a'"})
 class ExecCommand implements Callable<Integer> {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
@@ -88,6 +90,9 @@ class ExecCommand implements Callable<Integer> {
     @Mixin
     LockOptions lock;
 
+    @Mixin
+    InteractionOptions interact;
+
     @Option(names = "--json", description = "Print one JSON object (host, status, exitCode, stdout, ...) instead of streaming.")
     boolean json;
 
@@ -126,7 +131,8 @@ class ExecCommand implements Callable<Integer> {
                     ? "--max-output 0 means unlimited, which --json cannot hold in memory: give a size such as 1m"
                     : "--max-output must be between 0 and 1g");
         }
-        Duration detach = detachAfter();
+        // VPS_DETACH_AFTER is a default for plain commands: one with a terminal or answers runs attached (a job has neither).
+        Duration detach = detachAfter == null && interact.any() ? null : detachAfter();
         if (detach != null && (toRun.size() > 1 || forwardStdin)) {
             throw new CommandLine.ParameterException(new CommandLine(this), toRun.size() > 1
                     ? "--detach-after runs one command: join them with && or use --script"
@@ -149,6 +155,8 @@ class ExecCommand implements Callable<Integer> {
         try {
             RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
             Map<String, String> extraEnv = RemoteCommand.parseEnv(env);
+            interact.check(forwardStdin, detach != null, toRun.size());
+            newInteraction();   // a missing --send-env variable or a bad regex fails before anything connects
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
             host = t.host();
@@ -159,7 +167,8 @@ class ExecCommand implements Callable<Integer> {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
                 }
                 for (String text : toRun) {
-                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, asWho, forwardStdin, timeout).withLock(remoteLock);
+                    RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, asWho, forwardStdin || interact.answers(), timeout)
+                            .withLock(remoteLock).withPty(interact.pty);
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);
@@ -181,6 +190,7 @@ class ExecCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> r = Json.failure(host, label(toRun), e, elapsedMs(start));
                 OutputCapture.putAll(r, captures(steps));
+                markPty(r);
                 out.println(Json.write(r));
             }
             return Cli.fail(e, err);
@@ -215,7 +225,20 @@ class ExecCommand implements Callable<Integer> {
                 step.jobId = r.jobId();
                 return;
             }
-            step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in);
+            step.outcome = ExecRunner.run(connection, cmd, stdout, stderr, in, newInteraction());
+        }
+    }
+
+    /** What --pty, --expect and --input-wait ask of one run, or null. */
+    private Interaction newInteraction() {
+        boolean nobody = InteractionOptions.nobodyAnswers(Environment.stdinIsTerminal(in), forwardStdin);
+        return interact.interaction(forwardStdin, nobody, name -> new TargetResolver(target, err).setting(name));
+    }
+
+    /** With --pty the output is the terminal's: stdout and stderr arrive merged in "stdout". */
+    private void markPty(Map<String, Object> result) {
+        if (interact.pty) {
+            result.put("pty", true);
         }
     }
 
@@ -273,6 +296,7 @@ class ExecCommand implements Callable<Integer> {
             r.put("signal", deciding.outcome.signal());
             r.put("job", deciding.jobId);
             OutputCapture.putAll(r, captures(steps));
+            markPty(r);
             if (steps.size() > 1 || toRun.size() > 1) {
                 r.put("steps", steps.stream().map(Step::toJson).toList());
             }

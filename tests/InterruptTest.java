@@ -102,6 +102,16 @@ class InterruptTest extends VpsTestBase {
     }
 
     @Test
+    void ctrlCOnACommandWithATerminalStopsItToo(@TempDir Path dir) throws Exception {
+        Client c = execRunning(dir, "/tmp/interrupt-pty.started", 3174, "--pty");
+        awaitStdout(c, "before\r\n");
+        assertEquals(130, c.interrupt(), c.toString());
+        assertTrue(c.stderr().contains("vps: interrupted: the remote command was stopped\nhint: "), c.toString());
+        assertEquals("before\r\n", c.stdout());
+        assertNoSleep(3174);
+    }
+
+    @Test
     void ctrlCWithJsonPrintsItsOneObject(@TempDir Path dir) throws Exception {
         Client c = execRunning(dir, "/tmp/interrupt-json.started", 3172, "--json");
         assertEquals(130, c.interrupt(), c.toString());

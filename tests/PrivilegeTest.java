@@ -222,11 +222,11 @@ class PrivilegeTest extends VpsTestBase {
     @Test
     void theMaskCatchesASecretSplitAcrossWrites() throws Exception {
         java.io.ByteArrayOutputStream sink = new java.io.ByteArrayOutputStream();
-        java.io.OutputStream mask = SecretMask.of(sink, "s3cret");
+        java.io.OutputStream mask = SecretRedactor.of(sink, "s3cret");
         for (String piece : List.of("a s3", "c", "ret b ss3cr", "et s3c", "re")) {
             mask.write(piece.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
-        SecretMask.finish(mask);
+        SecretRedactor.finish(mask);
         assertEquals("a *** b s*** s3cre", sink.toString(java.nio.charset.StandardCharsets.UTF_8));
     }
 

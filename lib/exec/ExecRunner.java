@@ -21,11 +21,11 @@ final class ExecRunner {
      * with sudo or su the gate that waits for the privileged shell's marker (else null).
      */
     record Started(ChannelExec channel, StartGate gate, StartGate privileged, OutputStream out, OutputStream err) {
-        /** After the channel closed: writes out what a {@link SecretMask} still holds back. */
+        /** After the channel closed: writes out what a {@link SecretRedactor} still holds back. */
         void finishOutput() {
             try {
-                SecretMask.finish(out);
-                SecretMask.finish(err);
+                SecretRedactor.finish(out);
+                SecretRedactor.finish(err);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -49,21 +49,39 @@ final class ExecRunner {
      * A call already interrupted (its client went away while it connected) starts nothing.
      */
     static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        return start(connection, cmd, out, err, stdin, null);
+    }
+
+    /** As above; with INTERACTION (null: none) the output is watched and the stdin fed by it (--pty, --expect, --input-wait). */
+    static Started start(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin,
+                         Interaction interaction) {
         if (Interrupts.happened()) {
             throw new VpsException(VpsException.Kind.NETWORK, "interrupted before the command started", "run it again", true, null);
         }
         // The password is never echoed; should the command itself print it, it is masked all the same.
-        out = SecretMask.of(out, cmd.privilege().password());
-        err = SecretMask.of(err, cmd.privilege().password());
+        out = SecretRedactor.of(out, cmd.privilege().password());
+        err = SecretRedactor.of(err, cmd.privilege().password());
+        if (interaction != null) {
+            out = interaction.tap(out, true);
+            err = interaction.tap(err, false);
+        }
         // With sudo or su, what they print before the privileged shell starts (a prompt, "Sorry, try again.") is not the command's.
         StartGate privileged = cmd.privilege().escalates() ? StartGate.quiet(cmd.privilegedMarker(), out, err) : null;
         StartGate gate = privileged == null ? new StartGate(cmd.marker(), out, err) : new StartGate(cmd.marker(), privileged.stdout(), privileged.stderr());
         for (int attempt = 1; ; attempt++) {
             ChannelExec channel = connection.openExec(RemoteCommand.EXEC_REQUEST);
+            if (cmd.pty()) {
+                Terminal.request(channel);
+            }
             channel.setOutputStream(gate.stdout(), true);
             channel.setErrStream(gate.stderr(), true);
-            InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
-            channel.setInputStream(cmd.forwardStdin() && stdin != null ? new SequenceInputStream(header, stdin) : header, true);
+            InputStream forwarded = cmd.forwardStdin() ? stdin : null;
+            if (interaction != null) {
+                channel.setInputStream(interaction.input(cmd, cmd.stdinHeader(true), forwarded), true);
+            } else {
+                InputStream header = new ByteArrayInputStream(cmd.stdinHeader(true));
+                channel.setInputStream(forwarded != null ? new SequenceInputStream(header, forwarded) : header, true);
+            }
             try {
                 channel.connect(connection.channelTimeoutMs());
                 return new Started(channel, gate, privileged, out, err);
@@ -78,8 +96,25 @@ final class ExecRunner {
 
     /** Runs CMD to its end; a --lock that stayed busy is a TIMEOUT failure, not an exit status. */
     static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin) {
+        return run(connection, cmd, out, err, stdin, null);
+    }
+
+    /** As above, with INTERACTION (null: none); when it says stop, the command is killed and its reason thrown. */
+    static ExecOutcome run(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err, InputStream stdin,
+                           Interaction interaction) {
+        try {
+            return runWatched(connection, cmd, out, err, stdin, interaction);
+        } finally {
+            if (interaction != null) {
+                interaction.finish();
+            }
+        }
+    }
+
+    private static ExecOutcome runWatched(VpsConnection connection, RemoteCommand cmd, OutputStream out, OutputStream err,
+                                          InputStream stdin, Interaction interaction) {
         long start = System.nanoTime();
-        Started started = start(connection, cmd, out, err, stdin);
+        Started started = start(connection, cmd, out, err, stdin, interaction);
         ChannelExec channel = started.channel();
         // Ctrl-C or a killed client must not leave the command running on the server: without a
         // pty it gets no SIGHUP, and sshd refuses "signal" requests for root sessions.
@@ -89,7 +124,7 @@ final class ExecRunner {
                 stopRemotely(connection, cmd, "TERM");
             }
         })) {
-            outcome = await(connection, cmd, started, start);
+            outcome = await(connection, cmd, started, start, interaction);
         }
         if (cmd.lock() != null && outcome.exitCode() != null && outcome.exitCode() == RemoteLock.BUSY_EXIT) {
             VpsException busy = cmd.lock().busyError(connection, cmd.runId());
@@ -100,7 +135,7 @@ final class ExecRunner {
         return outcome;
     }
 
-    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, Started started, long start) {
+    private static ExecOutcome await(VpsConnection connection, RemoteCommand cmd, Started started, long start, Interaction interaction) {
         ChannelExec channel = started.channel();
         long deadline = cmd.timeout() == null ? Long.MAX_VALUE
                 : start + cmd.timeout().plus(CLIENT_GRACE).toNanos();
@@ -109,6 +144,12 @@ final class ExecRunner {
         while (!channel.isClosed()) {
             if (!connection.isConnected()) {
                 break;
+            }
+            VpsException stop = interaction == null ? null : interaction.stopReason();
+            if (stop != null) {
+                stopRemotely(connection, cmd, "KILL");
+                channel.disconnect();
+                throw stop;
             }
             if (System.nanoTime() > deadline) {
                 clientTimeout = true;

@@ -14,11 +14,12 @@ import java.util.regex.Pattern;
  * `ssh host CMD` does); the toolkit's own scripts ({@link #of}) run in /bin/sh itself.
  */
 record RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
-                     Privilege privilege, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock, boolean internal) {
+                     Privilege privilege, boolean forwardStdin, Duration timeout, String runId, RemoteLock lock, boolean internal,
+                     boolean pty) {
 
     RemoteCommand(String command, String interpreter, Map<String, String> env, String cwd,
                   Privilege privilege, boolean forwardStdin, Duration timeout) {
-        this(command, interpreter, env, cwd, privilege, forwardStdin, timeout, newRunId(), null, false);
+        this(command, interpreter, env, cwd, privilege, forwardStdin, timeout, newRunId(), null, false, false);
     }
 
     /** As above; SUDO: as root through sudo -n (a sudo that never asks for a password). */
@@ -29,12 +30,17 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
 
     /** The same command, run only while holding LOCK (null: no lock). */
     RemoteCommand withLock(RemoteLock lock) {
-        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal);
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);
     }
 
     /** The same command, run as PRIVILEGE says (sudo, su or neither). */
     RemoteCommand withPrivilege(Privilege privilege) {
-        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal);
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);
+    }
+
+    /** The same command, run with a terminal ({@link Terminal}): its stdin is the terminal, unless --stdin feeds it. */
+    RemoteCommand withPty(boolean pty) {
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);
     }
 
     private static String newRunId() {
@@ -121,7 +127,9 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
      */
     private String finalScript() {
         StringBuilder s = new StringBuilder();
-        if (!forwardStdin) {
+        if (pty) {
+            s.append(Terminal.restore(runId));   // the header is read: the terminal becomes an ordinary one
+        } else if (!forwardStdin) {
             s.append("exec </dev/null\n");
         }
         if (internal) {
@@ -139,7 +147,8 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         }
         if (timeout != null) {
             // timeout(1) runs the command in its own process group and signals the whole group.
-            s.append("if command -v timeout >/dev/null 2>&1; then set -- timeout -k ").append(KILL_GRACE_SECONDS).append(' ')
+            // With a terminal, --foreground keeps the command in the terminal's foreground group (else reading it stops it, SIGTTIN).
+            s.append("if command -v timeout >/dev/null 2>&1; then set -- timeout ").append(pty ? "--foreground " : "").append("-k ").append(KILL_GRACE_SECONDS).append(' ')
                     .append(Durations.seconds(timeout)).append(" \"$@\"; fi\n");
         }
         s.append(exports());
@@ -161,7 +170,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
     RemoteCommand killer(String signal) {
         String loop = "for d in /proc/[0-9]*; do tr '\\0' '\\n' < \"$d/environ\" 2>/dev/null | grep -qx 'VPS_RUN_ID=" + runId
                 + "' && kill -" + signal + " \"${d#/proc/}\" 2>/dev/null; done; exit 0";
-        return new RemoteCommand(loop, null, Map.of(), null, privilege, false, null, newRunId(), null, true);
+        return new RemoteCommand(loop, null, Map.of(), null, privilege, false, null, newRunId(), null, true, false);
     }
 
     /** Seconds timeout(1) waits after TERM before it sends KILL. */
@@ -181,7 +190,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
 
     /** The toolkit's own POSIX sh SCRIPT, run by the bootstrap's /bin/sh itself (never the login shell, which may be fish or tcsh). */
     static RemoteCommand of(String script) {
-        return new RemoteCommand(script, null, Map.of(), null, Privilege.NONE, false, null, newRunId(), null, true);
+        return new RemoteCommand(script, null, Map.of(), null, Privilege.NONE, false, null, newRunId(), null, true, false);
     }
 
     /** The user's COMMAND as it is, for the login shell (as `ssh host COMMAND`). */

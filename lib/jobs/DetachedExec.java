@@ -47,8 +47,8 @@ final class DetachedExec {
                 + "{ read -r s || [ -n \"$s\" ]; } 2>/dev/null < " + j + "/exit && exit \"$s\"\n"
                 + "exit " + NO_STATUS;
         // Counted before masking: the counts are offsets in the job's logs.
-        Gate stdout = new Gate(SecretMask.of(out, cmd.privilege().password()));
-        Gate stderr = new Gate(SecretMask.of(err, cmd.privilege().password()));
+        Gate stdout = new Gate(SecretRedactor.of(out, cmd.privilege().password()));
+        Gate stderr = new Gate(SecretRedactor.of(err, cmd.privilege().password()));
         // One exec: the script runs in the bootstrap's /bin/sh; the command's values reach the job's private folder on its stdin.
         ExecRunner.Started started = ExecRunner.start(connection, RemoteCommand.of(script), stdout, stderr, null);
         ChannelExec channel = started.channel();
@@ -160,7 +160,7 @@ final class DetachedExec {
             if (!stopped) {
                 stopped = true;
                 try {
-                    SecretMask.finish(sink);
+                    SecretRedactor.finish(sink);
                 } catch (IOException e) {
                     // the caller's sink is gone: nothing more can reach it
                 }
