@@ -122,6 +122,18 @@ class PrivilegeTest extends VpsTestBase {
         assertEquals("", vps.exec("ls -A /home/alice/.vps-toolkit/run").trim(), "the unused helper was removed");
     }
 
+    /** Under --pty the askpass reads the password from the terminal, which is raw until the command runs: never echoed. */
+    @Test
+    void sudoWithAPasswordWorksUnderATerminal() {
+        withSudoPassword(PASSWORD);
+        Runs.Result r = Runs.exec(TestSupport.args(vps.target("bob"), "--sudo", "--pty", "--json", "--", "id -u; tty"));
+        assertEquals(0, r.exit(), r.toString());
+        String stdout = (String) r.json().get("stdout");
+        assertTrue(stdout.startsWith("0\r\n/dev/pts/"), stdout);
+        assertFalse(r.stdout().contains(PASSWORD) || r.stderr().contains(PASSWORD), r.toString());
+        assertFalse(stdout.contains("***"), "nothing was echoed to mask: " + stdout);
+    }
+
     @Test
     void withoutAPasswordSudoStillFailsAtOnceAndNamesTheVariable() {
         TestSupport.freshEnvironment();
@@ -289,6 +301,9 @@ class PrivilegeTest extends VpsTestBase {
             assertEquals(0, r.exit(), r.toString());
             assertEquals("0 y\npiped\n", r.stdout());
             assertEquals("", r.stderr(), "su's Password: prompt is not the command's output");
+            Runs.Result pty = Runs.exec(TestSupport.args(noSudo.target("bob"), "--su", "--pty", "--timeout", "20s", "--", "id -u; tty"));
+            assertEquals(0, pty.exit(), pty.toString());
+            assertTrue(pty.stdout().startsWith("0\r\n/dev/pts/"), "su under a terminal: " + pty);
             Runs.Result errors = Runs.exec(TestSupport.args(noSudo.target("bob"), "--su", "--", "echo to-stderr >&2; exit 3"));
             assertEquals(3, errors.exit(), errors.toString());
             assertEquals("to-stderr\n", errors.stderr(), "the command's own stderr is kept");

@@ -63,9 +63,10 @@ record Privilege(Way way, String user, String password) {
     /**
      * The login user's last step, in /bin/sh: exec sudo or su running the bootstrap again, which
      * then reads the privileged script from the same stdin. Its argv holds no value (the target
-     * user's name aside, which ps shows as the command's owner anyway).
+     * user's name aside, which ps shows as the command's owner anyway). TERMINAL: the command's
+     * stdin is a (raw) terminal, not the channel's pipe.
      */
-    String step() {
+    String step(boolean terminal) {
         String bootstrap = (password == null ? "" : SKIP_PASSWORD) + RemoteCommand.BOOTSTRAP;
         String runAs = user == null ? "" : " -u " + ShellQuote.quote(user);
         return switch (way) {
@@ -77,7 +78,12 @@ record Privilege(Way way, String user, String password) {
             // su runs the -c text in root's login shell: the same fixed form as the exec request, which every shell reads alike.
             // Its "Password: " prompt goes to stderr, which a job's log would keep: su gets /dev/null there, and the
             // privileged shell takes the command's stderr back from fd 3 (su passes it on).
-            case SU -> "exec 3>&2 2>/dev/null; exec su -c " + ShellQuote.quote("exec /bin/sh -c 'exec 2>&3 3>&-; " + bootstrap + "' vps-su \"$SHELL\"")
+            case SU -> terminal
+                    // PAM reads a terminal in whatever chunks it gets, and this one is raw: it would swallow the script after the
+                    // password. So the password goes to su through a pipe, and the privileged shell takes the terminal back (its stdout is the terminal, opened for reading and writing).
+                    ? "IFS= read -r p || exit 1\nexec 3>&2 2>/dev/null\nprintf '%s\\n' \"$p\" | su -c "
+                            + ShellQuote.quote("exec /bin/sh -c 'exec 2>&3 3>&- 0<&1; " + bootstrap + "' vps-su \"$SHELL\"") + " root\n"
+                    : "exec 3>&2 2>/dev/null; exec su -c " + ShellQuote.quote("exec /bin/sh -c 'exec 2>&3 3>&-; " + bootstrap + "' vps-su \"$SHELL\"")
                     + " root\n";
         };
     }

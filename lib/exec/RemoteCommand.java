@@ -115,7 +115,7 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         String body = (cwd == null ? "" : "cd -- " + ShellQuote.quote(cwd) + " || exit 1\n")
                 + (privilege.escalates()
                         // The step's argv holds no value: the privileged shell reads its script from the same stdin, next in line.
-                        ? privilege.step()
+                        ? privilege.step(pty)
                         : "set -- \"${SHELL:-/bin/sh}\"\n" + finalScript());
         return lock == null ? body : lock.wrap(body, runId);
     }
