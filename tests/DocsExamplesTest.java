@@ -39,7 +39,7 @@ import picocli.CommandLine;
  * ~/.ssh/config aliases of the test server in a home of the test's own, which also holds the key
  * files the examples name (the test key; encrypted where the example gives a passphrase) and a
  * known_hosts that knows the server. Only the placeholders in {@link #rewrites} change: users and
- * a port that do not exist there.
+ * a port that do not exist there; deployer, whose sudo asks for a password, is bob.
  * <li>{@code ./jbang ALIAS}, {@code jbang ALIAS@vps} and a bare {@code ALIAS} run the catalog alias's
  * main class with java on the tests' class path, as the launcher's warm path does; EndToEndTest runs
  * ./jbang and the catalog themselves.
@@ -101,7 +101,7 @@ class DocsExamplesTest {
 
     /** Placeholders the test server cannot stand in for as they are: users it does not have, a port nothing listens on. */
     static List<Rewrite> rewrites() {
-        return List.of(new Rewrite("-u USER", "-u root"), new Rewrite("-u deploy", "-u root"),
+        return List.of(new Rewrite("-u USER", "-u root"), new Rewrite("-u deployer", "-u bob"), new Rewrite("-u deploy ", "-u root "),
                 new Rewrite("admin@bastion:2222", "root@bastion:" + vps.port));
     }
 
@@ -382,8 +382,9 @@ class DocsExamplesTest {
         vps.exec("rm -rf /tmp/docs-keys");
         Files.createDirectories(home.resolve(".config/vps"));
         Files.writeString(home.resolve(".config/vps/phrase"), "docs phrase\n");
+        Files.writeString(home.resolve(".config/vps/sudo-password"), VpsServer.BOB_PASSWORD + "\n");   // deployer's, played by bob
         for (Path secret : List.of(ssh.resolve("id_ed25519"), ssh.resolve("deploy_ed25519"), ssh.resolve("id_rsa"), home.resolve("keys/server.ppk"),
-                home.resolve(".config/vps/phrase"))) {
+                home.resolve(".config/vps/phrase"), home.resolve(".config/vps/sudo-password"))) {
             Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
         }
     }

@@ -40,7 +40,7 @@ class PrivilegeTest extends VpsTestBase {
 
     @AfterAll
     static void bobsOldPassword() {
-        vps.exec("echo 'bob:a-password' | chpasswd; rm -f " + PATTERN_FILE + " /tmp/pv-*");
+        vps.exec("echo 'bob:" + VpsServer.BOB_PASSWORD + "' | chpasswd; rm -f " + PATTERN_FILE + " /tmp/pv-*");
     }
 
     private static void withSudoPassword(String password) {

@@ -17,6 +17,8 @@ import org.testcontainers.utility.DockerImageName;
  * fish and tcsh as their login shells. One container is shared by the whole run and stopped at its end.
  */
 final class VpsServer implements AutoCloseable {
+    /** bob's password, which his sudo asks for (as SETUP sets it). */
+    static final String BOB_PASSWORD = "a-password";
     static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-3");
     private static VpsServer shared;
 

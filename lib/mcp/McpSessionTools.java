@@ -21,7 +21,7 @@ final class McpSessionTools {
                         "Start an interactive program (sh -i, bash -i, psql, python3 -i, a device's CLI) on the server and return its "
                                 + "session id at once. It lives on the server across calls (and dropped connections) until session_close, "
                                 + "its exit, or 'idle' without input. Use it for a conversation with a program; for one command use exec, "
-                                + "for a known prompt exec's expect/send. Then: session_send, session_read.",
+                                + "for a known prompt exec-command --expect/--send. Then: session_send, session_read.",
                         new McpTool.Schema()
                                 .requiredText("command", "The program to run, e.g. 'sh -i' or 'psql -U app app'.")
                                 .flag("pty", "Give it a terminal (120x40, TERM=dumb), for programs that insist on one; the terminal echoes input.")
