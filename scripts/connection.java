@@ -13,7 +13,7 @@
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -32,37 +32,17 @@ import picocli.CommandLine.Option;
                 "by itself after --persist (default 10m) without calls. With target options, only that target's login."},
         subcommands = {ConnectionCommand.Status.class, ConnectionCommand.Stop.class},
         footer = {"", "Examples:", "  connection status", "  connection stop -H vps", "  connection stop --all"})
-class ConnectionCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    /** Declared here, inherited by every subcommand: accepted before and after its name. */
-    @Mixin
-    TargetOptions target;
-
-    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT, description = "Print one JSON object.")
-    boolean json;
-
-    final PrintStream out;
-    final PrintStream err;
-
+class ConnectionCommand extends ParentCommand {
     ConnectionCommand() {
         this(System.out, System.err);
     }
 
     ConnectionCommand(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+        super(out, err);
     }
 
     public static void main(String... args) {
         Cli.main(new ConnectionCommand(), args);
-    }
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(out);
-        return 2;
     }
 
     @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)

@@ -26,7 +26,7 @@
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 //SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java
 
 import java.io.InputStream;

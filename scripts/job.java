@@ -18,7 +18,7 @@
 //SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -40,39 +40,19 @@ import picocli.CommandLine.Parameters;
                 JobCommand.Kill.class, JobCommand.ListJobs.class, JobCommand.Gc.class},
         footer = {"", "Examples:", "  job -H vps start --id upgrade -- 'apt-get update && apt-get -y upgrade'",
                 "  job -H vps wait upgrade --max 50s     # exit 75 while it still runs", "  job -H vps logs upgrade --from 0"})
-class JobCommand implements Callable<Integer> {
+class JobCommand extends ParentCommand {
     static final int STILL_RUNNING = 75;
-
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    /** Declared here, inherited by every subcommand: accepted before and after its name. */
-    @Mixin
-    TargetOptions target;
-
-    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT, description = "Print one JSON object.")
-    boolean json;
-
-    final PrintStream out;
-    final PrintStream err;
 
     JobCommand() {
         this(System.out, System.err);
     }
 
     JobCommand(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+        super(out, err);
     }
 
     public static void main(String... args) {
         Cli.main(new JobCommand(), args);
-    }
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(out);
-        return 2;
     }
 
     /** What every subcommand shares: the target and --json (the parent's), one connection, the error report. */

@@ -17,7 +17,7 @@
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -39,37 +39,17 @@ import picocli.CommandLine.Parameters;
                 "  session -H vps send \"$ID\" 'cd /tmp && ls\\n'            # \\n is Enter",
                 "  session -H vps read \"$ID\" --from 0 --wait-for '[$#] $'   # up to the prompt; stderr says the next --from",
                 "  session -H vps close \"$ID\""})
-class SessionCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    /** Declared here, inherited by every subcommand: accepted before and after its name. */
-    @Mixin
-    TargetOptions target;
-
-    @Option(names = "--json", scope = CommandLine.ScopeType.INHERIT, description = "Print one JSON object.")
-    boolean json;
-
-    final PrintStream out;
-    final PrintStream err;
-
+class SessionCommand extends ParentCommand {
     SessionCommand() {
         this(System.out, System.err);
     }
 
     SessionCommand(PrintStream out, PrintStream err) {
-        this.out = out;
-        this.err = err;
+        super(out, err);
     }
 
     public static void main(String... args) {
         Cli.main(new SessionCommand(), args);
-    }
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(out);
-        return 2;
     }
 
     /** What every subcommand shares: the target and --json (the parent's), one connection, the error report. */

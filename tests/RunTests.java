@@ -36,7 +36,7 @@
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
 //SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
 //SOURCES ../lib/mcp/McpTool.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
