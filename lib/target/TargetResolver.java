@@ -41,6 +41,12 @@ final class TargetResolver {
     private final List<String> notes = new ArrayList<>();
     private Map<String, String> dotenv;
 
+    /** OpenSSH 10's first choices, in its order: hybrid post-quantum key exchanges (JSch runs them on BouncyCastle). */
+    static final List<String> POST_QUANTUM_KEX = List.of("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com");
+    /** The key exchanges we propose: the post-quantum ones first, as OpenSSH 10 does, then JSch's defaults. */
+    static final String KEX = String.join(",", POST_QUANTUM_KEX) + "," + Arrays.stream(JSch.getConfig("kex").split(","))
+            .filter(k -> !POST_QUANTUM_KEX.contains(k)).collect(Collectors.joining(","));
+
     /** What names the target, not a jump host: a hop ignores these variables. */
     private static final List<String> TARGET_ONLY = List.of("VPS_HOST", "VPS_PORT", "VPS_USER", "VPS_HOST_KEY", "VPS_JUMP");
 
@@ -195,12 +201,10 @@ final class TargetResolver {
         out.put("cipher.c2s", ciphers);
         out.put("cipher.s2c", ciphers);
         // JSch probes every algorithm named in its Check* lists by loading it. The BouncyCastle ones load and
-        // signature-check BouncyCastle's signed jar: ~0.3 s of every call. chacha20-poly1305 is always there
-        // (we ship BouncyCastle), so it is not probed; ML-KEM in JSch 2.28.8 needs BouncyCastle classes that
-        // 1.83 lacks, so the probe always dropped it: it is left out of the default proposal instead.
+        // signature-check BouncyCastle's signed jar: ~0.3 s of every call. We ship BouncyCastle, so
+        // chacha20-poly1305 and the post-quantum key exchanges are always there and are not probed.
         out.put("CheckCiphers", "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
-        out.put("kex", Arrays.stream(JSch.getConfig("kex").split(",")).filter(k -> !k.startsWith("mlkem"))
-                .collect(Collectors.joining(",")));
+        out.put("kex", KEX);
         if (o.legacySshRsa) {
             out.put("server_host_key", JSch.getConfig("server_host_key") + ",ssh-rsa");
             out.put("PubkeyAcceptedAlgorithms", JSch.getConfig("PubkeyAcceptedAlgorithms") + ",ssh-rsa");
@@ -221,7 +225,7 @@ final class TargetResolver {
         }
         List<String> proposed = List.of(out.get("kex").split(","));
         out.put("CheckKexes", Arrays.stream(JSch.getConfig("CheckKexes").split(",")).filter(proposed::contains)
-                .collect(Collectors.joining(",")));
+                .filter(k -> !POST_QUANTUM_KEX.contains(k)).collect(Collectors.joining(",")));
         return out;
     }
 
