@@ -49,7 +49,8 @@ final class ServerProbe {
             throw new IOException("expected KEXINIT, got message " + payload[0]);
         }
         DataInputStream lists = new DataInputStream(new java.io.ByteArrayInputStream(payload, 17, payload.length - 17));
-        List<String> kex = nameList(lists);
+        // RFC 8308's ext-info and OpenSSH's strict-kex markers ride in the list but are no key exchange.
+        List<String> kex = nameList(lists).stream().filter(k -> !k.startsWith("ext-info-") && !k.startsWith("kex-strict-")).toList();
         List<String> hostKeys = nameList(lists);
         List<String> ciphers = nameList(lists);
         nameList(lists);

@@ -43,9 +43,26 @@ final class TargetResolver {
 
     /** OpenSSH 10's first choices, in its order: hybrid post-quantum key exchanges (JSch runs them on BouncyCastle). */
     static final List<String> POST_QUANTUM_KEX = List.of("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com");
-    /** The key exchanges we propose: the post-quantum ones first, as OpenSSH 10 does, then JSch's defaults. */
-    static final String KEX = String.join(",", POST_QUANTUM_KEX) + "," + Arrays.stream(JSch.getConfig("kex").split(","))
+    private static final String CLASSIC_KEX = Arrays.stream(JSch.getConfig("kex").split(","))
             .filter(k -> !POST_QUANTUM_KEX.contains(k)).collect(Collectors.joining(","));
+    /**
+     * Whether this process keeps its connections (the engine, mcp-server). The first post-quantum key exchange of a
+     * process loads and verifies BouncyCastle's signed jar and makes its first key pair: ~0.3 s, half again a cold
+     * exec-command. So a one-shot command proposes them after the classic ones (a server that allows only them still
+     * gets them), and a process that pays that once proposes them first, as OpenSSH 10 does.
+     */
+    private static volatile boolean postQuantumFirst;
+
+    /** Called by the main() of a process that keeps its connections. */
+    static void proposePostQuantumFirst() {
+        postQuantumFirst = true;
+    }
+
+    /** The key exchanges we propose (JSch's, with the post-quantum ones in OpenSSH 10's order, first or last). */
+    static String kex() {
+        String postQuantum = String.join(",", POST_QUANTUM_KEX);
+        return postQuantumFirst ? postQuantum + "," + CLASSIC_KEX : CLASSIC_KEX + "," + postQuantum;
+    }
 
     /** What names the target, not a jump host: a hop ignores these variables. */
     private static final List<String> TARGET_ONLY = List.of("VPS_HOST", "VPS_PORT", "VPS_USER", "VPS_HOST_KEY", "VPS_JUMP");
@@ -204,7 +221,7 @@ final class TargetResolver {
         // signature-check BouncyCastle's signed jar: ~0.3 s of every call. We ship BouncyCastle, so
         // chacha20-poly1305 and the post-quantum key exchanges are always there and are not probed.
         out.put("CheckCiphers", "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
-        out.put("kex", KEX);
+        out.put("kex", kex());
         if (o.legacySshRsa) {
             out.put("server_host_key", JSch.getConfig("server_host_key") + ",ssh-rsa");
             out.put("PubkeyAcceptedAlgorithms", JSch.getConfig("PubkeyAcceptedAlgorithms") + ",ssh-rsa");
