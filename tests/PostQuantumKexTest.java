@@ -45,6 +45,16 @@ class PostQuantumKexTest {
     }
 
     @Test
+    void execRestrictedToAKexTheServerLacksNamesBothLists(@TempDir Path dir) throws Exception {
+        Path config = Files.writeString(dir.resolve("config"), "Host *\n  KexAlgorithms curve25519-sha256\n");
+        Runs.Result r = Runs.exec(TestSupport.args(trixie.target("root"), "--ssh-config", config.toString(), "--", "true"));
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: PROTOCOL: no common key exchange algorithm with 127.0.0.1:" + trixie.port
+                + ": the server offers mlkem768x25519-sha256; we offer curve25519-sha256\n"
+                + "hint: we leave out the server's mlkem768x25519-sha256: add it in ~/.ssh/config (KexAlgorithms +mlkem768x25519-sha256)"), r.stderr());
+    }
+
+    @Test
     void transferOverMlKemOnly(@TempDir Path dir) throws Exception {
         byte[] data = new byte[200_000];
         new Random(24).nextBytes(data);
