@@ -9,9 +9,9 @@
 //DEPS io.github.cdimascio:dotenv-java:3.2.0
 //DEPS org.apache.sshd:sshd-core:2.20.0
 //DEPS org.apache.sshd:sshd-sftp:2.20.0
-// JSch needs BouncyCastle for chacha20-poly1305, PuTTY v3 (Argon2) and PKCS#8 Ed25519 keys,
-// and JNA for Pageant on Windows; its POM declares neither.
-//DEPS org.bouncycastle:bcprov-jdk18on:1.83
+// JSch needs BouncyCastle for chacha20-poly1305, the post-quantum key exchanges (ML-KEM needs 1.84+),
+// PuTTY v3 (Argon2) and PKCS#8 Ed25519 keys, and JNA for Pageant on Windows; its POM declares neither.
+//DEPS org.bouncycastle:bcprov-jdk18on:1.87
 //DEPS net.java.dev.jna:jna-platform:5.18.1
 //DEPS me.tongfei:progressbar:0.10.1
 //DEPS org.slf4j:slf4j-api:2.0.20

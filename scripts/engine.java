@@ -50,6 +50,7 @@ class EngineCommand implements Callable<Integer> {
     Duration persist;
 
     public static void main(String... args) {
+        TargetResolver.proposePostQuantumFirst();   // the engine keeps its connections: see there
         Cli.main(new EngineCommand(), args);
     }
 

@@ -77,6 +77,7 @@ class McpServer implements Callable<Integer> {
     }
 
     public static void main(String... args) {
+        TargetResolver.proposePostQuantumFirst();   // mcp-server keeps its connections: see there
         PrintStream humanOut = System.out;
         OutputStream protocol = new FileOutputStream(FileDescriptor.out);
         // From here on a stray print (ours, a library's) cannot corrupt the protocol: it lands on stderr.

@@ -20,6 +20,8 @@ final class VpsServer implements AutoCloseable {
     /** bob's password, which his sudo asks for (as SETUP sets it). */
     static final String BOB_PASSWORD = "a-password";
     static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-3");
+    /** Debian 13 with OpenSSH 10 (tests/docker-up builds it too): ML-KEM is its default key exchange. */
+    static final String TRIXIE_IMAGE = System.getenv().getOrDefault("VPS_TEST_TRIXIE_IMAGE", "vps-toolkit/openssh:trixie-1");
     private static VpsServer shared;
 
     final GenericContainer<?> container;
@@ -48,14 +50,19 @@ final class VpsServer implements AutoCloseable {
     }
 
     /** @param sshdOptions extra sshd command-line options, e.g. "-o LogLevel=DEBUG1" */
-    @SuppressWarnings("resource")
     VpsServer(String sshdOptions) {
+        this(IMAGE, sshdOptions);
+    }
+
+    /** A server from IMAGE (e.g. {@link #TRIXIE_IMAGE}), set up the same way. */
+    @SuppressWarnings("resource")
+    VpsServer(String image, String sshdOptions) {
         try {
             dir = Files.createTempDirectory("vps-server");
             port = freePort();
             key = dir.resolve("id_ecdsa");
             String publicKey = writeKeyPair(key);
-            container = new GenericContainer<>(DockerImageName.parse(IMAGE))
+            container = new GenericContainer<>(DockerImageName.parse(image))
                     .withNetworkMode("host")
                     .withTmpFs(java.util.Map.of("/mnt/tiny", "rw,size=1m,mode=1777"))
                     .withCopyToContainer(Transferable.of(publicKey), "/tmp/client.pub")

@@ -266,7 +266,7 @@ final class AuthDiagnosis {
                 return;
             }
         }
-        problems.add(what + ": the server offers only " + String.join(",", server) + " (" + keyword + "), none of which we use");
+        problems.add(what + ": the server offers only " + String.join(",", server) + " (" + keyword + "), none of which we use; we offer " + ours);
     }
 
     /** A login with no key: host-key check, then the server lists the methods it allows for the user. */

@@ -49,12 +49,17 @@ final class ServerProbe {
             throw new IOException("expected KEXINIT, got message " + payload[0]);
         }
         DataInputStream lists = new DataInputStream(new java.io.ByteArrayInputStream(payload, 17, payload.length - 17));
-        List<String> kex = nameList(lists);
+        List<String> kex = nameList(lists).stream().filter(k -> !isMarker(k)).toList();
         List<String> hostKeys = nameList(lists);
         List<String> ciphers = nameList(lists);
         nameList(lists);
         List<String> macs = nameList(lists);
         return new Result(banner, kex, hostKeys, ciphers, macs);
+    }
+
+    /** RFC 8308's ext-info and OpenSSH's strict-kex markers ride in the key exchange list but are no key exchange. */
+    static boolean isMarker(String kexName) {
+        return kexName.startsWith("ext-info-") || kexName.startsWith("kex-strict-");
     }
 
     /** The protocol a non-SSH first line belongs to ("HTTP", "SMTP or FTP"...), or null when it says nothing recognisable. */

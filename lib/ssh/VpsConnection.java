@@ -15,8 +15,10 @@ import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * One authenticated SSH session to a target: bounded connect, strict host-key checking,
@@ -317,7 +319,8 @@ final class VpsConnection implements AutoCloseable {
 
     private static VpsException noCommonAlgorithm(JSchAlgoNegoFailException e, String where) {
         String kind = ALGORITHM_KINDS.getOrDefault(e.getAlgorithmName(), e.getAlgorithmName());
-        String server = e.getServerProposal();
+        String server = withoutMarkers(e.getServerProposal());
+        String ours = withoutMarkers(e.getJSchProposal());
         boolean onlySha1Rsa = e.getAlgorithmName().equals("server_host_key") && List.of(server.split(",")).contains("ssh-rsa")
                 && !server.contains("rsa-sha2");
         String keyword = switch (kind) {
@@ -326,12 +329,19 @@ final class VpsConnection implements AutoCloseable {
             case "cipher" -> "Ciphers";
             default -> "MACs";
         };
+        String spoken = Arrays.stream(server.split(",")).filter(a -> JSch.getConfig(a) != null).findFirst().orElse(null);
         String hint = onlySha1Rsa
                 ? "the server only offers the SHA-1 ssh-rsa host key; upgrade its OpenSSH, or pass --legacy-ssh-rsa if you must connect now"
+                : spoken != null && !kind.equals("host key")
+                ? "we leave out the server's " + spoken + ": add it in ~/.ssh/config (" + keyword + " +" + spoken + "), or allow one of ours in its sshd_config"
                 : "the server's SSH is very old or restricted: allow a modern algorithm in its sshd_config, or widen ours in ~/.ssh/config ("
                         + keyword + " +ALGORITHM)";
         return new VpsException(VpsException.Kind.PROTOCOL, "no common " + kind + " algorithm with " + where
-                + ": the server offers " + server + "; we offer " + e.getJSchProposal(), hint, false, e);
+                + ": the server offers " + server + "; we offer " + ours, hint, false, e);
+    }
+
+    private static String withoutMarkers(String kexList) {
+        return Arrays.stream(kexList.split(",")).filter(a -> !ServerProbe.isMarker(a)).collect(Collectors.joining(","));
     }
 
     /**

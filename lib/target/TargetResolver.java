@@ -41,6 +41,29 @@ final class TargetResolver {
     private final List<String> notes = new ArrayList<>();
     private Map<String, String> dotenv;
 
+    /** OpenSSH 10's first choices, in its order: hybrid post-quantum key exchanges (JSch runs them on BouncyCastle). */
+    static final List<String> POST_QUANTUM_KEX = List.of("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com");
+    private static final String CLASSIC_KEX = Arrays.stream(JSch.getConfig("kex").split(","))
+            .filter(k -> !POST_QUANTUM_KEX.contains(k)).collect(Collectors.joining(","));
+    /**
+     * Whether this process keeps its connections (the engine, mcp-server). The first post-quantum key exchange of a
+     * process loads and verifies BouncyCastle's signed jar and makes its first key pair: ~0.3 s, half again a cold
+     * exec-command. So a one-shot command proposes them after the classic ones (a server that allows only them still
+     * gets them), and a process that pays that once proposes them first, as OpenSSH 10 does.
+     */
+    private static volatile boolean postQuantumFirst;
+
+    /** Called by the main() of a process that keeps its connections. */
+    static void proposePostQuantumFirst() {
+        postQuantumFirst = true;
+    }
+
+    /** The key exchanges we propose (JSch's, with the post-quantum ones in OpenSSH 10's order, first or last). */
+    static String kex() {
+        String postQuantum = String.join(",", POST_QUANTUM_KEX);
+        return postQuantumFirst ? postQuantum + "," + CLASSIC_KEX : CLASSIC_KEX + "," + postQuantum;
+    }
+
     /** What names the target, not a jump host: a hop ignores these variables. */
     private static final List<String> TARGET_ONLY = List.of("VPS_HOST", "VPS_PORT", "VPS_USER", "VPS_HOST_KEY", "VPS_JUMP");
 
@@ -195,12 +218,10 @@ final class TargetResolver {
         out.put("cipher.c2s", ciphers);
         out.put("cipher.s2c", ciphers);
         // JSch probes every algorithm named in its Check* lists by loading it. The BouncyCastle ones load and
-        // signature-check BouncyCastle's signed jar: ~0.3 s of every call. chacha20-poly1305 is always there
-        // (we ship BouncyCastle), so it is not probed; ML-KEM in JSch 2.28.8 needs BouncyCastle classes that
-        // 1.83 lacks, so the probe always dropped it: it is left out of the default proposal instead.
+        // signature-check BouncyCastle's signed jar: ~0.3 s of every call. We ship BouncyCastle, so
+        // chacha20-poly1305 and the post-quantum key exchanges are always there and are not probed.
         out.put("CheckCiphers", "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
-        out.put("kex", Arrays.stream(JSch.getConfig("kex").split(",")).filter(k -> !k.startsWith("mlkem"))
-                .collect(Collectors.joining(",")));
+        out.put("kex", kex());
         if (o.legacySshRsa) {
             out.put("server_host_key", JSch.getConfig("server_host_key") + ",ssh-rsa");
             out.put("PubkeyAcceptedAlgorithms", JSch.getConfig("PubkeyAcceptedAlgorithms") + ",ssh-rsa");
@@ -221,7 +242,7 @@ final class TargetResolver {
         }
         List<String> proposed = List.of(out.get("kex").split(","));
         out.put("CheckKexes", Arrays.stream(JSch.getConfig("CheckKexes").split(",")).filter(proposed::contains)
-                .collect(Collectors.joining(",")));
+                .filter(k -> !POST_QUANTUM_KEX.contains(k)).collect(Collectors.joining(",")));
         return out;
     }
 
