@@ -5,9 +5,6 @@
 // engine serves going through bin/vps and one warm engine (EngineRuns); their lines name "engine:".
 // VPS_TEST_VIA=engine runs only that pass, VPS_TEST_VIA=cold only the normal one.
 //MAIN RunTests
-//DEPS org.junit.jupiter:junit-jupiter:6.0.3
-//DEPS org.junit.platform:junit-platform-launcher:6.0.3
-//DEPS org.testcontainers:testcontainers:2.0.5
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
 //SOURCES ../lib/Deps.java ../lib/McpDeps.java
 //SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
@@ -38,7 +35,7 @@
 //SOURCES ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
-//SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
+//SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
