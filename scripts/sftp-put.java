@@ -73,30 +73,6 @@ class SftpPut implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        long start = System.nanoTime();
-        List<String> sources = paths.subList(0, paths.size() - 1);
-        String destination = paths.get(paths.size() - 1);
-        String command = "sftp-put " + String.join(" ", paths);
-        String host = null;
-        try (Interrupts.Registration onInterrupt = transfer.reportingInterrupts(command, out, err)) {
-            Uploader.Options options = transfer.toOptions();
-            Uploader.checkSources(sources);
-            Target t = target.resolve(err);
-            host = t.host();
-            String where = host;
-            // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
-            java.util.function.Function<VpsConnection, Integer> work = connection -> {
-                List<TransferResult> results = Transfer.run(connection, true, sources, destination, options, transfer.quiet || transfer.json, in, out, err);
-                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
-            };
-            if (sources.contains("-")) {
-                try (VpsConnection connection = target.connect(t, err, Transfer.CHANNELS)) {
-                    return work.apply(connection);
-                }
-            }
-            return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
-        } catch (VpsException e) {
-            return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
-        }
+        return transfer.call(target, true, paths, in, out, err);
     }
 }
