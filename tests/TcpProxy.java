@@ -30,9 +30,7 @@ final class TcpProxy implements AutoCloseable {
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-        Thread acceptor = new Thread(this::acceptLoop, "proxy-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        Daemons.start("proxy-accept", this::acceptLoop);
     }
 
     /** A proxy that accepts connections and never answers: a silent server. */
@@ -84,7 +82,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     private void pipe(Socket from, Socket to, boolean fromClient) {
-        Thread t = new Thread(() -> {
+        Daemons.start("proxy-pipe", () -> {
             byte[] buf = new byte[16 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream direct = to.getOutputStream()) {
                 OutputStream out = delayMs > 0 ? new DelayLine(direct, delayMs) : direct;
@@ -112,9 +110,7 @@ final class TcpProxy implements AutoCloseable {
                 closeQuietly(from);
                 closeQuietly(to);
             }
-        }, "proxy-pipe");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     /** Writes each chunk DELAY ms after it was read, without limiting throughput (a delay line, not stop-and-wait). */
@@ -124,7 +120,7 @@ final class TcpProxy implements AutoCloseable {
         private final java.util.concurrent.LinkedBlockingQueue<Chunk> line = new java.util.concurrent.LinkedBlockingQueue<>();
 
         DelayLine(OutputStream out, long delayMs) {
-            Thread writer = new Thread(() -> {
+            Daemons.start("proxy-delay", () -> {
                 try (out) {
                     while (true) {
                         Chunk c = line.take();
@@ -140,9 +136,7 @@ final class TcpProxy implements AutoCloseable {
                 } catch (IOException | InterruptedException ignored) {
                     // closed
                 }
-            }, "proxy-delay");
-            writer.setDaemon(true);
-            writer.start();
+            });
             this.delayNanos = delayMs * 1_000_000;
         }
 
