@@ -74,8 +74,8 @@ class DiagnoseAuth implements Callable<Integer> {
         long ms = (System.nanoTime() - start) / 1_000_000;
         if (json) {
             Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), ms, null);
-            r.put("checks", d.checks.stream().map(AuthDiagnosis.Check::toJson).toList());
-            r.put("verdict", d.verdict.toJson());
+            r.put("checks", d.checks.stream().map(Json::fields).toList());
+            r.put("verdict", Json.fields(d.verdict));
             out.println(Json.write(r));
         } else {
             out.println();
