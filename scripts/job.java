@@ -3,9 +3,9 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION Detached jobs that survive disconnects and agent timeouts: start, status, logs, wait, kill, list, gc.
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java
-//SOURCES ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
-//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
+//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/Sha256.java
+//SOURCES ../lib/util/ShellQuote.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
@@ -55,94 +55,21 @@ class JobCommand extends ParentCommand {
         Cli.main(new JobCommand(), args);
     }
 
-    /** What every subcommand shares: the target and --json (the parent's), one connection, the error report. */
-    @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)
-    abstract static class Sub implements Callable<Integer> {
-        @CommandLine.ParentCommand
-        JobCommand parent;
-
-        boolean json() {
-            return parent.json;
-        }
-
-        abstract int run(Jobs jobs, Map<String, Object> result);
-
-        /** Whether the whole subcommand may run again after a dropped link (it reads, or is idempotent). */
-        boolean repeatable() {
-            return true;
-        }
-
-        String name() {
-            return getClass().getAnnotation(Command.class).name();
-        }
-
-        /** On a Ctrl-C: {what goes on, how to continue, the job's id}; null when the subcommand has nothing to add. */
-        String[] whenInterrupted() {
-            return null;
+    /** A job subcommand: ParentCommand.Sub's skeleton through Jobs; all of them may run again after a dropped link unless they say otherwise. */
+    abstract static class Sub extends ParentCommand.Sub<Jobs> {
+        @Override
+        Jobs on(VpsConnection connection) {
+            return new Jobs(connection);
         }
 
         @Override
-        public Integer call() {
-            if (whenInterrupted() == null) {
-                return runOnce();
-            }
-            try (Interrupts.Registration onInterrupt = Interrupts.reporting(this::reportInterrupted)) {
-                return runOnce();
-            }
+        Map<String, Object> result(String host, String command) {
+            return Json.envelope(host, command, "exited", 0, 0, null);
         }
 
-        private void reportInterrupted() {
-            String[] said = whenInterrupted();
-            if (json()) {
-                Map<String, Object> r = Json.envelope(host, "job " + name(), "failed", null, 0, null);
-                r.put("job", said[2]);
-                r.put("error", Interrupts.error(said[0], said[1]));
-                parent.out.println(Json.write(r));
-                parent.out.flush();
-            }
-            parent.err.println(Interrupts.line(said[0], said[1]));
-            parent.err.flush();
-        }
-
-        /** The server's name once resolved, for the interrupt's report (printed on the shutdown hook's thread). */
-        private volatile String host;
-
-        /** The login user once resolved (whom sudo or su starts from). */
-        String login;
-
-        private int runOnce() {
-            TargetOptions target = parent.target;
-            long start = System.nanoTime();
-            try {
-                Target t = target.resolve(parent.err);
-                host = t.host();
-                login = t.user();
-                Map<String, Object> r = Json.envelope(host, "job " + name(), "exited", 0, 0, null);
-                int code;
-                if (repeatable()) {
-                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(new Jobs(c), r));
-                } else {
-                    try (VpsConnection c = target.connect(t, parent.err)) {
-                        code = run(new Jobs(c), r);
-                    }
-                }
-                r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
-                if (Interrupts.happened()) {
-                    return Interrupts.EXIT;
-                }
-                if (json()) {
-                    parent.out.println(Json.write(r));
-                }
-                return code;
-            } catch (VpsException e) {
-                if (Interrupts.happened()) {
-                    return Interrupts.EXIT;
-                }
-                if (json()) {
-                    parent.out.println(Json.write(Json.failure(host, "job " + name(), e, (System.nanoTime() - start) / 1_000_000)));
-                }
-                return Cli.fail(e, parent.err);
-            }
+        @Override
+        boolean repeatable() {
+            return true;
         }
 
         /** The job's status line; every subcommand prints it on stdout. */

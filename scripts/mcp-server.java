@@ -3,9 +3,9 @@
 //JAVA_OPTIONS -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The toolkit as MCP tools over stdio (exec, files, jobs, sessions, diagnose-auth), one warm SSH connection per target.
 //SOURCES ../lib/Deps.java ../lib/McpDeps.java
-//SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
-//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
-//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/util/ByteSizes.java ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java
+//SOURCES ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java
+//SOURCES ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetNames.java ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
@@ -18,8 +18,9 @@
 //SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
-//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/TransferOptions.java
-//SOURCES ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
+//SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
@@ -131,15 +132,13 @@ class McpServer implements Callable<Integer> {
 
     /** Opens the default target's session in the background, so that the first call finds it warm; failures are only logged. */
     private void warmUp(TargetNames names, SessionPool connections) {
-        Thread t = new Thread(() -> {
+        Daemons.start("vps-warm-up", () -> {
             try {
                 connections.lease(names.resolveFor(names.defaultName(), connections), 1, target.verbose ? err : null).close();
             } catch (VpsException e) {
                 err.println("vps: could not connect to " + names.defaultName() + " yet: " + e.getMessage() + " (the first call will try again)");
             }
-        }, "vps-warm-up");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     /** Tells when the client closed our stdin: the session is over and the connections can go. */

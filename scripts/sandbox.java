@@ -3,8 +3,8 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java
-//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/util/Daemons.java ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java
+//SOURCES ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/Target.java
 //SOURCES ../lib/ssh/KeyFiles.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java

@@ -3,9 +3,9 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION Interactive programs (a shell, psql, a REPL) living on the server across calls: open, send, read, list, close.
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
-//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
-//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/util/ByteSizes.java ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java
+//SOURCES ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java
+//SOURCES ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
@@ -52,83 +52,22 @@ class SessionCommand extends ParentCommand {
         Cli.main(new SessionCommand(), args);
     }
 
-    /** What every subcommand shares: the target and --json (the parent's), one connection, the error report. */
-    @Command(mixinStandardHelpOptions = true, versionProvider = Cli.Version.class)
-    abstract static class Sub implements Callable<Integer> {
-        @CommandLine.ParentCommand
-        SessionCommand parent;
-
-        abstract int run(Sessions sessions, Map<String, Object> result);
-
-        /** Whether the subcommand may run again after a dropped link: reads may, open, send and close must not (twice is not once). */
-        boolean repeatable() {
-            return false;
-        }
-
-        String name() {
-            return getClass().getAnnotation(Command.class).name();
-        }
-
-        /** On a Ctrl-C: {what goes on, how to continue}; null when the subcommand has nothing to add. */
-        String[] whenInterrupted() {
-            return null;
+    /** A session subcommand: ParentCommand.Sub's skeleton through Sessions. */
+    abstract static class Sub extends ParentCommand.Sub<Sessions> {
+        @Override
+        Sessions on(VpsConnection connection) {
+            return new Sessions(connection);
         }
 
         @Override
-        public Integer call() {
-            if (whenInterrupted() == null) {
-                return runOnce();
-            }
-            try (Interrupts.Registration onInterrupt = Interrupts.reporting(this::reportInterrupted)) {
-                return runOnce();
-            }
+        Map<String, Object> result(String host, String command) {
+            return Sessions.result(host, command);
         }
 
-        private void reportInterrupted() {
-            String[] said = whenInterrupted();
-            if (parent.json) {
-                Map<String, Object> r = Json.envelope(null, "session " + name(), "failed", null, 0, null);
-                r.put("error", Interrupts.error(said[0], said[1]));
-                parent.out.println(Json.write(r));
-                parent.out.flush();
-            }
-            parent.err.println(Interrupts.line(said[0], said[1]));
-            parent.err.flush();
-        }
-
-        private int runOnce() {
-            TargetOptions target = parent.target;
-            long start = System.nanoTime();
-            String host = null;
-            try {
-                Target t = target.resolve(parent.err);
-                host = t.host();
-                Map<String, Object> r = Sessions.result(host, "session " + name());
-                int code;
-                if (repeatable()) {
-                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(new Sessions(c), r));
-                } else {
-                    try (VpsConnection c = target.connect(t, parent.err)) {
-                        code = run(new Sessions(c), r);
-                    }
-                }
-                r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
-                if (Interrupts.happened()) {
-                    return Interrupts.EXIT;
-                }
-                if (parent.json) {
-                    parent.out.println(Json.write(r));
-                }
-                return code;
-            } catch (VpsException e) {
-                if (Interrupts.happened()) {
-                    return Interrupts.EXIT;
-                }
-                if (parent.json) {
-                    parent.out.println(Json.write(Json.failure(host, "session " + name(), e, (System.nanoTime() - start) / 1_000_000)));
-                }
-                return Cli.fail(e, parent.err);
-            }
+        /** Reads may run again after a dropped link; open, send and close must not (twice is not once). */
+        @Override
+        boolean repeatable() {
+            return false;
         }
 
         String line(Sessions.Status s) {

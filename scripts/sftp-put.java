@@ -6,9 +6,9 @@
 // instead of touching fresh pages (measured with bench/transfer-vs-openssh).
 //DESCRIPTION Upload files and folders over SFTP: atomic, resumable, SHA-256 verified.
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java
-//SOURCES ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
-//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
+//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/Sha256.java
+//SOURCES ../lib/util/ShellQuote.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
@@ -73,30 +73,6 @@ class SftpPut implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        long start = System.nanoTime();
-        List<String> sources = paths.subList(0, paths.size() - 1);
-        String destination = paths.get(paths.size() - 1);
-        String command = "sftp-put " + String.join(" ", paths);
-        String host = null;
-        try (Interrupts.Registration onInterrupt = transfer.reportingInterrupts(command, out, err)) {
-            Uploader.Options options = transfer.toOptions();
-            Uploader.checkSources(sources);
-            Target t = target.resolve(err);
-            host = t.host();
-            String where = host;
-            // Partial files are resumed, so a transfer from files may run again after a dropped link; stdin may not.
-            java.util.function.Function<VpsConnection, Integer> work = connection -> {
-                List<TransferResult> results = Transfer.run(connection, true, sources, destination, options, transfer.quiet || transfer.json, in, out, err);
-                return transfer.report(command, where, results, (System.nanoTime() - start) / 1_000_000, out, err);
-            };
-            if (sources.contains("-")) {
-                try (VpsConnection connection = target.connect(t, err, Transfer.CHANNELS)) {
-                    return work.apply(connection);
-                }
-            }
-            return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
-        } catch (VpsException e) {
-            return transfer.fail(command, host, e, (System.nanoTime() - start) / 1_000_000, out, err);
-        }
+        return transfer.call(target, true, paths, in, out, err);
     }
 }

@@ -149,7 +149,7 @@ class DiagnoseAuthTest extends VpsTestBase {
         assertEquals(255, closed.exit());
         assertTrue(((String) verdict(closed).get("cause")).startsWith("nothing listens on port"), closed.stdout());
         try (java.net.ServerSocket http = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
-            Thread t = new Thread(() -> {
+            Daemons.start("fake-http", () -> {
                 for (int i = 0; i < 3; i++) {
                     try (java.net.Socket s = http.accept()) {
                         s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\n\r\n".getBytes());
@@ -158,8 +158,6 @@ class DiagnoseAuthTest extends VpsTestBase {
                     }
                 }
             });
-            t.setDaemon(true);
-            t.start();
             Runs.Result web = diagnose(target(http.getLocalPort(), "root", vps.key, vps.knownHosts));
             assertEquals(255, web.exit());
             assertTrue(((String) verdict(web).get("cause")).startsWith("another service listens on port"), web.stdout());

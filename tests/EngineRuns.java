@@ -4,12 +4,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The engine mode of {@link Runs}: a call of a script the engine serves runs as a user's shell runs
@@ -58,9 +58,7 @@ final class EngineRuns {
             long logBefore = Files.size(log);
             long start = System.nanoTime();
             Process p = pb.start();
-            if (!p.waitFor(CALL_LIMIT_MIN, TimeUnit.MINUTES)) {
-                p.descendants().forEach(ProcessHandle::destroy);
-                p.destroy();
+            if (!Processes.waitOrKill(p, Duration.ofMinutes(CALL_LIMIT_MIN))) {
                 throw new AssertionError("bin/vps " + script + " did not end within " + CALL_LIMIT_MIN + " min");
             }
             long millis = (System.nanoTime() - start) / 1_000_000;
@@ -159,13 +157,7 @@ final class EngineRuns {
 
     /** Ends the suite's engine (the one this class started), waiting for it to exit. */
     static synchronized void stop() {
-        ProcessHandle.of(enginePid).ifPresent(engine -> {
-            engine.destroy();
-            engine.onExit().orTimeout(15, TimeUnit.SECONDS).exceptionally(t -> {
-                engine.destroyForcibly();
-                return engine;
-            }).join();
-        });
+        ProcessHandle.of(enginePid).ifPresent(engine -> Processes.stop(engine, Duration.ofSeconds(15)));
         enginePid = -1;
     }
 

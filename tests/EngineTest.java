@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -139,9 +140,7 @@ class EngineTest extends VpsTestBase {
     }
 
     static Proc finish(Running r, int seconds) throws Exception {
-        if (!r.process().waitFor(seconds, TimeUnit.SECONDS)) {
-            r.process().descendants().forEach(ProcessHandle::destroyForcibly);
-            r.process().destroyForcibly();
+        if (!Processes.waitOrKill(r.process(), Duration.ofSeconds(seconds))) {
             throw new AssertionError("bin/vps did not end within " + seconds + " s");
         }
         return new Proc(r.process().exitValue(), Files.readString(r.out()), Files.readString(r.err()),

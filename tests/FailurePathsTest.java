@@ -85,7 +85,7 @@ class FailurePathsTest extends VpsTestBase {
     @Test
     void nonSshServiceOnThePort() throws Exception {
         try (java.net.ServerSocket http = new java.net.ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
-            Thread t = new Thread(() -> {
+            Daemons.start("fake-http", () -> {
                 try (java.net.Socket s = http.accept()) {
                     s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\n\r\n".getBytes());
                     s.getOutputStream().flush();
@@ -94,8 +94,6 @@ class FailurePathsTest extends VpsTestBase {
                     // test server: done
                 }
             });
-            t.setDaemon(true);
-            t.start();
             Runs.Result r = Runs.exec(target(http.getLocalPort(), "--connect-timeout", "5s", "--", "true"));
             assertEquals(255, r.exit(), r.toString());
             assertTrue(r.stderr().startsWith("vps: PROTOCOL: ") || r.stderr().startsWith("vps: NETWORK: "), r.toString());

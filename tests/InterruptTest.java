@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +42,7 @@ class InterruptTest extends VpsTestBase {
         int interrupt() throws Exception {
             Process kill = new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start();
             assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -INT was sent");
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+            if (!Processes.waitOrKill(process, Duration.ofSeconds(30))) {
                 throw new AssertionError("the client did not end within 30 s of SIGINT; stderr: " + stderr());
             }
             return process.exitValue();

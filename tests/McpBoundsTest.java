@@ -329,7 +329,7 @@ class McpBoundsTest extends VpsTestBase {
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
                     .tools(tools.stream().map(McpTool::specification).toList()).build();
             BufferedReader lines = new BufferedReader(new InputStreamReader(Channels.newInputStream(out.source()), StandardCharsets.UTF_8));
-            reader = new Thread(() -> {
+            reader = Daemons.start("bounds-reader", () -> {
                 try {
                     for (String l; (l = lines.readLine()) != null; ) {
                         fromServer.add(l);
@@ -337,9 +337,7 @@ class McpBoundsTest extends VpsTestBase {
                 } catch (IOException ended) {
                     // the pipe closed
                 }
-            }, "bounds-reader");
-            reader.setDaemon(true);
-            reader.start();
+            });
             send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
                     + "\"clientInfo\":{\"name\":\"raw\",\"version\":\"1\"}}}");
             assertNotNull(answer(1), "initialized");

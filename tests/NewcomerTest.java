@@ -156,10 +156,9 @@ class NewcomerTest extends VpsTestBase {
     /** A web server as found on a wrong port: it waits for a request line, answers 400 and hangs up. */
     private static final class HttpLike implements AutoCloseable {
         private final ServerSocket socket = new ServerSocket(0, 10, InetAddress.getByName("127.0.0.1"));
-        private final Thread thread = new Thread(this::serve, "http-like");
+        private final Thread thread = Daemons.thread("http-like", this::serve);
 
         HttpLike() throws IOException {
-            thread.setDaemon(true);
             thread.start();
         }
 

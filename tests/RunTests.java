@@ -5,14 +5,11 @@
 // engine serves going through bin/vps and one warm engine (EngineRuns); their lines name "engine:".
 // VPS_TEST_VIA=engine runs only that pass, VPS_TEST_VIA=cold only the normal one.
 //MAIN RunTests
-//DEPS org.junit.jupiter:junit-jupiter:6.0.3
-//DEPS org.junit.platform:junit-platform-launcher:6.0.3
-//DEPS org.testcontainers:testcontainers:2.0.5
 //JAVA_OPTIONS -XX:+UseSerialGC -Xmx1g
 //SOURCES ../lib/Deps.java ../lib/McpDeps.java
-//SOURCES ../lib/util/ByteSizes.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
-//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java
-//SOURCES ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
+//SOURCES ../lib/util/ByteSizes.java ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java
+//SOURCES ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java
+//SOURCES ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetNames.java ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
@@ -38,7 +35,7 @@
 //SOURCES ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
-//SOURCES VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
+//SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java

@@ -116,11 +116,12 @@ class SessionTest extends VpsTestBase {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "SessionCommand", "read"));
         cmd.addAll(vps.target("root"));
-        cmd.addAll(List.of(id, "--from", "0", "--wait-for", "never printed", "--max", "40s"));
+        cmd.addAll(List.of(id, "--from", "0", "--wait-for", "never printed", "--max", "40s", "--json"));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("VPS_SSH_CONFIG", "/dev/null");
         Path errors = java.nio.file.Files.createTempFile("session-read", ".err");
-        Process client = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errors.toFile()).start();
+        Path output = java.nio.file.Files.createTempFile("session-read", ".out");
+        Process client = pb.redirectOutput(output.toFile()).redirectError(errors.toFile()).start();
         try {
             vps.await("pgrep -fx 'sleep 0.1' >/dev/null && echo waiting", "waiting");
             new ProcessBuilder("kill", "-INT", Long.toString(client.pid())).start().waitFor(10, TimeUnit.SECONDS);
@@ -132,6 +133,9 @@ class SessionTest extends VpsTestBase {
         assertEquals(130, client.exitValue(), said);
         assertTrue(said.contains("vps: interrupted: session " + id + " goes on running on the server"), said);
         assertTrue(said.contains("hint: read it again with: session read " + id + " --from 0"), said);
+        Map<?, ?> report = Json.read(java.nio.file.Files.readString(output).trim(), Map.class);
+        assertEquals("INTERRUPTED", ((Map<?, ?>) report.get("error")).get("kind"), report.toString());
+        assertEquals("127.0.0.1", report.get("host"), "the --json report names the server, as job's does: " + report);
         assertEquals("running", ((Map<?, ?>) ((List<?>) session("list", "--json").json().get("sessions")).stream()
                 .filter(s -> id.equals(((Map<?, ?>) s).get("session"))).findFirst().orElseThrow()).get("status"));
         session("close", id);

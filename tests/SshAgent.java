@@ -2,6 +2,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** A real OpenSSH ssh-agent on a private socket, holding the given keys; stopped on close. */
@@ -30,7 +31,6 @@ final class SshAgent implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        process.destroy();
-        process.waitFor(5, TimeUnit.SECONDS);
+        Processes.stop(process.toHandle(), Duration.ofSeconds(5));
     }
 }

@@ -11,7 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A loopback TCP proxy for fault injection: forwards to a port and can cut every connection,
  * stall (keep the connections but drop every byte, as a dead link does), add a fixed latency per
  * direction (a delay line), and count round trips (turns from client-to-server traffic to
- * server-to-client traffic).
+ * server-to-client traffic). bench/LatencyProxy runs one as a delay line on a fixed port.
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
@@ -28,11 +28,15 @@ final class TcpProxy implements AutoCloseable {
     private volatile boolean lastFromClient;
 
     TcpProxy(int targetPort) throws IOException {
+        this(0, targetPort, 0);
+    }
+
+    /** A proxy on LISTENPORT (0: any free one) with DELAYMS of one-way delay from its first connection on. */
+    TcpProxy(int listenPort, int targetPort, long delayMs) throws IOException {
         this.targetPort = targetPort;
-        this.server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-        Thread acceptor = new Thread(this::acceptLoop, "proxy-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        this.delayMs = delayMs;
+        this.server = new ServerSocket(listenPort, 50, InetAddress.getByName("127.0.0.1"));
+        Daemons.start("proxy-accept", this::acceptLoop);
     }
 
     /** A proxy that accepts connections and never answers: a silent server. */
@@ -83,11 +87,17 @@ final class TcpProxy implements AutoCloseable {
         lastFromClient = fromClient;
     }
 
+    /** Copies FROM to TO; at the end of FROM both are closed, after the delay when there is one (what was sent arrives first). */
     private void pipe(Socket from, Socket to, boolean fromClient) {
-        Thread t = new Thread(() -> {
+        Runnable cut = () -> {
+            closeQuietly(from);
+            closeQuietly(to);
+        };
+        Daemons.start("proxy-pipe", () -> {
             byte[] buf = new byte[16 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream direct = to.getOutputStream()) {
-                OutputStream out = delayMs > 0 ? new DelayLine(direct, delayMs) : direct;
+            OutputStream out = null;
+            try (InputStream in = from.getInputStream()) {
+                out = delayMs > 0 ? new DelayLine(to.getOutputStream(), delayMs, cut) : to.getOutputStream();
                 int n;
                 long start = System.nanoTime();
                 long total = 0;
@@ -109,12 +119,13 @@ final class TcpProxy implements AutoCloseable {
             } catch (IOException | InterruptedException ignored) {
                 // cut: the other pipe notices on its own
             } finally {
-                closeQuietly(from);
-                closeQuietly(to);
+                if (out instanceof DelayLine line) {
+                    line.close();   // it cuts once the queued bytes are out
+                } else {
+                    cut.run();
+                }
             }
-        }, "proxy-pipe");
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     /** Writes each chunk DELAY ms after it was read, without limiting throughput (a delay line, not stop-and-wait). */
@@ -123,9 +134,9 @@ final class TcpProxy implements AutoCloseable {
 
         private final java.util.concurrent.LinkedBlockingQueue<Chunk> line = new java.util.concurrent.LinkedBlockingQueue<>();
 
-        DelayLine(OutputStream out, long delayMs) {
-            Thread writer = new Thread(() -> {
-                try (out) {
+        DelayLine(OutputStream out, long delayMs, Runnable atEnd) {
+            Daemons.start("proxy-delay", () -> {
+                try {
                     while (true) {
                         Chunk c = line.take();
                         long wait = c.due() - System.nanoTime();
@@ -139,10 +150,10 @@ final class TcpProxy implements AutoCloseable {
                     }
                 } catch (IOException | InterruptedException ignored) {
                     // closed
+                } finally {
+                    atEnd.run();
                 }
-            }, "proxy-delay");
-            writer.setDaemon(true);
-            writer.start();
+            });
             this.delayNanos = delayMs * 1_000_000;
         }
 

@@ -48,7 +48,7 @@ MAPPING = {
     "Deps.java": "", "McpDeps.java": "",
     "Json.java": "util", "Durations.java": "util", "ByteSizes.java": "util", "LocalFolders.java": "util",
     "Sha256.java": "util", "SpillBuffer.java": "util", "ShellQuote.java": "util",
-    "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util",
+    "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util", "Daemons.java": "util", "Processes.java": "util",
     "Cli.java": "cli", "ParentCommand.java": "cli",
     "Target.java": "target", "TargetOptions.java": "target", "TargetResolver.java": "target",
     "TargetJson.java": "target", "TargetNames.java": "target", "HostSpec.java": "target", "SshConfig.java": "target",

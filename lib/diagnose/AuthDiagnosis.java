@@ -34,28 +34,11 @@ final class AuthDiagnosis {
         Check {
             detail = VpsException.plain(detail);
         }
-
-        Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", name);
-            m.put("status", status);
-            m.put("detail", detail);
-            return m;
-        }
     }
 
     record Verdict(String outcome, String cause, String evidence, String fix) {
         Verdict {
             evidence = VpsException.plain(evidence);
-        }
-
-        Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("outcome", outcome);
-            m.put("cause", cause);
-            m.put("evidence", evidence);
-            m.put("fix", fix);
-            return m;
         }
     }
 

@@ -133,7 +133,7 @@ final class EngineCall implements Command {
 
         Relay(OutputStream client, Path spillDir, String name) {
             buffer = new SpillBuffer(spillDir);
-            pump = new Thread(() -> {
+            pump = Daemons.start(name, () -> {
                 byte[] chunk = new byte[32 * 1024];
                 try (InputStream from = buffer.reader()) {
                     int n;
@@ -144,9 +144,7 @@ final class EngineCall implements Command {
                 } catch (IOException clientGone) {
                     buffer.abandon();   // later writes are dropped, never waited on
                 }
-            }, name);
-            pump.setDaemon(true);
-            pump.start();
+            });
         }
 
         OutputStream writer() {
@@ -184,7 +182,7 @@ final class EngineCall implements Command {
             return;
         }
         System.err.println("vps-engine: call " + id + " interrupted: " + why);
-        stopper = new Thread(() -> {
+        stopper = Daemons.start("vps-call-stop-" + id, () -> {
             scope.interrupt();
             try {
                 t.join(INTERRUPT_GRACE_MS);
@@ -195,9 +193,7 @@ final class EngineCall implements Command {
                 t.interrupt();
                 finish(INTERRUPTED);
             }
-        }, "vps-call-stop-" + id);
-        stopper.setDaemon(true);
-        stopper.start();
+        });
     }
 
     /** Called every second: a client process that died without closing its channel (kill -9 of the bash client). */

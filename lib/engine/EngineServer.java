@@ -57,7 +57,7 @@ final class EngineServer implements AutoCloseable {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final Map<String, EngineCall> calls = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "vps-engine-clock"));
+    private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(Daemons.named("vps-engine-clock"));
     private final Object done = new Object();
     private SshServer server;
     private volatile long lastActivity = System.nanoTime();
@@ -287,11 +287,5 @@ final class EngineServer implements AutoCloseable {
                 }
             };
         }
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
     }
 }

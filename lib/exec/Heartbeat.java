@@ -32,9 +32,7 @@ final class Heartbeat implements AutoCloseable {
         this.what = what;
         this.details = details;
         if (everyNanos > 0) {
-            ticker = new Thread(this::tick, "vps-heartbeat");
-            ticker.setDaemon(true);
-            ticker.start();
+            ticker = Daemons.start("vps-heartbeat", this::tick);
         } else {
             ticker = null;
         }

@@ -1,7 +1,7 @@
 import com.jcraft.jsch.ChannelExec;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * The terminal a --pty command gets. The bootstrap's header (the scripts with the values) reaches the
@@ -96,8 +96,7 @@ final class Terminal {
     private static int[] askTerminal() {
         try {
             Process p = new ProcessBuilder("stty", "size").redirectInput(new File("/dev/tty")).redirectErrorStream(true).start();
-            if (!p.waitFor(2, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
+            if (!Processes.waitOrKill(p, Duration.ofSeconds(2))) {
                 return null;
             }
             String[] words = new String(p.getInputStream().readAllBytes()).trim().split("\\s+");

@@ -19,11 +19,7 @@ final class McpExecTool {
     private final TargetNames names;
     private final SessionPool connections;
     private final java.io.PrintStream log;
-    private final java.util.concurrent.ExecutorService cleaner = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "vps-job-cleaner");
-        t.setDaemon(true);
-        return t;
-    });
+    private final java.util.concurrent.ExecutorService cleaner = java.util.concurrent.Executors.newSingleThreadExecutor(Daemons.named("vps-job-cleaner"));
 
     McpExecTool(TargetNames names, SessionPool connections, java.io.PrintStream log) {
         this.names = names;

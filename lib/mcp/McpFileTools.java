@@ -34,11 +34,7 @@ final class McpFileTools {
      * put in place after the stat blocks the server's open for ever, and a server may just stall.
      */
     static final Duration READ_STALL = Duration.ofSeconds(30);
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "vps-read-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(Daemons.named("vps-read-watchdog"));
 
     private final TargetNames names;
     private final SessionPool connections;

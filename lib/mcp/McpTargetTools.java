@@ -39,8 +39,8 @@ final class McpTargetTools {
         Target t = names.resolve(names.nameOrDefault(args.target()));
         AuthDiagnosis d = new AuthDiagnosis(t, null).run();
         Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), (System.nanoTime() - start) / 1_000_000, null);
-        r.put("checks", d.checks.stream().map(AuthDiagnosis.Check::toJson).toList());
-        r.put("verdict", d.verdict.toJson());
+        r.put("checks", d.checks.stream().map(Json::fields).toList());
+        r.put("verdict", Json.fields(d.verdict));
         return r;
     }
 }

@@ -103,13 +103,7 @@ final class Sandbox {
     boolean stop() {
         Status s = status();
         if (s.pid() > 0) {
-            ProcessHandle.of(s.pid()).ifPresent(h -> {
-                h.destroy();
-                h.onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).exceptionally(t -> {
-                    h.destroyForcibly();
-                    return h;
-                }).join();
-            });
+            ProcessHandle.of(s.pid()).ifPresent(h -> Processes.stop(h, Duration.ofSeconds(10)));
         }
         try {
             Files.deleteIfExists(dir.resolve("server.json"));

@@ -124,7 +124,7 @@ final class SandboxServer {
             Thread stdin = pump(in, process.getOutputStream(), "stdin");
             Thread stdout = pump(process.getInputStream(), out, "stdout");
             Thread stderr = pump(process.getErrorStream(), err, "stderr");
-            Thread waiter = new Thread(() -> {
+            Thread waiter = Daemons.start("sandbox-wait", () -> {
                 try {
                     int code = process.waitFor();
                     stdout.join();
@@ -134,9 +134,7 @@ final class SandboxServer {
                 } catch (InterruptedException e) {
                     exit.onExit(255);
                 }
-            }, "sandbox-wait");
-            waiter.setDaemon(true);
-            waiter.start();
+            });
         }
 
         @Override
@@ -148,7 +146,7 @@ final class SandboxServer {
         }
 
         private static Thread pump(InputStream from, OutputStream to, String name) {
-            Thread t = new Thread(() -> {
+            return Daemons.start("sandbox-" + name, () -> {
                 byte[] buf = new byte[32 * 1024];
                 try (from; to) {
                     int n;
@@ -159,10 +157,7 @@ final class SandboxServer {
                 } catch (IOException ignored) {
                     // the other side went away: nothing left to copy
                 }
-            }, "sandbox-" + name);
-            t.setDaemon(true);
-            t.start();
-            return t;
+            });
         }
     }
 }

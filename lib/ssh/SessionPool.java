@@ -46,11 +46,7 @@ final class SessionPool implements AutoCloseable {
     SessionPool(PrintStream log, Duration idleLimit) {
         this.log = log;
         this.idleLimit = idleLimit;
-        this.evictor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "vps-pool-evictor");
-            t.setDaemon(true);
-            return t;
-        });
+        this.evictor = Executors.newSingleThreadScheduledExecutor(Daemons.named("vps-pool-evictor"));
         long everyMs = Math.max(100, Math.min(idleLimit.toMillis() / 2, 30_000));
         evictor.scheduleWithFixedDelay(this::evictIdle, everyMs, everyMs, TimeUnit.MILLISECONDS);
     }

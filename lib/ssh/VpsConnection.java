@@ -415,7 +415,7 @@ final class VpsConnection implements AutoCloseable {
         private volatile boolean cancelled;
 
         Watchdog(Session session, long millis) {
-            thread = new Thread(() -> {
+            thread = Daemons.start("vps-connect-watchdog", () -> {
                 try {
                     Thread.sleep(millis);
                 } catch (InterruptedException e) {
@@ -425,9 +425,7 @@ final class VpsConnection implements AutoCloseable {
                     fired = true;
                     session.disconnect();
                 }
-            }, "vps-connect-watchdog");
-            thread.setDaemon(true);
-            thread.start();
+            });
         }
 
         boolean fired() {

@@ -15,11 +15,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class BackgroundDigest implements AutoCloseable {
     private final MessageDigest digest = Sha256.digest();
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "vps-sha256");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(Daemons.named("vps-sha256"));
     /** Chunks are gathered to 1 MiB before they are handed over: a task per 32 KiB packet costs more than it saves. */
     private static final int BATCH = 1 << 20;
     /** Batches that may wait for the hashing thread: the transfer waits when it is this far ahead. */

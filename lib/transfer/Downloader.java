@@ -267,9 +267,7 @@ final class Downloader {
 
     /** Its own thread: the common pool has one thread on two cores, and concurrent downloads in one process must not queue behind each other. */
     private static void ownThread(Runnable r) {
-        Thread t = new Thread(r, "vps-remote-hash");
-        t.setDaemon(true);
-        t.start();
+        Daemons.start("vps-remote-hash", r);
     }
 
     /** The server's hashes of SLICE: those computed during the transfer, or now when the server refused a channel beside SFTP then. */

@@ -75,23 +75,19 @@ final class RemoteFs implements AutoCloseable {
 
     /** stat, following links; null when the path does not exist. */
     SftpATTRS stat(String path) {
-        long asked = System.nanoTime();
-        try {
-            return sftp.stat(RemotePaths.literal(path));
-        } catch (SftpException e) {
-            if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
-                return null;
-            }
-            throw failure("cannot read", path, e);
-        } finally {
-            answered(asked);
-        }
+        return attributes(path, true);
     }
 
+    /** lstat, the link itself when the path is one; null when the path does not exist. */
     SftpATTRS lstat(String path) {
+        return attributes(path, false);
+    }
+
+    private SftpATTRS attributes(String path, boolean followLinks) {
         long asked = System.nanoTime();
         try {
-            return sftp.lstat(RemotePaths.literal(path));
+            String literal = RemotePaths.literal(path);
+            return followLinks ? sftp.stat(literal) : sftp.lstat(literal);
         } catch (SftpException e) {
             if (e.id == ChannelSftp.SSH_FX_NO_SUCH_FILE) {
                 return null;

@@ -118,11 +118,7 @@ final class StripedUpload {
         int lanes = expected == null ? 1 : (int) Math.max(1, Math.min(LANES, (size - from + CHUNK - 1) / CHUNK));
         writers.add(first);
         checked = new java.util.concurrent.CountDownLatch(lanes - 1);
-        ExecutorService pool = Executors.newFixedThreadPool(lanes, r -> {
-            Thread t = new Thread(r, "vps-sftp-lane");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Executors.newFixedThreadPool(lanes, Daemons.named("vps-sftp-lane"));
         List<Future<?>> lanesDone = new ArrayList<>();
         try {
             for (int i = 0; i < lanes; i++) {

@@ -1,6 +1,8 @@
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import picocli.CommandLine.Option;
 
 /** The options sftp-put and sftp-get share, and the report both print. */
@@ -35,6 +37,43 @@ final class TransferOptions {
             throw VpsException.config("--links must be copy, follow or skip, not '" + symlinks + "'", "pick one of the three");
         }
         return new Uploader.Options(noClobber, mkdir, preserve, !noVerify, links);
+    }
+
+    /**
+     * One sftp-put (put) or sftp-get call to its exit code; PATHS are the sources, then the destination.
+     * With '-' as a download's destination stdout carries the file's bytes: the JSON report goes to
+     * stderr so the two never mix.
+     */
+    int call(TargetOptions target, boolean put, List<String> paths, InputStream in, PrintStream out, PrintStream err) {
+        long start = System.nanoTime();
+        List<String> sources = paths.subList(0, paths.size() - 1);
+        String destination = paths.get(paths.size() - 1);
+        String command = (put ? "sftp-put " : "sftp-get ") + String.join(" ", paths);
+        boolean streamed = put ? sources.contains("-") : destination.equals("-");
+        PrintStream reportTo = put || !streamed ? out : err;
+        String host = null;
+        try (Interrupts.Registration onInterrupt = reportingInterrupts(command, reportTo, err)) {
+            Uploader.Options options = toOptions();
+            if (put) {
+                Uploader.checkSources(sources);
+            }
+            Target t = target.resolve(err);
+            host = t.host();
+            String where = host;
+            Function<VpsConnection, Integer> work = connection -> {
+                List<TransferResult> results = Transfer.run(connection, put, sources, destination, options, quiet || json, in, out, err);
+                return report(command, where, results, (System.nanoTime() - start) / 1_000_000, reportTo, err);
+            };
+            // Partial files are resumed, so a transfer between files may run again after a dropped link; stdin or stdout may not.
+            if (streamed) {
+                try (VpsConnection connection = target.connect(t, err, Transfer.CHANNELS)) {
+                    return work.apply(connection);
+                }
+            }
+            return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
+        } catch (VpsException e) {
+            return fail(command, host, e, (System.nanoTime() - start) / 1_000_000, reportTo, err);
+        }
     }
 
     /**

@@ -48,11 +48,7 @@ final class TransferProgress implements AutoCloseable {
         bar = terminal ? new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(total, 0))
                 .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).showSpeed().setConsumer(
                         new me.tongfei.progressbar.ConsoleProgressBarConsumer(err)).build() : null;
-        ticker = terminal || quiet || feed != null ? null : new Thread(this::tick, "vps-progress");
-        if (ticker != null) {
-            ticker.setDaemon(true);
-            ticker.start();
-        }
+        ticker = terminal || quiet || feed != null ? null : Daemons.start("vps-progress", this::tick);
     }
 
     void add(long bytes) {

@@ -1,4 +1,3 @@
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -11,31 +10,15 @@ record TransferResult(String local, String remote, long bytes, long sent, long r
     }
 
     Map<String, Object> toJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("local", local);
-        m.put("remote", remote);
-        m.put("bytes", bytes);
-        m.put("sent", sent);
-        m.put("resumedFrom", resumedFrom);
-        m.put("sha256", sha256);
-        m.put("status", status);
-        if (reason != null) {
-            m.put("reason", reason);
+        Map<String, Object> m = Json.fields(this);
+        if (reason == null) {
+            m.remove("reason");
         }
         return m;
     }
 
     TransferResult withLocal(String other) {
         return new TransferResult(other, remote, bytes, sent, resumedFrom, sha256, status, reason);
-    }
-
-    static TransferResult fromJson(Map<?, ?> m) {
-        return new TransferResult((String) m.get("local"), (String) m.get("remote"), number(m.get("bytes")), number(m.get("sent")),
-                number(m.get("resumedFrom")), (String) m.get("sha256"), (String) m.get("status"), (String) m.get("reason"));
-    }
-
-    private static long number(Object n) {
-        return n == null ? 0 : ((Number) n).longValue();
     }
 
     /** TEXT with control characters (a terminal's escape sequences among them) shown as \\uXXXX: safe to print, and the same printed twice. */

@@ -1,6 +1,7 @@
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.ToNumberPolicy;
+import com.google.gson.reflect.TypeToken;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -21,6 +22,11 @@ final class Json {
 
     static <T> T read(String json, Class<T> type) {
         return GSON.fromJson(json, type);
+    }
+
+    /** A record as a JSON object: its components in declaration order, nulls kept, in a map a caller may add to. */
+    static Map<String, Object> fields(Record value) {
+        return GSON.fromJson(GSON.toJsonTree(value), new TypeToken<LinkedHashMap<String, Object>>() {}.getType());
     }
 
     static Map<String, Object> error(VpsException e) {
