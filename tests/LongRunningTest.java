@@ -125,13 +125,16 @@ class LongRunningTest extends VpsTestBase {
 
     @Test
     void aJobHoldsItsLockUntilItEndsAndADaemonItStartsDoesNot() {
-        assertEquals(0, JobTest.job("start", "--id", "locked-job", "--lock", "deploy", "--", "sleep 3").exit());
+        // Ids of this run's own: the engine pass runs this test again on the same server, whose job folders remain.
+        String holder = "locked-job-" + System.nanoTime();
+        String second = "second-" + System.nanoTime();
+        assertEquals(0, JobTest.job("start", "--id", holder, "--lock", "deploy", "--", "sleep 3").exit());
         Runs.Result busy = exec("--lock", "deploy", "--lock-wait", "500ms", "--", "true");
         assertEquals(124, busy.exit(), busy.toString());
-        assertTrue(busy.stderr().contains("job locked-job"), busy.stderr());
-        Runs.Result busyJob = JobTest.job("start", "--id", "second", "--lock", "deploy", "--lock-wait", "500ms", "--", "true");
+        assertTrue(busy.stderr().contains("job " + holder), busy.stderr());
+        Runs.Result busyJob = JobTest.job("start", "--id", second, "--lock", "deploy", "--lock-wait", "500ms", "--", "true");
         assertEquals(124, busyJob.exit(), busyJob.toString());
-        assertEquals(1, JobTest.job("status", "second").exit(), "a job that never got its lock is not left behind");
+        assertEquals(1, JobTest.job("status", second).exit(), "a job that never got its lock is not left behind");
         assertEquals(0, exec("--lock", "deploy", "--lock-wait", "20s", "--", "true").exit(), "free once the job ended");
 
         assertEquals(0, exec("--lock", "deploy", "--", "sleep 3031 >/dev/null 2>&1 &").exit());
@@ -142,13 +145,14 @@ class LongRunningTest extends VpsTestBase {
     /** Heartbeats from exec-command, job wait and job logs --follow, at the default 20 s, during one silent minute. */
     @Test
     void heartbeatsAppearAtThePromisedIntervalDuringASilentMinute() throws Exception {
-        assertEquals(0, JobTest.job("start", "--id", "silent", "--", "echo job-line; sleep 60").exit());
+        String silent = "silent-" + System.nanoTime();   // this run's own, as above
+        assertEquals(0, JobTest.job("start", "--id", silent, "--", "echo job-line; sleep 60").exit());
         long start = System.nanoTime();
         CompletableFuture<List<Line>> execBeats = CompletableFuture.supplyAsync(() -> timedStderr(
                 (out, err) -> new ExecCommand(out, err, new ByteArrayInputStream(new byte[0])), args("--", "echo exec-line; sleep 60")));
         CompletableFuture<List<Line>> waitBeats = CompletableFuture.supplyAsync(() -> timedStderr(
-                JobCommand::new, jobArgs("wait", "silent", "--max", "90s")));
-        List<Line> followBeats = timedStderr(JobCommand::new, jobArgs("logs", "silent", "--follow", "--max", "90s"));
+                JobCommand::new, jobArgs("wait", silent, "--max", "90s")));
+        List<Line> followBeats = timedStderr(JobCommand::new, jobArgs("logs", silent, "--follow", "--max", "90s"));
         for (List<Line> lines : List.of(execBeats.get(120, TimeUnit.SECONDS), waitBeats.get(120, TimeUnit.SECONDS), followBeats)) {
             List<Line> beats = lines.stream().filter(l -> l.text.startsWith("progress: ")).toList();
             assertTrue(beats.size() >= 2 && beats.size() <= 3, "two or three beats in a silent minute: " + lines);
