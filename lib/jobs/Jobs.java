@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Detached jobs on the server: each job is a private folder ~/.vps-toolkit/jobs/ID holding the
@@ -17,7 +16,6 @@ import java.util.regex.Pattern;
  */
 final class Jobs {
     static final String DIR = "\"$HOME/.vps-toolkit/jobs\"";
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     /**
      * exitCode is null when the job died by SIGNAL (as exec reports it) or left no exit status; pid
@@ -64,21 +62,14 @@ final class Jobs {
     }
 
     static String checkId(String id) {
-        if (!ID.matcher(id).matches()) {
+        if (!ServerIds.valid(id)) {
             throw VpsException.config("job id '" + id + "' is not valid", "use letters, digits, '.', '_' and '-' (up to 64), starting with a letter or digit");
         }
         return id;
     }
 
-    /**
-     * A new id: the time to the second plus 48 random bits. (16 bits collided among 100 calls started
-     * in one second: about one run in thirteen of the concurrency test ended on another call's job.)
-     */
     static String newId() {
-        byte[] random = new byte[6];
-        new java.security.SecureRandom().nextBytes(random);
-        return "j" + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
-                + "-" + java.util.HexFormat.of().formatHex(random);
+        return ServerIds.newId("j");
     }
 
     /** Starts COMMAND as job ID unless that job exists; returns true when this call created it. */

@@ -33,7 +33,6 @@ final class Sessions {
     static final String PTY_SIZE = "stty rows 40 cols 120";
     static final String PTY_TERM = "dumb";
 
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     /** A session's state; exitCode is set when it exited, closeReason ("close", "idle") when it was closed. */
     record Status(String id, String status, Integer exitCode, String closeReason, long startedEpoch, long outputBytes,
@@ -131,19 +130,15 @@ final class Sessions {
     }
 
     static String checkId(String id) {
-        if (id == null || !ID.matcher(id).matches()) {
+        if (!ServerIds.valid(id)) {
             throw VpsException.config("session id '" + id + "' is not valid",
                     "use the id session open printed (letters, digits, '.', '_' and '-', up to 64); session list shows them");
         }
         return id;
     }
 
-    /** A new id: the time to the second and 48 random bits, as job ids. */
     static String newId() {
-        byte[] random = new byte[6];
-        new java.security.SecureRandom().nextBytes(random);
-        return "s" + java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
-                + "-" + java.util.HexFormat.of().formatHex(random);
+        return ServerIds.newId("s");
     }
 
     /**
