@@ -41,6 +41,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "diagnose": "diagnose-auth's checks and verdict",
     "sandbox": "the embedded sandbox SSH server",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
+    "fleet": "host sets: Ansible inventories and patterns, running one call on many hosts",
     "mcp": "mcp-server's tools and transport",
     "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
 }
@@ -70,6 +71,8 @@ MAPPING = {
     "Sessions.java": "sessions",
     "AuthDiagnosis.java": "diagnose",
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",
+    "FleetHost.java": "fleet", "Inventory.java": "fleet", "InventoryModel.java": "fleet", "IniInventory.java": "fleet",
+    "YamlInventory.java": "fleet", "HostAddress.java": "fleet", "HostPattern.java": "fleet",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):
