@@ -307,6 +307,7 @@ class InventoryTest {
         assertEquals(List.of("w1"), names(Inventory.load(write("web-yaml", "# c\nweb:\n  hosts: w1\n")), "web"));
         assertEquals(List.of("w1"), names(Inventory.load(write("plain-ini", "# c\nw1 ansible_port=22\n")), "all"));
         assertEquals(List.of("w1"), names(Inventory.load(write("section-ini", "\n[web]\nw1\n")), "web"));
+        assertEquals(List.of("w1"), names(Inventory.load(write("bom.ini", "\uFEFF[web]\nw1\n")), "web"));
         for (String name : List.of("hosts.json", "hosts")) {
             Path json = write(name, "{\"_meta\": {\"hostvars\": {}}, \"all\": {\"children\": [\"ungrouped\"]}}\n");
             VpsException e = assertThrows(VpsException.class, () -> Inventory.load(json));

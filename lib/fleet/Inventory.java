@@ -68,7 +68,8 @@ final class Inventory {
     private static String read(Path file, Path path) {
         try {
             byte[] bytes = Files.readAllBytes(path);
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            String text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            return text.startsWith("\uFEFF") ? text.substring(1) : text;   // a byte order mark, as some editors on Windows write
         } catch (CharacterCodingException e) {
             throw VpsException.config("the inventory " + file + " is not UTF-8 text", null);
         } catch (IOException e) {
