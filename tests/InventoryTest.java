@@ -144,23 +144,32 @@ class InventoryTest {
     }
 
     @Test
-    void groupsOfOneDepthGoByNameAndAKeyPathTakesTheHome() throws IOException {
+    void deeperGroupsWinThenLaterNamesAndAKeyPathTakesTheHome() throws IOException {
         Inventory inventory = Inventory.load(write("inventory", """
+                h3
                 [b]
                 h1
                 [a]
                 h1
+                [zone:children]
+                b
                 [a:vars]
                 ansible_user=from-a
+                ansible_port=2100
                 ansible_ssh_private_key_file=~/.ssh/fleet
                 [b:vars]
                 ansible_user=from-b
+                [zone:vars]
+                ansible_user=from-zone
+                ansible_port=2999
                 [all:vars]
                 ansible_user=from-all
                 ansible_port=2022
                 """));
         Path home = Path.of(System.getProperty("user.home"));
-        assertEquals(new FleetHost("h1", null, 2022, "from-b", home.resolve(".ssh/fleet")), inventory.host("h1").orElseThrow());
+        // user: b (depth 2, under zone) over a and zone (depth 1); port: zone over a, same depth, by name
+        assertEquals(new FleetHost("h1", null, 2999, "from-b", home.resolve(".ssh/fleet")), inventory.host("h1").orElseThrow());
+        assertEquals(new FleetHost("h3", null, 2022, "from-all", null), inventory.host("h3").orElseThrow());
     }
 
     @Test
