@@ -226,6 +226,7 @@ class InventoryTest {
             undefined child group     | 5    | [web]\\nw1\\n[prod:children]\\nweb\\ndb\\n
             vars of an undefined group| 3    | [web]\\nw1\\n[db:vars]\\nx=1\\n
             cycle in children         | 6    | [a:children]\\nb\\n[c]\\nw1\\n[b:children]\\na\\n
+            all as a child            | 4    | [web]\\nw1\\n[web:children]\\nall\\n
             unclosed quote            | 2    | [web]\\nw1 ansible_user="alice\\n
             backwards range           | 2    | [web]\\nw[3:1]\\n
             unequal range widths      | 3    | [web]\\n\\nw[01:100]\\n
@@ -315,6 +316,7 @@ class InventoryTest {
         assertEquals(List.of("w1"), names(Inventory.load(write("plain-yaml", "---\nall:\n  hosts:\n    w1:\n")), "all"));
         assertEquals(List.of("w1"), names(Inventory.load(write("web-yaml", "# c\nweb:\n  hosts: w1\n")), "web"));
         assertEquals(List.of("w1"), names(Inventory.load(write("plain-ini", "# c\nw1 ansible_port=22\n")), "all"));
+        assertEquals(List.of("2001:db8::"), names(Inventory.load(write("v6-ini", "2001:db8::\n")), "all"));
         assertEquals(List.of("w1"), names(Inventory.load(write("section-ini", "\n[web]\nw1\n")), "web"));
         assertEquals(List.of("w1"), names(Inventory.load(write("bom.ini", "\uFEFF[web]\nw1\n")), "web"));
         for (String name : List.of("hosts.json", "hosts")) {

@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * FILE:LINE, never skipped. JSON inventories (ansible-inventory --list) are not read.
  */
 final class Inventory {
-    private static final Pattern YAML_START = Pattern.compile("---.*|%YAML.*|[^\\s\\[#;][^\\s]*:(\\s.*)?");
+    private static final Pattern YAML_START = Pattern.compile("---.*|%YAML.*|[^\\s\\[#;:][^\\s:]*:(\\s.*)?");
     private static final List<String> SSH_CONNECTIONS = List.of("ssh", "smart", "paramiko", "paramiko_ssh");
 
     private final Path file;

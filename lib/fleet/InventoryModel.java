@@ -75,6 +75,9 @@ final class InventoryModel {
 
     /** Makes CHILD a child of PARENT; a CONFIG error at LINE when that closes a cycle. */
     void addChild(String parent, String child, int line) {
+        if (child.equals("all")) {
+            throw error(line, "the group all is the parent of every group; it cannot be a child of " + parent, null);
+        }
         Group p = group(parent);
         Group c = group(child);
         List<String> back = path(c, p);
