@@ -253,7 +253,8 @@ class InventoryTest {
     @CsvSource(delimiter = '|', textBlock = """
             # what                     | line | text (\\n between lines)
             unknown key in a group     | 4    | all:\\n  hosts:\\n    w1:\\n  host:\\n    w2:\\n
-            a dynamic plugin           | 1    | plugin: amazon.aws.aws_ec2\\nregions: [eu-west-1]\\n
+            a dynamic plugin           | 2    | regions: [eu-west-1]\\nplugin: amazon.aws.aws_ec2\\n
+            a recursive alias          | 3    | all: &x\\n  children:\\n    a: *x\\n
             a vault value              | 5    | all:\\n  hosts:\\n    w1:\\n      ansible_user: alice\\n      ansible_become_password: !vault $ANSIBLE_VAULT;1.1;AES256\\n
             a host entry that is a list| 3    | all:\\n  hosts:\\n    w1:\\n      - ansible_user: alice\\n
             a scalar where a map goes  | 3    | all:\\n  hosts:\\n    w1: 10.0.0.1\\n

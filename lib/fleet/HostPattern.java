@@ -166,8 +166,7 @@ final class HostPattern {
         if (j < glob.length() && glob.charAt(j) == ']') {
             j++;
         }
-        int close = glob.indexOf(']', j);
-        return close;
+        return glob.indexOf(']', j);
     }
 
     private static String charSet(String body) {

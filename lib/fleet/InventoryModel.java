@@ -2,6 +2,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -80,7 +81,7 @@ final class InventoryModel {
         }
         Group p = group(parent);
         Group c = group(child);
-        List<String> back = path(c, p);
+        List<String> back = path(c, p, new HashSet<>());
         if (back != null) {
             throw error(line, "groups form a cycle: " + parent + " -> " + String.join(" -> ", back),
                     "a group cannot be its own child or descendant; remove one of these children entries");
@@ -92,12 +93,15 @@ final class InventoryModel {
     }
 
     /** The group names from FROM down to TO through children, or null when TO is not FROM or below it. */
-    private static List<String> path(Group from, Group to) {
+    private static List<String> path(Group from, Group to, Set<Group> visited) {
         if (from == to) {
             return new ArrayList<>(List.of(from.name));
         }
+        if (!visited.add(from)) {
+            return null;
+        }
         for (Group child : from.children) {
-            List<String> rest = path(child, to);
+            List<String> rest = path(child, to, visited);
             if (rest != null) {
                 rest.add(0, from.name);
                 return rest;

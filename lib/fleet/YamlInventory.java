@@ -50,13 +50,12 @@ final class YamlInventory {
         if (root == null || isNull(root)) {
             throw model.error(1, "the inventory is empty", "start it with all: and its hosts: or children:");
         }
-        for (Map.Entry<String, NodeTuple> e : entries(root, "the inventory").entrySet()) {
-            if (e.getKey().equals("plugin")) {
-                throw model.error(line(e.getValue().getKeyNode()), "dynamic inventory plugins (plugin:) are not supported",
-                        "list the hosts in a static inventory, e.g. the output of ansible-inventory -i SOURCE --list --yaml");
-            }
-            group(e.getKey(), e.getValue(), null);
+        Map<String, NodeTuple> groups = entries(root, "the inventory");
+        if (groups.containsKey("plugin")) {
+            throw model.error(line(groups.get("plugin").getKeyNode()), "dynamic inventory plugins (plugin:) are not supported",
+                    "list the hosts in a static inventory, e.g. the output of ansible-inventory -i SOURCE --list --yaml");
         }
+        groups.forEach((name, entry) -> group(name, entry, null));
     }
 
     private void group(String name, NodeTuple entry, String parent) {
@@ -80,7 +79,7 @@ final class YamlInventory {
     }
 
     private void host(String group, String entry, NodeTuple tuple) {
-        Map<String, InventoryModel.Setting> vars = isNull(tuple.getValueNode()) ? Map.of() : vars(tuple, "host " + entry);
+        Map<String, InventoryModel.Setting> vars = isNull(tuple.getValueNode()) ? Map.of() : vars(tuple, "the variables of host " + entry);
         HostAddress.Parsed address = HostAddress.parse(entry, true);
         String name = address == null ? entry : address.host();
         if (address != null && address.port() != null) {
