@@ -30,10 +30,10 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/HostAddress.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/IniInventory.java ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java
 //SOURCES ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
 //SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
 //SOURCES ../lib/mcp/McpTool.java
