@@ -14,6 +14,8 @@
 //DEPS org.bouncycastle:bcprov-jdk18on:1.87
 //DEPS net.java.dev.jna:jna-platform:5.18.1
 //DEPS me.tongfei:progressbar:0.10.1
+// Ansible YAML inventories: composed as nodes, which keep their line for FILE:LINE errors.
+//DEPS org.snakeyaml:snakeyaml-engine:3.2
 //DEPS org.slf4j:slf4j-api:2.0.20
 //DEPS org.slf4j:slf4j-nop:2.0.20
 // JVM options are per script: a short call starts faster with C1 only and the serial collector,

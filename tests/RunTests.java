@@ -30,6 +30,9 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/HostAddress.java ../lib/fleet/HostPattern.java
+//SOURCES ../lib/fleet/IniInventory.java ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java
+//SOURCES ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
 //SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
@@ -49,7 +52,7 @@
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
 //SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
 //SOURCES PrivilegeTest.java
-//SOURCES TerminalTest.java PostQuantumKexTest.java
+//SOURCES TerminalTest.java PostQuantumKexTest.java InventoryTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -76,7 +79,8 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
-            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class);
+            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
+            InventoryTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
