@@ -202,6 +202,24 @@ class FleetTest extends VpsTestBase {
         assertEquals(0, single.exit(), single.toString());
         assertEquals("web3\n", single.stdout());
         assertFalse(single.stderr().contains("fleet:"), single.toString());
+
+        // A script that takes one host finds it in VPS_INVENTORY too.
+        TestSupport.freshEnvironment(Map.of("VPS_INVENTORY", inventory.toString()));
+        Runs.Result opened = session("open", "--", "sh -i");
+        assertEquals(0, opened.exit(), opened.toString());
+        String id = opened.stdout().strip();
+        assertEquals(0, session("send", id, "echo name=$FLEET_NAME\\n").exit());
+        Runs.Result read = session("read", id, "--from", "0", "--wait-for", "name=db1", "--max", "20s");
+        assertEquals(0, read.exit(), read.toString());
+        Runs.Result closed = session("close", id);
+        assertEquals(0, closed.exit(), closed.toString());
+    }
+
+    /** session (a script of one host) on db1, named only through the inventory. */
+    private static Runs.Result session(String... args) {
+        List<String> all = new ArrayList<>(List.of("-H", "db1", "-u", "root", "-i", vps.key.toString(), "--known-hosts", knownHosts.toString()));
+        all.addAll(List.of(args));
+        return Runs.run(all, new byte[0], (out, err, in) -> new SessionCommand(out, err));
     }
 
     @Test
@@ -210,6 +228,7 @@ class FleetTest extends VpsTestBase {
         assertEquals(2, both.exit(), both.toString());
         assertTrue(both.stderr().contains("vps: CONFIG: -H web1,web2 and --limit web both name hosts"), both.toString());
 
+        TestSupport.freshEnvironment(Map.of("VPS_INVENTORY", inventory.toString()));
         Runs.Result session = Runs.run(List.of("-H", "web1,web2", "list"), new byte[0], (out, err, in) -> new SessionCommand(out, err));
         assertEquals(2, session.exit(), session.toString());
         assertTrue(session.stderr().contains("vps: CONFIG: session works on one host at a time"), session.toString());
