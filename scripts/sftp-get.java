@@ -24,7 +24,12 @@
 //SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
 //SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
+//SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
+//SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -69,7 +74,7 @@ class SftpGet implements Callable<Integer> {
     }
 
     public static void main(String... args) {
-        Cli.main(new SftpGet(), args);
+        Cli.main(SftpGet::new, args);
     }
 
     @Override

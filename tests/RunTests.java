@@ -30,14 +30,16 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/HostAddress.java ../lib/fleet/HostPattern.java
-//SOURCES ../lib/fleet/IniInventory.java ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java
-//SOURCES ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
+//SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
+//SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
 //SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
 //SOURCES ../lib/mcp/McpTool.java
-//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
@@ -52,7 +54,7 @@
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
 //SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
 //SOURCES PrivilegeTest.java
-//SOURCES TerminalTest.java PostQuantumKexTest.java InventoryTest.java
+//SOURCES TerminalTest.java PostQuantumKexTest.java InventoryTest.java FleetTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -80,7 +82,7 @@ public class RunTests {
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
-            InventoryTest.class);
+            InventoryTest.class, FleetTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
@@ -94,7 +96,7 @@ public class RunTests {
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
-            UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class);
+            UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class);
 
     private static final AtomicInteger passed = new AtomicInteger();
     private static final AtomicInteger failed = new AtomicInteger();
