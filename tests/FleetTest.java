@@ -130,6 +130,27 @@ class FleetTest extends VpsTestBase {
         assertEquals(0L, first.get("exitCode"));
     }
 
+    /** 1.5 MiB from each host: --json keeps each host's object whole (its --max-output bounds it), --group keeps a bounded share. */
+    @Test
+    void largeOutputsStayWholeJsonAndBoundedGroups() {
+        String big = "head -c 1572864 /dev/zero | tr '\\0' x";
+        Map<?, ?> j = exec("--limit", "web1:web3", "--json", "--max-output", "2m", "--", big).json();
+        assertEquals(Map.of("ok", 2L, "failed", 0L, "unreachable", 0L, "skipped", 0L), j.get("summary"), String.valueOf(j.get("summary")));
+        for (String name : List.of("web1", "web3")) {
+            String stdout = (String) ((Map<?, ?>) ((Map<?, ?>) j.get("hosts")).get(name)).get("stdout");
+            assertEquals(1572864, stdout.length(), name);
+        }
+
+        assertEquals(HostOutput.MIN_CAPTURE, HostOutput.captureLimit(1200), "128 MiB for 2,400 streams is less than the floor");
+        assertEquals((128 << 20) / 400, HostOutput.captureLimit(200), "200 hosts share 128 MiB");
+        assertEquals(HostOutput.MAX_CAPTURE, HostOutput.captureLimit(2));
+        Runs.Result r = exec("--limit", "web1:web3", "--group", "--", big);
+        assertEquals(0, r.exit(), r.stderr());
+        assertTrue(r.stdout().contains("web1,web3 (exit 0)"), "one group: the same bytes were kept of both");
+        assertTrue(r.stdout().contains("[524288 more bytes not kept: run it on this host alone, or with --json and --max-output]"), r.stdout().substring(r.stdout().length() - 300));
+        assertTrue(r.stdout().length() < HostOutput.MAX_CAPTURE + 4096, "1 MiB kept of 1.5: " + r.stdout().length());
+    }
+
     @Test
     void serialStopsAfterTheFirstFailedBatchAndSkipsTheRest() {
         String mark = "/tmp/fleet-serial-" + System.nanoTime();

@@ -33,6 +33,7 @@ final class FleetCli {
     private final boolean group;
     private final List<String> argv;
     private byte[] stdin = new byte[0];
+    private int captureLimit = HostOutput.MAX_CAPTURE;
 
     private FleetCli(CommandLine.ParseResult parsed, Cli.Made made, PrintStream out, PrintStream err, boolean group) {
         this.parsed = parsed;
@@ -77,6 +78,7 @@ final class FleetCli {
             return listHosts(hosts);
         }
         FleetPlan plan = fleet.plan();
+        captureLimit = HostOutput.captureLimit(hosts.size());
         if (made == null || made.factory() == null) {
             throw VpsException.config(parsed.commandSpec().qualifiedName() + " cannot run on several hosts from here", "run it through its script or vps");
         }
@@ -121,8 +123,9 @@ final class FleetCli {
     /** One host's run: a fresh command, the same argv, the host pinned, its own streams. */
     private HostResult runHost(FleetHost host, FleetAware first) {
         long start = System.nanoTime();
-        HostOutput.Capture capturedOut = json || group ? HostOutput.captured() : null;
-        HostOutput.Capture capturedErr = group ? HostOutput.captured() : null;
+        // A host's --json object is bounded by its own --max-output (and must stay whole); text for --group by the fleet's share.
+        HostOutput.Capture capturedOut = json ? HostOutput.captured(Integer.MAX_VALUE - 8) : group ? HostOutput.captured(captureLimit) : null;
+        HostOutput.Capture capturedErr = group ? HostOutput.captured(captureLimit) : null;
         OutputStream hostOut = capturedOut != null ? capturedOut : HostOutput.prefixed(host.name(), out);
         OutputStream hostErr = capturedErr != null ? capturedErr : HostOutput.prefixed(host.name(), err);
         HostErr errStream = new HostErr(hostErr);

@@ -11,8 +11,12 @@ import java.nio.charset.StandardCharsets;
 final class HostOutput {
     /** A line longer than this is written in pieces (each prefixed) to keep memory bounded. */
     static final int MAX_LINE = 64 * 1024;
-    /** What a captured stream keeps per host (--group, --json); the rest is counted, not kept. */
+    /** What a captured stream keeps per host (--group, --json) at most; the rest is counted, not kept. */
     static final int MAX_CAPTURE = 1 << 20;
+    /** What a captured stream keeps at least, however many hosts there are. */
+    static final int MIN_CAPTURE = 64 * 1024;
+    /** What all hosts' captured streams keep together at most (stdout and stderr of every host). */
+    static final long ALL_CAPTURES = 128L << 20;
 
     private HostOutput() {}
 
@@ -21,9 +25,15 @@ final class HostOutput {
         return new Prefixer(name, target);
     }
 
-    /** A stream that keeps at most MAX_CAPTURE bytes; {@link Capture#text()} notes what it left out. */
-    static Capture captured() {
-        return new Capture();
+    /** A stream that keeps at most LIMIT bytes; {@link Capture#text()} notes what it left out. */
+    static Capture captured(int limit) {
+        return new Capture(limit);
+    }
+
+    /** What each of HOSTS hosts' two captured streams may keep, so that all of them stay within ALL_CAPTURES. */
+    static int captureLimit(int hosts) {
+        long share = ALL_CAPTURES / (2L * Math.max(1, hosts));
+        return (int) Math.max(MIN_CAPTURE, Math.min(MAX_CAPTURE, share));
     }
 
     private static final class Prefixer extends OutputStream {
@@ -80,11 +90,16 @@ final class HostOutput {
 
     static final class Capture extends OutputStream {
         private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        private final int limit;
         private long dropped;
+
+        private Capture(int limit) {
+            this.limit = limit;
+        }
 
         @Override
         public synchronized void write(int b) {
-            if (kept.size() < MAX_CAPTURE) {
+            if (kept.size() < limit) {
                 kept.write(b);
             } else {
                 dropped++;
@@ -93,14 +108,14 @@ final class HostOutput {
 
         @Override
         public synchronized void write(byte[] b, int off, int len) {
-            int keep = Math.max(0, Math.min(len, MAX_CAPTURE - kept.size()));
+            int keep = Math.max(0, Math.min(len, limit - kept.size()));
             kept.write(b, off, keep);
             dropped += len - keep;
         }
 
         synchronized String text() {
             String text = kept.toString(StandardCharsets.UTF_8);
-            return dropped == 0 ? text : text + "\n[" + dropped + " more bytes not kept]\n";
+            return dropped == 0 ? text : text + "\n[" + dropped + " more bytes not kept: run it on this host alone, or with --json and --max-output]\n";
         }
     }
 }
