@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -145,6 +146,26 @@ class NewcomerTest extends VpsTestBase {
                     .map(l -> l.split("\\|")[1].trim()).toList();
             assertEquals(List.copyOf(Cli.EXIT_CODES.keySet()), documented, doc);
         }
+    }
+
+    /** picocli formats every help text: a bare % breaks it, and every --help then starts with "[picocli WARN] Could not format". */
+    @Test
+    void everyHelpFormatsWithoutAWarning() {
+        List<Object> commands = List.of(new ExecCommand(), new SftpPut(), new SftpGet(), new DiagnoseAuth(System.out, System.err),
+                new JobCommand(System.out, System.err), new SandboxCommand(System.out, System.err));
+        PrintStream realErr = System.err;
+        java.io.ByteArrayOutputStream warnings = new java.io.ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));   // where picocli's tracer writes
+        try {
+            for (Object command : commands) {
+                picocli.CommandLine cl = new picocli.CommandLine(command);
+                cl.getUsageMessage();
+                cl.getSubcommands().values().forEach(picocli.CommandLine::getUsageMessage);
+            }
+        } finally {
+            System.setErr(realErr);
+        }
+        assertEquals("", warnings.toString(StandardCharsets.UTF_8));
     }
 
     private static void assertNoClassName(Runs.Result r) {

@@ -24,11 +24,11 @@ final class FleetOptions {
     int forks;
 
     @Option(scope = ScopeType.INHERIT, names = "--serial", paramLabel = "N|P%",
-            description = "With several hosts: go in batches of N hosts (or P% of them); stop after a batch with a failure.")
+            description = "With several hosts: go in batches of N hosts (or P%% of them); stop after a batch with a failure.")
     String serial;
 
     @Option(scope = ScopeType.INHERIT, names = "--max-fail", paramLabel = "P%", defaultValue = "0%",
-            description = "With --serial: go on while a batch's failed and unreachable hosts are at most P% of it (default 0%).")
+            description = "With --serial: go on while a batch's failed and unreachable hosts are at most P%% of it (default 0%%).")
     String maxFail;
 
     @Option(scope = ScopeType.INHERIT, names = "--group",
