@@ -151,6 +151,17 @@ class FleetTest extends VpsTestBase {
         assertTrue(r.stdout().length() < HostOutput.MAX_CAPTURE + 4096, "1 MiB kept of 1.5: " + r.stdout().length());
     }
 
+    /** A silent command under --group: its heartbeats go out live, prefixed, and stay out of the groups. */
+    @Test
+    void heartbeatsUnderGroupGoOutLiveAndStayOutOfTheGroups() {
+        Runs.Result r = exec("--limit", "web1:web3", "--group", "--heartbeat", "1s", "--", "sleep 3; echo same");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().contains("web1,web3 (exit 0)\n"), r.toString());
+        assertFalse(r.stdout().contains("progress:"), r.toString());
+        assertTrue(r.stderr().contains("web1: progress: the command still running after "), r.toString());
+        assertTrue(r.stderr().contains("web3: progress: the command still running after "), r.toString());
+    }
+
     @Test
     void serialStopsAfterTheFirstFailedBatchAndSkipsTheRest() {
         String mark = "/tmp/fleet-serial-" + System.nanoTime();

@@ -128,7 +128,7 @@ final class FleetCli {
         HostOutput.Capture capturedErr = group ? HostOutput.captured(captureLimit) : null;
         OutputStream hostOut = capturedOut != null ? capturedOut : HostOutput.prefixed(host.name(), out);
         OutputStream hostErr = capturedErr != null ? capturedErr : HostOutput.prefixed(host.name(), err);
-        HostErr errStream = new HostErr(hostErr);
+        HostErr errStream = new HostErr(hostErr, capturedErr != null ? HostOutput.prefixed(host.name(), err) : null);
         PrintStream outStream = new PrintStream(hostOut, true, StandardCharsets.UTF_8);
         Object command = made.factory().make(outStream, errStream, new ByteArrayInputStream(stdin));
         int code = Cli.commandLine(command, outStream, errStream, p -> {
@@ -261,12 +261,36 @@ final class FleetCli {
         return false;
     }
 
-    /** A host's stderr that also records the failure {@link Cli#fail} printed: the host's classification comes from it. */
+    /**
+     * A host's stderr that also records the failure {@link Cli#fail} printed: the host's classification
+     * comes from it. While stderr is captured (--group), the command's heartbeats still go out live,
+     * prefixed: they keep a caller's inactivity timer from firing, and kept in the capture they would
+     * split identical outputs by how long each host was silent.
+     */
     static final class HostErr extends PrintStream {
         volatile VpsException failure;
+        private final PrintStream liveProgress;
 
-        HostErr(OutputStream target) {
+        HostErr(OutputStream target, OutputStream liveProgress) {
             super(target, true, StandardCharsets.UTF_8);
+            this.liveProgress = liveProgress == null ? null : new PrintStream(liveProgress, true, StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void println(String line) {
+            if (liveProgress != null && line != null && line.startsWith(Heartbeat.PREFIX)) {
+                liveProgress.println(line);
+            } else {
+                super.println(line);
+            }
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            if (liveProgress != null) {
+                liveProgress.close();
+            }
         }
     }
 }

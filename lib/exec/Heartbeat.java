@@ -10,6 +10,8 @@ import java.util.function.Supplier;
  * progress line goes to stderr: elapsed time, bytes so far and the last line of output.
  */
 final class Heartbeat implements AutoCloseable {
+    /** How every progress line starts. */
+    static final String PREFIX = "progress: ";
     private static final int RECENT = 512;
 
     private final PrintStream err;
@@ -76,7 +78,7 @@ final class Heartbeat implements AutoCloseable {
                 long now = System.nanoTime();
                 long since = Math.max(lastSign, lastBeat);
                 if (now - since >= everyNanos) {
-                    String line = "progress: " + what + " still running after " + Durations.human(Duration.ofNanos(now - start))
+                    String line = PREFIX + what + " still running after " + Durations.human(Duration.ofNanos(now - start))
                             + "; " + (details != null ? details.get() : describe(bytes(), lastLine(recentText())));
                     synchronized (err) {
                         err.println(line);
