@@ -133,6 +133,59 @@ final class VpsServer implements AutoCloseable {
         }
     }
 
+    /**
+     * One more sshd in this container on a free port, as one host of a fleet: its sessions see
+     * FLEET_NAME=NAME (so a command can tell the hosts apart). Closing the handle stops it; a test
+     * stops every one it started.
+     */
+    FleetSshd fleetSshd(String name) {
+        try {
+            int extraPort = freePort();
+            String pidFile = "/run/sshd-" + extraPort + ".pid";
+            Container.ExecResult r = container.execInContainer("/usr/sbin/sshd", "-p", Integer.toString(extraPort),
+                    "-o", "ListenAddress=127.0.0.1", "-o", "PidFile=" + pidFile, "-o", "MaxStartups=100", "-o", "SetEnv=FLEET_NAME=" + name);
+            if (r.getExitCode() != 0) {
+                throw new IllegalStateException("sshd for " + name + " did not start: " + r.getStderr());
+            }
+            awaitPort(extraPort, true);
+            return new FleetSshd(this, name, extraPort, pidFile);
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** An sshd started by {@link #fleetSshd}: its PORT; close stops it (and waits, at most 10 s, until the port is closed). */
+    record FleetSshd(VpsServer server, String name, int port, String pidFile) implements AutoCloseable {
+        @Override
+        public void close() {
+            server.exec("kill $(cat " + pidFile + ") 2>/dev/null; rm -f " + pidFile);
+            awaitPort(port, false);
+        }
+    }
+
+    /** Waits (at most 10 s) until 127.0.0.1:PORT accepts connections (OPEN) or refuses them. */
+    static void awaitPort(int port, boolean open) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            boolean accepts;
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                accepts = true;
+            } catch (IOException refused) {
+                accepts = false;
+            }
+            if (accepts == open) {
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw new IllegalStateException("port " + port + (open ? " never opened" : " never closed") + " within 10 s");
+    }
+
     /** A known_hosts line for this server's ed25519 key at PORT. */
     String knownHostsLine(int atPort) {
         String[] parts = exec("cat /etc/ssh/ssh_host_ed25519_key.pub").trim().split(" ");

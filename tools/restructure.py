@@ -40,6 +40,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "sessions": "interactive programs living on the server: open, send, read, close",
     "diagnose": "diagnose-auth's checks and verdict",
     "sandbox": "the embedded sandbox SSH server",
+    "fleet": "one command on many hosts: host sets, inventories, bounded parallel runs, their output and summary",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
     "mcp": "mcp-server's tools and transport",
     "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
@@ -70,6 +71,9 @@ MAPPING = {
     "Sessions.java": "sessions",
     "AuthDiagnosis.java": "diagnose",
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",
+    "FleetHost.java": "fleet", "FleetPlan.java": "fleet", "HostResult.java": "fleet", "FleetRun.java": "fleet",
+    "FleetResult.java": "fleet", "FleetOptions.java": "fleet", "HostSet.java": "fleet", "HostOutput.java": "fleet",
+    "FleetDriver.java": "fleet", "Inventory.java": "fleet", "HostPattern.java": "fleet",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):
