@@ -25,9 +25,11 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
-//SOURCES ../lib/mcp/McpTool.java
+//SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java
+//SOURCES ../lib/fleet/FleetRun.java ../lib/fleet/HostResult.java ../lib/fleet/Inventory.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
+//SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
+//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
