@@ -17,7 +17,11 @@
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.PrintStream;
 import java.util.Map;
@@ -56,7 +60,7 @@ class DiagnoseAuth implements Callable<Integer> {
     }
 
     public static void main(String... args) {
-        Cli.main(new DiagnoseAuth(), args);
+        Cli.main((out, err, in) -> new DiagnoseAuth(out, err), args);
     }
 
     @Override

@@ -26,8 +26,12 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
-//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java
 
 import java.io.InputStream;
@@ -69,12 +73,12 @@ class EngineCommand implements Callable<Integer> {
     /** The scripts the engine runs, by the name the client sends (the catalog's alias). */
     static Object make(String name, PrintStream out, PrintStream err, InputStream in) {
         return switch (name) {
-            case "exec-command" -> new ExecCommand(out, err, in);
-            case "sftp-put" -> new SftpPut(out, err, in);
-            case "sftp-get" -> new SftpGet(out, err, in);
-            case "job" -> new JobCommand(out, err);
+            case "exec-command" -> Cli.made(ExecCommand::new, out, err, in);   // made: fleet mode makes one per host
+            case "sftp-put" -> Cli.made(SftpPut::new, out, err, in);
+            case "sftp-get" -> Cli.made(SftpGet::new, out, err, in);
+            case "job" -> Cli.made((o, e, i) -> new JobCommand(o, e), out, err, in);
             case "session" -> new SessionCommand(out, err);
-            case "diagnose-auth" -> new DiagnoseAuth(out, err);
+            case "diagnose-auth" -> Cli.made((o, e, i) -> new DiagnoseAuth(o, e), out, err, in);
             case "connection" -> new ConnectionCommand(out, err);
             default -> null;
         };

@@ -18,7 +18,11 @@
 //SOURCES ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,14 +50,30 @@ import picocli.CommandLine.Parameters;
                 "  exec-command --sandbox -- uname -a",
                 "  exec-command -H vps -c 'apt-get update' -c 'apt-get -y upgrade' --sudo --timeout 10m",
                 "  exec-command -H vps --json 'df -h /'",
-                "  exec-command -H vps --pty --expect 'y/N' --send 'y\\n' -- 'read -p \"[y/N] \" a'"})
-class ExecCommand implements Callable<Integer> {
+                "  exec-command -H vps --pty --expect 'y/N' --send 'y\\n' -- 'read -p \"[y/N] \" a'",
+                "",
+                "Several hosts (-H web1,web2,... or --inventory FILE with --limit PATTERN; --list-hosts shows them):",
+                "  exec-command -H web1,web2 -- uptime              each line comes as 'web1: ...'",
+                "  exec-command --inventory hosts.ini --limit web --serial 2 --group -- 'nginx -v'",
+                "  --forks N: at most N hosts at once (default 10). --serial N|P%: batches of N hosts (P% of them);",
+                "  after a batch with a failed or unreachable host every later host is skipped (--max-fail P%",
+                "  tolerates that share of a batch). --group: each distinct (stdout, stderr, exit code) once, under",
+                "  its hosts. --json: one object {\"hosts\": {NAME: envelope}, \"groups\": [{\"hosts\", \"exitCode\",",
+                "  \"stdout\", \"stderr\"}], \"summary\": {\"ok\", \"failed\", \"unreachable\", \"skipped\"}}; a skipped host's",
+                "  status is \"skipped\". Text ends with one line on stderr: fleet: N ok, N failed (...), ...",
+                "  Exit: 0 every host ok, 1 some host's command failed, 255 some host unreachable (first), 2 usage,",
+                "  130 interrupted (every host's command is stopped). --stdin: every host gets a copy (16 MiB at most);",
+                "  --detach-after takes one host: use job start -H web1,web2 instead."})
+class ExecCommand implements Callable<Integer>, FleetAware {
     static final long JSON_DEFAULT_MAX_OUTPUT = 64 * 1024;
     static final long MAX_SCRIPT_BYTES = 100 * 1024;
     static final int STILL_RUNNING = 75;
 
     @Mixin
     TargetOptions target;
+
+    @Mixin
+    FleetOptions fleet;
 
     @Option(names = {"-c", "--command"}, paramLabel = "CMD", description = "A command to run; repeat to run several in order over one connection.")
     List<String> commands = new ArrayList<>();
@@ -106,6 +126,8 @@ class ExecCommand implements Callable<Integer> {
     private final PrintStream out;
     private final PrintStream err;
     private final InputStream in;
+    /** This run is one host of a fleet: VPS_DETACH_AFTER does not apply. */
+    private boolean oneOfAFleet;
 
     ExecCommand() {
         this(System.out, System.err, System.in);
@@ -118,7 +140,26 @@ class ExecCommand implements Callable<Integer> {
     }
 
     public static void main(String... args) {
-        Cli.main(new ExecCommand(), args);
+        Cli.main(ExecCommand::new, args);
+    }
+
+    @Override
+    public void beforeFleet(List<FleetHost> hosts) {
+        if (detachAfter != null) {
+            throw VpsException.config("--detach-after takes one host; " + hosts.size() + " hosts are given",
+                    "start the command as a job on every host: job start -H " + String.join(",", hosts.stream().map(FleetHost::name).toList())
+                            + " -- CMD, then job wait ID --max 50s with the same -H");
+        }
+    }
+
+    @Override
+    public boolean readsStdin() {
+        return forwardStdin || "-".equals(script);
+    }
+
+    @Override
+    public void forHost(FleetHost host, Object first) {
+        oneOfAFleet = true;
     }
 
     @Override
@@ -243,7 +284,7 @@ class ExecCommand implements Callable<Integer> {
     }
 
     private Duration detachAfter() {
-        if (detachAfter != null || Environment.get("VPS_DETACH_AFTER") == null) {
+        if (detachAfter != null || oneOfAFleet || Environment.get("VPS_DETACH_AFTER") == null) {
             return detachAfter;
         }
         try {

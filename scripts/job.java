@@ -18,7 +18,11 @@
 //SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -58,7 +62,7 @@ class JobCommand extends ParentCommand {
     }
 
     public static void main(String... args) {
-        Cli.main(new JobCommand(), args);
+        Cli.main((out, err, in) -> new JobCommand(out, err), args);
     }
 
     /** A job subcommand: ParentCommand.Sub's skeleton through Jobs; all of them may run again after a dropped link unless they say otherwise. */

@@ -25,12 +25,14 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java
-//SOURCES ../lib/fleet/FleetRun.java ../lib/fleet/HostResult.java ../lib/fleet/Inventory.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
 //SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
 //SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServer;

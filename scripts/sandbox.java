@@ -3,12 +3,20 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The embedded sandbox target: a throwaway SSH server on 127.0.0.1 (up, down, status, env).
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/Daemons.java ../lib/util/Environment.java ../lib/util/Interrupts.java ../lib/util/Json.java
-//SOURCES ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/VpsException.java
-//SOURCES ../lib/target/Target.java
-//SOURCES ../lib/ssh/KeyFiles.java
+//SOURCES ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
+//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/Sha256.java
+//SOURCES ../lib/util/VpsException.java
+//SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
+//SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
+//SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
+//SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;

@@ -24,7 +24,11 @@
 //SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
 //SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/cli/Cli.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -74,7 +78,7 @@ class SftpPut implements Callable<Integer>, FleetAware {
     }
 
     public static void main(String... args) {
-        Cli.main(new SftpPut(), args);
+        Cli.main(SftpPut::new, args);
     }
 
     @Override

@@ -30,13 +30,15 @@
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
-//SOURCES ../lib/fleet/FleetHost.java ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java
-//SOURCES ../lib/fleet/FleetRun.java ../lib/fleet/HostResult.java ../lib/fleet/Inventory.java
+//SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
+//SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
+//SOURCES ../lib/fleet/HostOutput.java ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java
+//SOURCES ../lib/fleet/Inventory.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
 //SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
 //SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/cli/Cli.java ../lib/cli/ParentCommand.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
@@ -51,7 +53,7 @@
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
 //SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
 //SOURCES PrivilegeTest.java
-//SOURCES TerminalTest.java PostQuantumKexTest.java
+//SOURCES TerminalTest.java PostQuantumKexTest.java FleetTest.java
 //SOURCES McpFleetTest.java FleetScriptsTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -79,7 +81,7 @@ public class RunTests {
             DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
-            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
+            PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class,
             McpFleetTest.class, FleetScriptsTest.class);
 
     /**
@@ -94,7 +96,7 @@ public class RunTests {
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
-            UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
+            UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class,
             FleetScriptsTest.class);
 
     private static final AtomicInteger passed = new AtomicInteger();

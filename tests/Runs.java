@@ -55,8 +55,8 @@ final class Runs {
         PrintStream outStream = new PrintStream(out, true, StandardCharsets.UTF_8);
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
         long start = System.nanoTime();
-        Object command = factory.make(outStream, errStream, new ByteArrayInputStream(stdin));
-        String script = command.getClass().getAnnotation(Command.class).name();
+        Cli.Made command = Cli.made(factory::make, outStream, errStream, new ByteArrayInputStream(stdin));
+        String script = command.command().getClass().getAnnotation(Command.class).name();
         if (EngineRuns.serves(script)) {
             return EngineRuns.run(script, args, stdin);
         }

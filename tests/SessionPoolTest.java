@@ -235,6 +235,22 @@ class SessionPoolTest extends VpsTestBase {
         }
     }
 
+    @Test
+    void pastTheBoundOnIdleSessionsTheLeastRecentlyUsedIsClosed() {
+        Target root = vps.resolved("root");
+        Target alice = vps.resolved("alice");
+        Target dana = vps.resolved("dana");
+        try (SessionPool pool = new SessionPool(System.err, Duration.ofMinutes(10), 2)) {
+            assertEquals("root\n", run(pool, root, "whoami"));
+            assertEquals("alice\n", run(pool, alice, "whoami"));
+            assertEquals("root\n", run(pool, root, "whoami"));   // root is now the more recently used
+            assertEquals("dana\n", run(pool, dana, "whoami"));
+            assertEquals(2, pool.status().size(), pool.status().toString());
+            assertFalse(pool.isConnected(alice), "the least recently used idle session was closed");
+            assertTrue(pool.isConnected(root) && pool.isConnected(dana));
+        }
+    }
+
     /** A lease adds no round trip: a warm exec costs about two at 50 ms RTT, a new connection several more. */
     @Test
     void aLeasedExecCostsNoMoreRoundTripsThanTheExecItself(@TempDir Path dir) throws Exception {

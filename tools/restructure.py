@@ -73,7 +73,7 @@ MAPPING = {
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",
     "FleetHost.java": "fleet", "FleetPlan.java": "fleet", "HostResult.java": "fleet", "FleetRun.java": "fleet",
     "FleetResult.java": "fleet", "FleetOptions.java": "fleet", "HostSet.java": "fleet", "HostOutput.java": "fleet",
-    "FleetDriver.java": "fleet", "Inventory.java": "fleet", "HostPattern.java": "fleet",
+    "FleetAware.java": "fleet", "FleetCli.java": "cli", "Inventory.java": "fleet", "HostPattern.java": "fleet",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):

@@ -1,3 +1,4 @@
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -26,8 +27,31 @@ final class Cli {
 
     private Cli() {}
 
+    /** How a script makes its command object for a call's streams (its constructor); fleet mode makes one per host. */
+    interface Factory {
+        Object make(PrintStream out, PrintStream err, InputStream in);
+    }
+
+    /** A command with the factory that made it and the call's stdin: what {@link #commandLine} needs to fan out to a host set. */
+    record Made(Object command, Factory factory, InputStream in) {}
+
+    static Made made(Factory factory, PrintStream out, PrintStream err, InputStream in) {
+        return new Made(factory.make(out, err, in), factory, in);
+    }
+
+    /**
+     * The picocli command line for COMMAND (a command object, or a {@link Made} one, which can run
+     * on a host set: see {@link FleetCli}).
+     */
     static CommandLine commandLine(Object command, PrintStream out, PrintStream err) {
-        CommandLine cl = new CommandLine(command);
+        return commandLine(command, out, err, null);
+    }
+
+    /** As above; a non-null BEFORE_RUN sees the parsed call before it runs instead of fleet mode (how one host of a fleet is pinned). */
+    static CommandLine commandLine(Object command, PrintStream out, PrintStream err,
+                                   java.util.function.Consumer<CommandLine.ParseResult> beforeRun) {
+        Made made = command instanceof Made m ? m : null;
+        CommandLine cl = new CommandLine(made != null ? made.command() : command);
         cl.setOut(new java.io.PrintWriter(out, true));
         cl.setErr(new java.io.PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, args) -> {
@@ -40,6 +64,18 @@ final class Cli {
         });
         cl.setExecutionStrategy(parseResult -> {
             refuseHelpInsideTheCommand(parseResult);
+            Integer help = CommandLine.executeHelpRequest(parseResult);
+            if (help != null) {
+                return help;
+            }
+            if (beforeRun != null) {
+                beforeRun.accept(parseResult);
+            } else {
+                Integer fleet = FleetCli.runIfFleet(parseResult, made, out, err);
+                if (fleet != null) {
+                    return fleet;
+                }
+            }
             return new CommandLine.RunLast().execute(parseResult);
         });
         showExitCodes(cl);
@@ -133,6 +169,11 @@ final class Cli {
                 .map(a -> a.matches("[A-Za-z0-9_./=:@%+,-]+") ? a : "'" + a.replace("'", "'\\''") + "'").toList());
     }
 
+    /** A front door that can run on a host set: FACTORY makes its command (once, or once per host). */
+    static void main(Factory factory, String[] args) {
+        main(made(factory, System.out, System.err, System.in), args);
+    }
+
     static void main(Object command, String[] args) {
         int status = commandLine(command, System.out, System.err).execute(args);
         Interrupts.exiting();
@@ -141,6 +182,9 @@ final class Cli {
 
     /** Prints a failure the way DESIGN §4 says and returns its exit code. */
     static int fail(VpsException e, PrintStream err) {
+        if (err instanceof FleetCli.HostErr host) {
+            host.failure = e;   // one host of a fleet: its classification comes from this failure
+        }
         err.println(e.describe());
         err.flush();
         return e.exitCode();

@@ -22,11 +22,14 @@ import java.util.function.Function;
  * A session found dead at lease time, or while a lease opens a channel on it, is replaced by a new
  * login whose host key is verified again. Nothing here sends a command twice: only a channel whose
  * request never left is opened again (see {@link VpsConnection#reopenAfter}).
+ * At most {@link #MAX_IDLE} sessions stay open unused (a fleet of hundreds of hosts keeps memory
+ * and file descriptors bounded): past that, the least recently used idle one is closed.
  */
 final class SessionPool implements AutoCloseable {
     static final int CHANNELS = 8;
     static final Duration QUEUE_WAIT = Duration.ofMinutes(5);
     static final Duration DEFAULT_IDLE = Duration.ofMinutes(10);
+    static final int MAX_IDLE = 256;
 
     private static volatile SessionPool inProcess;
 
@@ -35,6 +38,7 @@ final class SessionPool implements AutoCloseable {
 
     private final PrintStream log;
     private final Duration idleLimit;
+    private final int maxIdle;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     private final ScheduledExecutorService evictor;
 
@@ -44,8 +48,14 @@ final class SessionPool implements AutoCloseable {
 
     /** @param idleLimit a session no lease used for this long is closed */
     SessionPool(PrintStream log, Duration idleLimit) {
+        this(log, idleLimit, MAX_IDLE);
+    }
+
+    /** @param maxIdle at most this many sessions stay open unused; the least recently used goes first */
+    SessionPool(PrintStream log, Duration idleLimit, int maxIdle) {
         this.log = log;
         this.idleLimit = idleLimit;
+        this.maxIdle = maxIdle;
         this.evictor = Executors.newSingleThreadScheduledExecutor(Daemons.named("vps-pool-evictor"));
         long everyMs = Math.max(100, Math.min(idleLimit.toMillis() / 2, 30_000));
         evictor.scheduleWithFixedDelay(this::evictIdle, everyMs, everyMs, TimeUnit.MILLISECONDS);
@@ -152,6 +162,21 @@ final class SessionPool implements AutoCloseable {
             if (e.retireIfIdleSince(before)) {
                 entries.remove(me.getKey(), e);
                 log.println("vps: closed the warm connection to " + e.display + " after " + Durations.format(idleLimit) + " unused");
+            }
+        }
+    }
+
+    /** Closes the least recently used idle sessions while more than maxIdle are idle. */
+    private synchronized void closeIdleBeyondBound() {
+        List<Map.Entry<String, Entry>> idle = new ArrayList<>(entries.entrySet().stream().filter(me -> me.getValue().users == 0).toList());
+        if (idle.size() <= maxIdle) {
+            return;
+        }
+        idle.sort(java.util.Comparator.comparing(me -> me.getValue().lastUsed));
+        for (Map.Entry<String, Entry> me : idle.subList(0, idle.size() - maxIdle)) {
+            Entry e = me.getValue();
+            if (e.retireIfIdleSince(Instant.MAX)) {
+                entries.remove(me.getKey(), e);
             }
         }
     }
@@ -275,6 +300,7 @@ final class SessionPool implements AutoCloseable {
                     if (released.compareAndSet(false, true)) {
                         channels.release(permits);
                         leave();
+                        closeIdleBeyondBound();
                     }
                 }
             };

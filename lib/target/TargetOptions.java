@@ -77,6 +77,23 @@ final class TargetOptions {
 
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
+    /**
+     * This run is for one host of a host set (or the inventory's host a single -H names): HOST,
+     * and PORT, USER and IDENTITY when not null, replace what the options say.
+     */
+    void pin(String host, Integer port, String user, Path identity) {
+        this.host = host;
+        if (port != null) {
+            this.port = port;
+        }
+        if (user != null) {
+            this.user = user;
+        }
+        if (identity != null) {
+            this.identities = new ArrayList<>(List.of(identity));
+        }
+    }
+
     /** Logs in to T directly, or leases T's warm session from the process's pool (the engine's) with --reuse / VPS_REUSE=1. */
     VpsConnection connect(Target t, PrintStream err) {
         return connect(t, err, 2);
