@@ -68,8 +68,8 @@ class FleetScriptsTest extends VpsTestBase {
 
     /** job SUBCOMMAND -H HOSTS ARGS. */
     static Runs.Result job(String hosts, String subcommand, String... args) {
-        List<String> all = new ArrayList<>(List.of(subcommand));
-        all.addAll(on(hosts, args));
+        List<String> all = new ArrayList<>(on(hosts, subcommand));   // the target before the arguments, which may end in -- CMD
+        all.addAll(List.of(args));
         return Runs.run(all, new byte[0], (out, err, in) -> new JobCommand(out, err));
     }
 
