@@ -3,6 +3,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -201,6 +202,24 @@ class FleetTest extends VpsTestBase {
         assertEquals(0, single.exit(), single.toString());
         assertEquals("web3\n", single.stdout());
         assertFalse(single.stderr().contains("fleet:"), single.toString());
+
+        // A script that takes one host finds it in VPS_INVENTORY too.
+        TestSupport.freshEnvironment(Map.of("VPS_INVENTORY", inventory.toString()));
+        Runs.Result opened = session("open", "--", "sh -i");
+        assertEquals(0, opened.exit(), opened.toString());
+        String id = opened.stdout().strip();
+        assertEquals(0, session("send", id, "echo name=$FLEET_NAME\\n").exit());
+        Runs.Result read = session("read", id, "--from", "0", "--wait-for", "name=db1", "--max", "20s");
+        assertEquals(0, read.exit(), read.toString());
+        Runs.Result closed = session("close", id);
+        assertEquals(0, closed.exit(), closed.toString());
+    }
+
+    /** session (a script of one host) on db1, named only through the inventory. */
+    private static Runs.Result session(String... args) {
+        List<String> all = new ArrayList<>(List.of("-H", "db1", "-u", "root", "-i", vps.key.toString(), "--known-hosts", knownHosts.toString()));
+        all.addAll(List.of(args));
+        return Runs.run(all, new byte[0], (out, err, in) -> new SessionCommand(out, err));
     }
 
     @Test
@@ -209,6 +228,7 @@ class FleetTest extends VpsTestBase {
         assertEquals(2, both.exit(), both.toString());
         assertTrue(both.stderr().contains("vps: CONFIG: -H web1,web2 and --limit web both name hosts"), both.toString());
 
+        TestSupport.freshEnvironment(Map.of("VPS_INVENTORY", inventory.toString()));
         Runs.Result session = Runs.run(List.of("-H", "web1,web2", "list"), new byte[0], (out, err, in) -> new SessionCommand(out, err));
         assertEquals(2, session.exit(), session.toString());
         assertTrue(session.stderr().contains("vps: CONFIG: session works on one host at a time"), session.toString());
@@ -255,6 +275,36 @@ class FleetTest extends VpsTestBase {
         } finally {
             p.destroyForcibly();
         }
+    }
+
+    @Test
+    void anInterruptedCallScopeStopsEveryHostAsTheEngineDoes() throws Exception {
+        // The engine runs a call in-process in a scope of its own and interrupts that scope when the client goes away.
+        String marker = "/tmp/fleet-scope-" + System.nanoTime();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        PrintStream outStream = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+        Interrupts.Scope scope = Interrupts.newScope();
+        java.util.concurrent.FutureTask<Integer> call = new java.util.concurrent.FutureTask<>(() -> {
+            try (Interrupts.Registration entered = Interrupts.enter(scope)) {
+                return Cli.commandLine(Cli.made(ExecCommand::new, outStream, errStream, new java.io.ByteArrayInputStream(new byte[0])), outStream, errStream)
+                        .execute(args("--limit", "web", "--json", "--", "touch " + marker + "-$FLEET_NAME; sleep 3192").toArray(String[]::new));
+            }
+        });
+        new Thread(call, "fleet-call").start();
+        vps.await("ls " + marker + "-* 2>/dev/null | wc -l", "3");
+        scope.interrupt();
+        int exit = call.get(60, TimeUnit.SECONDS);
+        String stdout = out.toString(StandardCharsets.UTF_8);
+        assertEquals(Interrupts.EXIT, exit, stdout + err);
+        assertEquals(1, stdout.strip().lines().count(), "one object: " + stdout);
+        Map<?, ?> j = Json.read(stdout, Map.class);
+        assertEquals("INTERRUPTED", ((Map<?, ?>) j.get("error")).get("kind"), stdout);
+        assertEquals(Map.of("ok", 0L, "failed", 3L, "unreachable", 0L, "skipped", 0L), j.get("summary"), stdout);
+        Map<?, ?> web1 = (Map<?, ?>) ((Map<?, ?>) j.get("hosts")).get("web1");
+        assertEquals("INTERRUPTED", ((Map<?, ?>) web1.get("error")).get("kind"), stdout);
+        vps.await("pgrep -f 'sleep 319[2]' > /dev/null && echo running || echo gone", "gone");
     }
 
     private static void awaitLines(Path file, int count) throws Exception {

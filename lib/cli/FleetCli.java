@@ -60,9 +60,8 @@ final class FleetCli {
                     throw VpsException.config(parsed.commandSpec().qualifiedName() + " works on one host at a time: -H " + target.host,
                             "give -H one host; exec-command, sftp-put, sftp-get, job and diagnose-auth take several");
                 }
-                return null;
             }
-            if (!HostSet.fleetMode(target, fleet)) {
+            if (fleet == null || !HostSet.fleetMode(target, fleet)) {
                 HostSet.single(target, fleet, err).ifPresent(h -> pin(target, h));
                 return null;
             }

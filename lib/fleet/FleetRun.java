@@ -32,6 +32,9 @@ final class FleetRun {
         try (Interrupts.Registration onInterrupt = Interrupts.stopping(this::stopAll)) {
             boolean halted = false;
             for (List<FleetHost> batch : plan.batches(hosts)) {
+                if (batch.isEmpty()) {
+                    continue;
+                }
                 if (halted || stopped.get()) {
                     batch.forEach(h -> results.add(HostResult.skipped(h)));
                     continue;

@@ -46,9 +46,15 @@ final class HostOutput {
 
         @Override
         public synchronized void write(byte[] b, int off, int len) {
+            int from = off;
             for (int i = off; i < off + len; i++) {
-                write(b[i]);
+                if (b[i] == '\n' || line.size() + (i - from + 1) >= MAX_LINE) {
+                    line.write(b, from, i - from + 1);
+                    emit();
+                    from = i + 1;
+                }
             }
+            line.write(b, from, off + len - from);
         }
 
         private void emit() {

@@ -41,7 +41,10 @@ final class HostSet {
         return inventory.select(fleet.limit != null ? fleet.limit : "all");
     }
 
-    /** The inventory host a single -H NAME names, when an inventory is configured and holds it. */
+    /**
+     * The inventory host a single -H NAME names, when an inventory is configured (FLEET's --inventory,
+     * or VPS_INVENTORY; FLEET is null for a script without fleet options) and holds it.
+     */
     static Optional<FleetHost> single(TargetOptions target, FleetOptions fleet, PrintStream warnings) {
         if (target.host == null) {
             return Optional.empty();
@@ -66,7 +69,7 @@ final class HostSet {
 
     /** --inventory, else VPS_INVENTORY (the environment, --env-file or ./.env, as VPS_HOST is read), else null. */
     static Inventory inventory(TargetOptions target, FleetOptions fleet, PrintStream warnings) {
-        Path file = fleet.inventory;
+        Path file = fleet == null ? null : fleet.inventory;
         if (file == null) {
             String setting = new TargetResolver(target, warnings).setting("VPS_INVENTORY");
             file = setting == null || setting.isBlank() ? null : Path.of(setting);
