@@ -41,12 +41,12 @@ import picocli.CommandLine.Parameters;
                 "a dropped connection, a killed client and an agent's tool timeout. State lives on the server in",
                 "~/.vps-toolkit/jobs/ID (0700). Exit codes: the job's own for wait, 75 still running, 1 no such job.",
                 "With several hosts (-H a,b or --inventory/--limit) start gives every host's job the same id (--id, else one",
-                "new id), so status, wait, logs and kill take that id with the same hosts; list lists each host's jobs."},
+                "new id), so status, wait, logs and kill take that id with the same hosts; list lists each host's jobs:",
+                "  job -H web1,web2 start --id deploy -- ./deploy.sh && job -H web1,web2 wait deploy"},
         subcommands = {JobCommand.Start.class, JobCommand.Status.class, JobCommand.Logs.class, JobCommand.Wait.class,
                 JobCommand.Kill.class, JobCommand.ListJobs.class, JobCommand.Gc.class},
         footer = {"", "Examples:", "  job -H vps start --id upgrade -- 'apt-get update && apt-get -y upgrade'",
-                "  job -H vps wait upgrade --max 50s     # exit 75 while it still runs", "  job -H vps logs upgrade --from 0",
-                "  job -H web1,web2 start --id deploy -- ./deploy.sh && job -H web1,web2 wait deploy"})
+                "  job -H vps wait upgrade --max 50s     # exit 75 while it still runs", "  job -H vps logs upgrade --from 0"})
 class JobCommand extends ParentCommand {
     static final int STILL_RUNNING = 75;
 

@@ -60,11 +60,11 @@ import picocli.CommandLine.Option;
                 "Keeps one SSH connection per target warm for the whole session and reconnects by itself.",
                 "The target options name the default target; a call may name another (an ssh config alias or",
                 "[user@]host[:port]). exec, upload, download, the job tools and diagnose_auth also take 'targets': a list of",
-                "names, or a pattern over --inventory, run on every server at once. stdout carries only protocol messages; logs go to stderr."},
+                "names, or a pattern over --inventory (mcp-server --inventory ~/ansible/hosts.ini, then 'targets': \"webservers\"),",
+                "run on every server at once. stdout carries only protocol messages; logs go to stderr."},
         footer = {"", "Examples:",
                 "  claude mcp add vps -- jbang mcp-server@vps -H my-vps",
-                "  mcp-server --sandbox          # the embedded sandbox as the default target",
-                "  mcp-server --inventory ~/ansible/hosts.ini   # 'targets': \"webservers\" runs on that group"})
+                "  mcp-server --sandbox          # the embedded sandbox as the default target"})
 class McpServer implements Callable<Integer> {
     static final String INSTRUCTIONS = "Operate Linux servers over SSH. exec runs a command and returns JSON (status, exitCode, stdout, "
             + "stderr); anything longer than a minute goes through job_start, then job_wait / job_logs. write_file and read_file move "

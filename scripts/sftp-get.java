@@ -48,10 +48,10 @@ import picocli.CommandLine.Parameters;
                 "recursively; nothing is written outside the destination or through a link: a name from the server that is not",
                 "one plain file name is refused (status 'refused', PROTOCOL), a link leading out is skipped (see --links).",
                 "With several hosts (-H a,b or --inventory/--limit) each host's files land in LOCAL/NAME/ (NAME: the host's name",
-                "as given, which must be one plain path component).",
+                "as given, which must be one plain path component):",
+                "  sftp-get -H web1,web2 /etc/hostname ./all/   # ./all/web1/hostname, ./all/web2/hostname",
                 "Exit 0: done; 1: a file problem on either side (or a refused name); 255: could not connect (several hosts: see the fleet exit codes)."},
-        footer = {"", "Examples:", "  sftp-get --sandbox /etc/hostname ./hostname", "  sftp-get -H vps '/var/log/nginx/*.log' ./logs/", "  sftp-get -H vps /etc/nginx/nginx.conf -   # to stdout",
-                "  sftp-get -H web1,web2 /etc/hostname ./all/   # ./all/web1/hostname, ./all/web2/hostname"})
+        footer = {"", "Examples:", "  sftp-get --sandbox /etc/hostname ./hostname", "  sftp-get -H vps '/var/log/nginx/*.log' ./logs/", "  sftp-get -H vps /etc/nginx/nginx.conf -   # to stdout"})
 class SftpGet implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;

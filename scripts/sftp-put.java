@@ -46,10 +46,10 @@ import picocli.CommandLine.Parameters;
                 "mode 0600) and renamed into place only when complete and verified; a rerun after an interruption",
                 "resumes it if it is still yours. Folders are copied",
                 "recursively. With several hosts (-H a,b or --inventory/--limit) the same files go to every host, each copy",
-                "verified on its host; stdin ('-') is read once and every host gets the same bytes.",
+                "verified on its host; stdin ('-') is read once and every host gets the same bytes:",
+                "  sftp-put -H web1,web2 --json ./app.conf /etc/app/app.conf   # per-host files, bytes, sha256",
                 "Exit 0: done; 1: a file problem on either side; 255: could not connect (several hosts: see the fleet exit codes)."},
-        footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf app.conf      # into the sandbox's home folder", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/",
-                "  sftp-put -H web1,web2 --json ./app.conf /etc/app/app.conf   # per-host files, bytes, sha256"})
+        footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf app.conf      # into the sandbox's home folder", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/"})
 class SftpPut implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;
