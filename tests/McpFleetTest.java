@@ -22,6 +22,8 @@ class McpFleetTest extends VpsTestBase {
     static VpsServer.FleetSshd web1;
     static VpsServer.FleetSshd web2;
     static McpServerTest.Session session;
+    static List<String> serverArgs;
+    static Path sshConfig;
 
     @BeforeAll
     static void startServers() throws IOException {
@@ -34,9 +36,9 @@ class McpFleetTest extends VpsTestBase {
                 + "web2 ansible_host=127.0.0.1 ansible_port=" + web2.port() + " ansible_user=bob ansible_ssh_private_key_file=" + vps.key + "\n"
                 + "[db]\n"
                 + "down ansible_host=127.0.0.1 ansible_port=" + VpsServer.freePort() + " ansible_user=root ansible_ssh_private_key_file=" + vps.key + "\n");
-        Path sshConfig = Files.writeString(dir.resolve("ssh_config"), "");
-        session = new McpServerTest.Session(dir, sshConfig, List.of("--inventory", inventory.toString(), "--known-hosts", knownHosts.toString(),
-                "--connect-timeout", "10s"), Map.of());
+        sshConfig = Files.writeString(dir.resolve("ssh_config"), "");
+        serverArgs = List.of("--inventory", inventory.toString(), "--known-hosts", knownHosts.toString(), "--connect-timeout", "10s");
+        session = new McpServerTest.Session(dir, sshConfig, serverArgs, Map.of());
     }
 
     @AfterAll
@@ -153,5 +155,21 @@ class McpFleetTest extends VpsTestBase {
         McpServerTest.Call c = session.call("exec", McpServerTest.args("command", "whoami", "target", "web2"));
         assertFalse(c.isError(), c.toString());
         assertEquals("bob\n", c.get("stdout"));
+        java.util.List<String> withDefault = new java.util.ArrayList<>(List.of("-H", "web2"));
+        withDefault.addAll(serverArgs);
+        try (McpServerTest.Session byDefault = new McpServerTest.Session(dir, sshConfig, withDefault, Map.of())) {
+            McpServerTest.Call d = byDefault.call("exec", McpServerTest.args("command", "whoami"));
+            assertEquals("bob\n", d.get("stdout"), "a default target that is an inventory host: " + d);
+        }
+    }
+
+    @Test
+    void listTargetsNamesTheInventorysHosts() {
+        McpServerTest.Call c = session.call("list_targets", Map.of());
+        Map<?, ?> listed = ((List<?>) c.get("targets")).stream().map(t -> (Map<?, ?>) t).filter(t -> "web2".equals(t.get("name")))
+                .findFirst().orElseThrow(() -> new AssertionError("web2 is not listed: " + c));
+        assertEquals("inventory", listed.get("source"));
+        assertEquals((long) web2.port(), listed.get("port"));
+        assertEquals("bob", listed.get("user"));
     }
 }

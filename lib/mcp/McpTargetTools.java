@@ -15,7 +15,7 @@ final class McpTargetTools {
         return List.of(
                 new McpTool("list_targets",
                         "List the servers this MCP server can reach by name: the default target it was started with, then every "
-                                + "alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
+                                + "host of its inventory (--inventory), then every alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
                                 + "problem resolving it. Pass a name as 'target' to the other tools.",
                         new McpTool.Schema().build(), true, this::list),
                 new McpTool("diagnose_auth",

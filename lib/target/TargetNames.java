@@ -39,6 +39,10 @@ final class TargetNames {
         String fromSettings = inventoryFile != null ? null : new TargetResolver(startup, warnings).setting("VPS_INVENTORY");
         Path file = inventoryFile != null ? inventoryFile : fromSettings == null || fromSettings.isBlank() ? null : Path.of(fromSettings);
         this.inventory = file == null ? null : Inventory.load(file);
+        if (defaultName != null && !startup.sandbox) {
+            // A default target that is an inventory host takes its vars, as a script's single -H does.
+            inInventory(defaultName).ifPresent(h -> startup.pin(h.host() != null ? h.host() : h.name(), h.port(), h.user(), h.identity()));
+        }
     }
 
     /** The inventory, or null when none is configured. */
@@ -113,12 +117,12 @@ final class TargetNames {
     }
 
     Target resolve(String name) {
+        if (name.equals(defaultName)) {
+            return startup.resolve(warnings);
+        }
         java.util.Optional<FleetHost> listed = inInventory(name);
         if (listed.isPresent()) {
             return resolve(listed.get());
-        }
-        if (name.equals(defaultName)) {
-            return startup.resolve(warnings);
         }
         HostSpec spec = HostSpec.parse(name);
         return resolve(spec.host(), spec.port() == null ? null : TargetResolver.parsePort(spec.port()), spec.user(), null);
@@ -146,12 +150,14 @@ final class TargetNames {
         return o.resolve(warnings);
     }
 
-    /** The default target first, then every ssh config alias, each with what it resolves to (or why it does not). */
+    /** The default target first, then every inventory host, then every ssh config alias, each with what it resolves to (or why it does not). */
     List<Map<String, Object>> list(java.util.function.Predicate<String> connected) {
         List<String> names = new ArrayList<>();
         if (defaultName != null) {
             names.add(defaultName);
         }
+        List<String> listed = inventoryNames();
+        listed.stream().filter(n -> !names.contains(n)).forEach(names::add);
         SshConfig config = TargetResolver.readSshConfig(startup.sshConfig);
         if (config != null) {
             config.aliases().stream().filter(a -> !names.contains(a)).forEach(names::add);
@@ -161,12 +167,20 @@ final class TargetNames {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", name);
             m.put("default", name.equals(defaultName));
-            m.put("source", name.equals(defaultName) ? "start-up" : "ssh config");
+            m.put("source", name.equals(defaultName) ? "start-up" : listed.contains(name) ? "inventory" : "ssh config");
             describe(name, m);
             m.put("connected", connected.test(name));
             out.add(m);
         }
         return out;
+    }
+
+    private List<String> inventoryNames() {
+        try {
+            return inventory == null ? List.of() : inventory.select("all").stream().map(FleetHost::name).toList();
+        } catch (VpsException empty) {
+            return List.of();
+        }
     }
 
     private void describe(String name, Map<String, Object> m) {
