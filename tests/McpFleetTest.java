@@ -146,6 +146,7 @@ class McpFleetTest extends VpsTestBase {
         assertTrue(c.text().contains("'target' and 'targets'"), c.toString());
         io.modelcontextprotocol.spec.McpSchema.CallToolResult noSet = session.client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(
                 "write_file", McpServerTest.args("path", "fleet-never-written", "content", "", "targets", List.of("web1"))));
+        // The server checks arguments against the tool's schema (additionalProperties: false) before the tool runs.
         assertTrue(noSet.isError(), "a tool without targets refuses them instead of using the default target: " + noSet);
         assertEquals("", vps.exec("ls ~alice/fleet-never-written ~root/fleet-never-written 2>/dev/null"));
     }

@@ -19,11 +19,6 @@ final class McpArgs {
         return values.get("target") instanceof String s && !s.isBlank() ? s : null;
     }
 
-    /** Whether the call gave argument NAME at all. */
-    boolean has(String name) {
-        return values.get(name) != null;
-    }
-
     /**
      * The "targets" argument: null when absent, a list of target names, or one string (an inventory
      * pattern). Given with "target" it is a CONFIG error: one call names one server or a set.

@@ -51,9 +51,6 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
 
     private Map<String, Object> handle(McpArgs args, long start) {
         try {
-            if (args.has("targets") && !(inputSchema.get("properties") instanceof Map<?, ?> p && p.containsKey("targets"))) {
-                throw VpsException.config(name + " works on one server at a time: it takes no 'targets'", "call it once per server, naming each with 'target'");
-            }
             return handler.call(args);
         } catch (VpsException e) {
             return Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
