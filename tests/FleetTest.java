@@ -151,6 +151,22 @@ class FleetTest extends VpsTestBase {
     }
 
     @Test
+    void serialPercentagesMakeBatchesOfAtLeastOneAndMaxFailIsAShareOfTheBatch() {
+        List<FleetHost> five = NAMES.stream().map(FleetHost::of).collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+        five.add(FleetHost.of("db2"));
+        assertEquals(List.of(2, 2, 1), new FleetPlan(10, "40%", 0).batches(five).stream().map(List::size).toList());
+        assertEquals(List.of(1, 1, 1, 1, 1), new FleetPlan(10, "1%", 0).batches(five).stream().map(List::size).toList());
+        assertEquals(List.of(5), new FleetPlan(10, null, 0).batches(five).stream().map(List::size).toList());
+        assertTrue(new FleetPlan(10, "2", 0).stopsAfter(1, 2));
+        assertFalse(new FleetPlan(10, "2", 50).stopsAfter(1, 2), "50% of a batch of 2 is tolerated by --max-fail 50%");
+        assertTrue(new FleetPlan(10, "2", 49).stopsAfter(1, 2));
+        VpsException bad = org.junit.jupiter.api.Assertions.assertThrows(VpsException.class, () -> new FleetPlan(10, "0", 0));
+        assertEquals(VpsException.Kind.CONFIG, bad.kind);
+        assertEquals(2, exec("--serial", "half", "--", "true").exit());
+        assertEquals(2, exec("--forks", "0", "--", "true").exit());
+    }
+
+    @Test
     void forksBoundHowManyHostsRunAtOnce() {
         // A barrier on the server: each host waits until all three have arrived, which only concurrent runs can do.
         String barrier = "/tmp/fleet-barrier-" + System.nanoTime();

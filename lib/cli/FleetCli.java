@@ -55,11 +55,9 @@ final class FleetCli {
         }
         FleetOptions fleet = find(parsed, FleetOptions.class);
         try {
-            if (fleet == null) {
-                if (HostSet.isList(target.host)) {
-                    throw VpsException.config(parsed.commandSpec().qualifiedName() + " works on one host at a time: -H " + target.host,
-                            "give -H one host; exec-command, sftp-put, sftp-get, job and diagnose-auth take several");
-                }
+            if (fleet == null && HostSet.isList(target.host)) {
+                throw VpsException.config(parsed.commandSpec().qualifiedName() + " works on one host at a time: -H " + target.host,
+                        "give -H one host; exec-command, sftp-put, sftp-get, job and diagnose-auth take several");
             }
             if (fleet == null || !HostSet.fleetMode(target, fleet)) {
                 HostSet.single(target, fleet, err).ifPresent(h -> pin(target, h));
