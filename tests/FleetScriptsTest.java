@@ -62,6 +62,10 @@ class FleetScriptsTest extends VpsTestBase {
         return Runs.run(args, new byte[0], (out, err, in) -> new SftpPut(out, err, in));
     }
 
+    static Runs.Result put(List<String> args, byte[] stdin) {
+        return Runs.run(args, stdin, (out, err, in) -> new SftpPut(out, err, in));
+    }
+
     static Runs.Result get(List<String> args) {
         return Runs.run(args, new byte[0], (out, err, in) -> new SftpGet(out, err, in));
     }
@@ -106,6 +110,27 @@ class FleetScriptsTest extends VpsTestBase {
             Runs.Result sum = Runs.exec(args);
             assertEquals(expected, sum.stdout().split(" ")[0], sum.toString());
         }
+    }
+
+    @Test
+    void stdinIsReadOnceAndEveryHostGetsTheSameBytes() {
+        vps.exec("rm -f ~alice/fleet-stdin.txt ~bob/fleet-stdin.txt");
+        Runs.Result r = put(on("web1,web2", "-", "fleet-stdin.txt"), "one input for every host\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals("one input for every host\n", vps.exec("cat ~alice/fleet-stdin.txt"));
+        assertEquals("one input for every host\n", vps.exec("cat ~bob/fleet-stdin.txt"));
+    }
+
+    @Test
+    void killStopsTheJobOnEveryHostOfTheSet() {
+        Runs.Result start = job("web1,web2", "start", "--json", "--", "sleep 300");
+        assertEquals(0, start.exit(), start.toString());
+        String id = (String) host(start, "web1").get("job");
+        Runs.Result kill = job("web1,web2", "kill", id, "--json");
+        assertEquals(0, kill.exit(), kill.toString());
+        assertEquals("killed", host(kill, "web1").get("status"), kill.toString());
+        assertEquals("killed", host(kill, "web2").get("status"), kill.toString());
+        assertEquals("TERM", host(kill, "web2").get("signal"));
     }
 
     @Test
