@@ -36,9 +36,7 @@ final class TargetNames {
         this.warnings = warnings;
         String host = startup.sandbox ? SANDBOX : startup.host != null ? startup.host : Environment.get("VPS_HOST");
         this.defaultName = host == null || host.isBlank() ? null : host;
-        String fromSettings = inventoryFile != null ? null : new TargetResolver(startup, warnings).setting("VPS_INVENTORY");
-        Path file = inventoryFile != null ? inventoryFile : fromSettings == null || fromSettings.isBlank() ? null : Path.of(fromSettings);
-        this.inventory = file == null ? null : Inventory.load(file);
+        this.inventory = inventoryFile != null ? Inventory.load(Environment.resolve(inventoryFile)) : HostSet.inventory(startup, null, warnings);
         if (defaultName != null && !startup.sandbox) {
             // A default target that is an inventory host takes its vars, as a script's single -H does.
             inInventory(defaultName).ifPresent(h -> startup.pin(h.host() != null ? h.host() : h.name(), h.port(), h.user(), h.identity()));
