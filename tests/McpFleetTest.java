@@ -24,14 +24,16 @@ class McpFleetTest extends VpsTestBase {
     static McpServerTest.Session session;
     static List<String> serverArgs;
     static Path sshConfig;
+    static Path inventory;
+    static Path knownHosts;
 
     @BeforeAll
     static void startServers() throws IOException {
         dir = Files.createTempDirectory("mcp-fleet");
         web1 = vps.fleetSshd("web1");
         web2 = vps.fleetSshd("web2");
-        Path knownHosts = Files.writeString(dir.resolve("known_hosts"), vps.knownHostsLine(web1.port()) + "\n" + vps.knownHostsLine(web2.port()) + "\n");
-        Path inventory = Files.writeString(dir.resolve("hosts.ini"), "[web]\n"
+        knownHosts = Files.writeString(dir.resolve("known_hosts"), vps.knownHostsLine(web1.port()) + "\n" + vps.knownHostsLine(web2.port()) + "\n");
+        inventory = Files.writeString(dir.resolve("hosts.ini"), "[web]\n"
                 + "web1 ansible_host=127.0.0.1 ansible_port=" + web1.port() + " ansible_user=alice ansible_ssh_private_key_file=" + vps.key + "\n"
                 + "web2 ansible_host=127.0.0.1 ansible_port=" + web2.port() + " ansible_user=bob ansible_ssh_private_key_file=" + vps.key + "\n"
                 + "[db]\n"
@@ -161,6 +163,16 @@ class McpFleetTest extends VpsTestBase {
         try (McpServerTest.Session byDefault = new McpServerTest.Session(dir, sshConfig, withDefault, Map.of())) {
             McpServerTest.Call d = byDefault.call("exec", McpServerTest.args("command", "whoami"));
             assertEquals("bob\n", d.get("stdout"), "a default target that is an inventory host: " + d);
+        }
+    }
+
+    @Test
+    void theInventoryMayComeFromVpsInventory() {
+        try (McpServerTest.Session fromEnvironment = new McpServerTest.Session(dir, sshConfig,
+                List.of("--known-hosts", knownHosts.toString(), "--connect-timeout", "10s"), Map.of("VPS_INVENTORY", inventory.toString()))) {
+            McpServerTest.Call c = fromEnvironment.call("exec", McpServerTest.args("command", "whoami", "targets", "web"));
+            assertEquals(Map.of("ok", 2L, "failed", 0L, "unreachable", 0L, "skipped", 0L), summary(c), c.toString());
+            assertEquals("alice\n", host(c, "web1").get("stdout"));
         }
     }
 
