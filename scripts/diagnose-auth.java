@@ -35,11 +35,15 @@ import picocli.CommandLine.Option;
         description = {"Finds out why login to a server fails: target, DNS and TCP, banner, algorithms, host key,",
                 "key files, agent, then each key against the server, and says what to change.",
                 "Never prompts; a password is only tried with --password-auth.",
-                "Exit 0: login works; 1: it does not (the verdict says why); 255: the host cannot be reached."},
+                "Exit 0: login works; 1: it does not (the verdict says why); 255: the host cannot be reached.",
+                "With several hosts (-H a,b or --inventory/--limit) each host gets its own checks and verdict."},
         footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json"})
 class DiagnoseAuth implements Callable<Integer> {
     @Mixin
     TargetOptions target;
+
+    @Mixin
+    FleetOptions fleet;
 
     @Option(names = "--json", description = "Print one JSON object with every check and the verdict.")
     boolean json;
@@ -77,8 +81,11 @@ class DiagnoseAuth implements Callable<Integer> {
         }
         AuthDiagnosis d = new AuthDiagnosis(t, json ? null : out).run();
         long ms = (System.nanoTime() - start) / 1_000_000;
+        // Not reached at all is a NETWORK failure, as for any script: a host set counts the host as unreachable.
+        VpsException unreachable = d.exitCode() == VpsException.EXIT_CONNECT
+                ? new VpsException(VpsException.Kind.NETWORK, d.verdict.cause(), d.verdict.fix(), true, null) : null;
         if (json) {
-            Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), ms, null);
+            Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), ms, unreachable);
             r.put("checks", d.checks.stream().map(Json::fields).toList());
             r.put("verdict", Json.fields(d.verdict));
             out.println(Json.write(r));
@@ -88,6 +95,6 @@ class DiagnoseAuth implements Callable<Integer> {
             out.println("evidence: " + d.verdict.evidence());
             out.println("fix:      " + d.verdict.fix());
         }
-        return d.exitCode();
+        return unreachable != null ? Cli.fail(unreachable, err) : d.exitCode();
     }
 }

@@ -40,13 +40,19 @@ import picocli.CommandLine.Parameters;
 @Command(name = "job", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = {"Runs long commands detached on the server (own session, stdin from /dev/null), so they survive",
                 "a dropped connection, a killed client and an agent's tool timeout. State lives on the server in",
-                "~/.vps-toolkit/jobs/ID (0700). Exit codes: the job's own for wait, 75 still running, 1 no such job."},
+                "~/.vps-toolkit/jobs/ID (0700). Exit codes: the job's own for wait, 75 still running, 1 no such job.",
+                "With several hosts (-H a,b or --inventory/--limit) start gives every host's job the same id (--id, else one",
+                "new id), so status, wait, logs and kill take that id with the same hosts; list lists each host's jobs:",
+                "  job -H web1,web2 start --id deploy -- ./deploy.sh && job -H web1,web2 wait deploy"},
         subcommands = {JobCommand.Start.class, JobCommand.Status.class, JobCommand.Logs.class, JobCommand.Wait.class,
                 JobCommand.Kill.class, JobCommand.ListJobs.class, JobCommand.Gc.class},
         footer = {"", "Examples:", "  job -H vps start --id upgrade -- 'apt-get update && apt-get -y upgrade'",
                 "  job -H vps wait upgrade --max 50s     # exit 75 while it still runs", "  job -H vps logs upgrade --from 0"})
 class JobCommand extends ParentCommand {
     static final int STILL_RUNNING = 75;
+
+    @Mixin
+    FleetOptions fleet;
 
     JobCommand() {
         this(System.out, System.err);
@@ -86,7 +92,7 @@ class JobCommand extends ParentCommand {
     }
 
     @Command(name = "start", description = "Start CMD detached and print its id at once. --id makes it idempotent: the same id never runs twice.")
-    static final class Start extends Sub {
+    static final class Start extends Sub implements FleetAware {
         @Option(names = "--id", paramLabel = "KEY", description = "The job id (an idempotency key): starting it again returns the existing job.")
         String id;
 
@@ -105,6 +111,17 @@ class JobCommand extends ParentCommand {
         @Override
         boolean repeatable() {
             return id != null;
+        }
+
+        /** Several hosts: one id for all of them, settled once (a new one when --id is absent), so `job wait ID -H ...` finds each. */
+        @Override
+        public void beforeFleet(List<FleetHost> hosts) {
+            id = id != null ? Jobs.checkId(id) : Jobs.newId();
+        }
+
+        @Override
+        public void forHost(FleetHost host, Object first) {
+            id = ((Start) first).id;
         }
 
         @Override

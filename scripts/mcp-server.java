@@ -30,9 +30,9 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
-//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
-//SOURCES ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
+//SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
+//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -45,12 +45,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "mcp-server", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class, sortOptions = false,
         description = {"Serves the toolkit as MCP tools over stdio: exec, write_file, read_file, upload, download,",
@@ -58,7 +60,9 @@ import picocli.CommandLine.Mixin;
                 "session_close, diagnose_auth, list_targets.",
                 "Keeps one SSH connection per target warm for the whole session and reconnects by itself.",
                 "The target options name the default target; a call may name another (an ssh config alias or",
-                "[user@]host[:port]). stdout carries only protocol messages; logs go to stderr."},
+                "[user@]host[:port]). exec, upload, download, the job tools and diagnose_auth also take 'targets': a list of",
+                "names, or a pattern over --inventory (mcp-server --inventory ~/ansible/hosts.ini, then 'targets': \"webservers\"),",
+                "run on every server at once. stdout carries only protocol messages; logs go to stderr."},
         footer = {"", "Examples:",
                 "  claude mcp add vps -- jbang mcp-server@vps -H my-vps",
                 "  mcp-server --sandbox          # the embedded sandbox as the default target"})
@@ -67,10 +71,16 @@ class McpServer implements Callable<Integer> {
             + "stderr); anything longer than a minute goes through job_start, then job_wait / job_logs. write_file and read_file move "
             + "content, upload and download move local paths. An interactive program (a shell, psql, a REPL) "
             + "runs in a session: session_open, then session_send and session_read (wait_for its prompt). When a call fails with AUTH, HOSTKEY or NETWORK, call diagnose_auth and "
-            + "follow its fix. Every error carries kind, message and hint: do what the hint says before retrying.";
+            + "follow its fix. Every error carries kind, message and hint: do what the hint says before retrying. To run the same call on "
+            + "several servers, pass targets (a list of names, or an inventory pattern) instead of target: the result has each server's "
+            + "own result under hosts, identical ones grouped, and a summary.";
 
     @Mixin
     TargetOptions target;
+
+    @Option(names = "--inventory", paramLabel = "FILE",
+            description = "An Ansible inventory (INI or YAML; env VPS_INVENTORY): its host names resolve with their vars, and a tool's 'targets' may be a pattern over it.")
+    Path inventory;
 
     private final InputStream in;
     private final OutputStream protocol;
@@ -93,13 +103,14 @@ class McpServer implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        TargetNames names = new TargetNames(target, err);
-        if (names.defaultName() != null) {
-            try {
+        TargetNames names;
+        try {
+            names = new TargetNames(target, err, inventory);
+            if (names.defaultName() != null) {
                 names.resolve(names.defaultName());
-            } catch (VpsException e) {
-                return Cli.fail(e, err);
             }
+        } catch (VpsException e) {
+            return Cli.fail(e, err);
         }
         OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();

@@ -33,6 +33,7 @@
 
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -47,11 +48,17 @@ import picocli.CommandLine.Parameters;
                 "only when complete and verified; a rerun after an interruption resumes it. Folders are copied",
                 "recursively; nothing is written outside the destination or through a link: a name from the server that is not",
                 "one plain file name is refused (status 'refused', PROTOCOL), a link leading out is skipped (see --links).",
-                "Exit 0: done; 1: a file problem on either side (or a refused name); 255: could not connect."},
+                "With several hosts (-H a,b or --inventory/--limit) each host's files land in LOCAL/NAME/ (NAME: the host's name",
+                "as given, which must be one plain path component):",
+                "  sftp-get -H web1,web2 /etc/hostname ./all/   # ./all/web1/hostname, ./all/web2/hostname",
+                "Exit 0: done; 1: a file problem on either side (or a refused name); 255: could not connect (several hosts: see the fleet exit codes)."},
         footer = {"", "Examples:", "  sftp-get --sandbox /etc/hostname ./hostname", "  sftp-get -H vps '/var/log/nginx/*.log' ./logs/", "  sftp-get -H vps /etc/nginx/nginx.conf -   # to stdout"})
-class SftpGet implements Callable<Integer> {
+class SftpGet implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;
+
+    @Mixin
+    FleetOptions fleet;
 
     @Mixin
     TransferOptions transfer;
@@ -80,5 +87,25 @@ class SftpGet implements Callable<Integer> {
     @Override
     public Integer call() {
         return transfer.call(target, false, paths, in, out, err);
+    }
+
+    /**
+     * Before any host runs: LOCAL is the folder every host's own folder goes in (it must exist, or
+     * end in /, or --mkdir), and every host's name must be one plain path component.
+     */
+    @Override
+    public void beforeFleet(List<FleetHost> hosts) {
+        String local = paths.get(paths.size() - 1);
+        hosts.forEach(h -> TransferOptions.perHostDestination(local, h.pathName()));
+        if (!transfer.mkdir && !local.endsWith("/") && !Files.isDirectory(Environment.resolve(local))) {
+            throw VpsException.config("local folder " + local + " does not exist (with several hosts, each host's files go in " + local + "/NAME/)",
+                    "create it first, or pass --mkdir");
+        }
+    }
+
+    /** This host's files go in LOCAL/NAME/. */
+    @Override
+    public void forHost(FleetHost host, Object first) {
+        paths.set(paths.size() - 1, TransferOptions.perHostDestination(paths.get(paths.size() - 1), host.pathName()));
     }
 }

@@ -46,11 +46,17 @@ import picocli.CommandLine.Parameters;
                 "Each file is written under a hidden .NAME.vps-partial.RANDOM name beside the target (created new,",
                 "mode 0600) and renamed into place only when complete and verified; a rerun after an interruption",
                 "resumes it if it is still yours. Folders are copied",
-                "recursively. Exit 0: done; 1: a file problem on either side; 255: could not connect."},
+                "recursively. With several hosts (-H a,b or --inventory/--limit) the same files go to every host, each copy",
+                "verified on its host; stdin ('-') is read once and every host gets the same bytes:",
+                "  sftp-put -H web1,web2 --json ./app.conf /etc/app/app.conf   # per-host files, bytes, sha256",
+                "Exit 0: done; 1: a file problem on either side; 255: could not connect (several hosts: see the fleet exit codes)."},
         footer = {"", "Examples:", "  sftp-put --sandbox ./app.conf app.conf      # into the sandbox's home folder", "  printf 'key: value\\n' | sftp-put -H vps - /etc/app/config.yml", "  sftp-put -H vps --mkdir ./site /var/www/"})
-class SftpPut implements Callable<Integer> {
+class SftpPut implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;
+
+    @Mixin
+    FleetOptions fleet;
 
     @Mixin
     TransferOptions transfer;
@@ -79,5 +85,11 @@ class SftpPut implements Callable<Integer> {
     @Override
     public Integer call() {
         return transfer.call(target, true, paths, in, out, err);
+    }
+
+    /** With several hosts, a '-' source is read once and every host gets a copy of it. */
+    @Override
+    public boolean readsStdin() {
+        return paths.subList(0, paths.size() - 1).contains("-");
     }
 }

@@ -69,11 +69,16 @@ class McpServerTest extends VpsTestBase {
 
         /** With EXTRA variables in the server's environment. */
         Session(List<String> serverArgs, Map<String, String> extra) {
-            List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+            this(dir, sshConfig, serverArgs, extra);
+        }
+
+        /** With HOME as its home and toolkit folder's parent, and SSH_CONFIG as its ssh config (another test class's own). */
+        Session(Path home, Path sshConfig, List<String> serverArgs, Map<String, String> extra) {
+            List<String> args = new ArrayList<>(List.of("-Duser.home=" + home, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
                     "-cp", System.getProperty("java.class.path"), "McpServer"));
             args.addAll(serverArgs);
             ServerParameters params = ServerParameters.builder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString())
-                    .args(args).env(withExtra(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString()), extra))
+                    .args(args).env(withExtra(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", home.resolve("toolkit").toString()), extra))
                     .build();
             StdioClientTransport transport = new StdioClientTransport(params, McpJsonDefaults.getMapper());
             transport.setStdErrorHandler(stderr::add);

@@ -1,9 +1,13 @@
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The arguments of one tool call, read with the types and units the toolkit's options use. */
 final class McpArgs {
+    static final int DEFAULT_FORKS = 10;
+    static final int MAX_FORKS = 500;
+
     private final Map<String, Object> values;
 
     McpArgs(Map<String, Object> values) {
@@ -13,6 +17,55 @@ final class McpArgs {
     /** The "target" argument as given (null for the default). */
     String target() {
         return values.get("target") instanceof String s && !s.isBlank() ? s : null;
+    }
+
+    /**
+     * The "targets" argument: null when absent, a list of target names, or one string (an inventory
+     * pattern). Given with "target" it is a CONFIG error: one call names one server or a set.
+     */
+    Object targets() {
+        Object v = values.get("targets");
+        if (v == null) {
+            return null;
+        }
+        if (target() != null) {
+            throw VpsException.config("both 'target' and 'targets' given", "pass 'target' for one server or 'targets' for several, not both");
+        }
+        if (v instanceof String s && !s.isBlank()) {
+            return s.trim();
+        }
+        if (v instanceof List<?> list && !list.isEmpty() && list.stream().allMatch(e -> e instanceof String s && !s.isBlank())) {
+            return list.stream().map(e -> ((String) e).trim()).toList();
+        }
+        throw bad("targets", "a non-empty list of target names, or one inventory pattern string");
+    }
+
+    /** How many hosts of a "targets" call run at once: "forks", 1..500, default 10. */
+    int forks() {
+        Object v = values.get("forks");
+        if (v == null) {
+            return DEFAULT_FORKS;
+        }
+        if (v instanceof Number n && n.doubleValue() == n.intValue() && n.intValue() >= 1 && n.intValue() <= MAX_FORKS) {
+            return n.intValue();
+        }
+        throw bad("forks", "a whole number from 1 to " + MAX_FORKS);
+    }
+
+    /** These arguments for one host of a "targets" call: "target" names it; "targets" and "forks" are gone. */
+    McpArgs forHost(String name) {
+        Map<String, Object> one = new LinkedHashMap<>(values);
+        one.remove("targets");
+        one.remove("forks");
+        one.put("target", name);
+        return new McpArgs(one);
+    }
+
+    /** These arguments with NAME set to VALUE (e.g. the one job id every host of a call shares). */
+    McpArgs with(String name, Object value) {
+        Map<String, Object> changed = new LinkedHashMap<>(values);
+        changed.put(name, value);
+        return new McpArgs(changed);
     }
 
     /** What the call was about, for the envelope's "command": its command or path, else the tool's name. */

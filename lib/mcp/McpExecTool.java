@@ -45,9 +45,10 @@ final class McpExecTool {
                                 + "it goes on as a job (job_wait, job_logs from 'next'). '0' never detaches.")
                         .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536, at most 8388608.")
                         .strings("env", "Environment variables for the command, e.g. {\"RAILS_ENV\": \"production\"}; works whatever the server's AcceptEnv.")
-                        .text("cwd", "Run in this remote directory."))
+                        .text("cwd", "Run in this remote directory.")
+                        .fleet())
                         .build(),
-                false, this::exec);
+                false, new McpFleet(names).each("exec", this::exec));
     }
 
     /** sudo, sudo_user and su: the passwords come only from this server's environment or .env, never from an argument. */

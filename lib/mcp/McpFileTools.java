@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
  * mcp-server's file tools: write_file and read_file carry the content in the call (size-capped),
@@ -82,20 +83,23 @@ final class McpFileTools {
                                 .flag("mkdir", "Create missing remote parent folders.")
                                 .flag("no_clobber", "Leave existing remote files alone (reported as 'exists' and as an error).")
                                 .flag("preserve", "Keep the source's mode and modification time.")
+                                .fleet()
                                 .build(),
-                        false, this::upload),
+                        false, new McpFleet(names).each("upload", this::upload)),
                 new McpTool("download",
                         "Copy remote files or folders to a local path (on the machine running this MCP server) over SFTP: atomic per "
                                 + "file, SHA-256 verified, resumable. remote may be a glob such as '/var/log/nginx/*.log' (expanded by "
-                                + "SFTP, never a shell).",
+                                + "SFTP, never a shell). With targets, each server's files land in local/NAME/ (NAME as in the result's hosts).",
                         new McpTool.Schema()
                                 .requiredText("remote", "Remote file, folder or glob.")
                                 .requiredText("local", "Local destination file or folder; absolute, or relative to the folder the MCP server started in.")
                                 .flag("mkdir", "Create missing local parent folders.")
                                 .flag("no_clobber", "Leave existing local files alone (reported as 'exists' and as an error).")
                                 .flag("preserve", "Keep the source's mode and modification time.")
+                                .fleet()
                                 .build(),
-                        false, this::download));
+                        false, new McpFleet(names).each("download", UnaryOperator.identity(),
+                                (args, host) -> args.with("local", TransferOptions.perHostDestination(args.requiredText("local"), host.pathName())), this::download)));
     }
 
     private Map<String, Object> writeFile(McpArgs args) {

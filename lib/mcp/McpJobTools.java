@@ -13,10 +13,17 @@ final class McpJobTools {
 
     private final TargetNames names;
     private final SessionPool connections;
+    private final McpFleet fleet;
 
     McpJobTools(TargetNames names, SessionPool connections) {
         this.names = names;
         this.connections = connections;
+        this.fleet = new McpFleet(names);
+    }
+
+    /** A job_start on several servers: one id for all of them (the one given, else one new id), so the other job tools take it for the set. */
+    private static McpArgs oneId(McpArgs args) {
+        return args.with("id", args.text("id") != null ? Jobs.checkId(args.text("id")) : Jobs.newId());
     }
 
     List<McpTool> tools() {
@@ -25,16 +32,17 @@ final class McpJobTools {
                         "Start a long command (apt upgrade, docker build, a migration) detached on the server and return at once "
                                 + "with its job id. It survives dropped connections and this session's end; its output is kept on the "
                                 + "server. Give an id (your idempotency key) and repeating the call never runs the command twice. "
-                                + "Then: job_wait (loop while status is running), job_logs with from = next.",
+                                + "Then: job_wait (loop while status is running), job_logs with from = next. With targets, every server's job "
+                                + "gets the same id, so job_wait, job_logs and the others take it with the same targets.",
                         McpExecTool.privilegeArguments(new McpTool.Schema()
                                 .requiredText("command", "The shell command line to run.")
                                 .text("id", "Job id: letters, digits, '.', '_', '-' (up to 64). Default: a new unique id."))
-                                .build(),
-                        false, this::start),
+                                .fleet().build(),
+                        false, fleet.each("job_start", McpJobTools::oneId, this::start)),
                 new McpTool("job_status",
                         "Say whether a job is running, exited (with exitCode), killed, or lost (its server rebooted or its runner died).",
-                        new McpTool.Schema().requiredText("id", "The job id.").build(),
-                        true, this::status),
+                        new McpTool.Schema().requiredText("id", "The job id.").fleet().build(),
+                        true, fleet.each("job_status", this::status)),
                 new McpTool("job_logs",
                         "Read a job's output from byte offset 'from' (default 0), at most max_bytes (default 64 KiB). The result's "
                                 + "'next' is the offset to pass as 'from' next time: no gap, no repeated byte. Read it while the job runs "
@@ -44,28 +52,28 @@ final class McpJobTools {
                                 .integer("from", "Byte offset to start at: the 'next' of the previous call (default 0).")
                                 .flag("stderr", "Read the job's stderr instead of its stdout.")
                                 .integer("max_bytes", "Return at most this many bytes (default 65536, at most 8388608).")
-                                .build(),
-                        true, this::logs),
+                                .fleet().build(),
+                        true, fleet.each("job_logs", this::logs)),
                 new McpTool("job_wait",
                         "Wait until a job ends, at most 'max' (default 30s, at most 10m), and return its status and exitCode. "
                                 + "status 'running' means it still runs: call job_wait again.",
                         new McpTool.Schema()
                                 .requiredText("id", "The job id.")
                                 .text("max", "Wait at most this long, e.g. '30s', '2m' (default 30s).")
-                                .build(),
-                        true, this::await),
+                                .fleet().build(),
+                        true, fleet.each("job_wait", this::await)),
                 new McpTool("job_kill",
                         "Send a signal (default TERM) to a job's whole process group and return its status (killed, or exited if it "
                                 + "had already ended).",
                         new McpTool.Schema()
                                 .requiredText("id", "The job id.")
                                 .text("signal", "TERM (default), KILL, INT, HUP, ...")
-                                .build(),
-                        false, this::kill),
+                                .fleet().build(),
+                        false, fleet.each("job_kill", this::kill)),
                 new McpTool("job_list",
                         "List the jobs on the server: id, status, exitCode, start time (epoch seconds), output sizes and command.",
-                        new McpTool.Schema().build(),
-                        true, this::list));
+                        new McpTool.Schema().fleet().build(),
+                        true, fleet.each("job_list", this::list)));
     }
 
     private Map<String, Object> start(McpArgs args) {

@@ -15,7 +15,7 @@ final class McpTargetTools {
         return List.of(
                 new McpTool("list_targets",
                         "List the servers this MCP server can reach by name: the default target it was started with, then every "
-                                + "alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
+                                + "host of its inventory (--inventory), then every alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
                                 + "problem resolving it. Pass a name as 'target' to the other tools.",
                         new McpTool.Schema().build(), true, this::list),
                 new McpTool("diagnose_auth",
@@ -23,7 +23,7 @@ final class McpTargetTools {
                                 + "(DNS, TCP, banner, algorithms, host key, key files, agent, each key against the server, the account), "
                                 + "and return a verdict with cause, evidence and the exact fix to apply or show the user. "
                                 + "exitCode 0: login works; 1: it does not; 255: the host cannot be reached.",
-                        new McpTool.Schema().build(), true, this::diagnose));
+                        new McpTool.Schema().fleet().build(), true, new McpFleet(names).each("diagnose_auth", this::diagnose)));
     }
 
     private Map<String, Object> list(McpArgs args) {

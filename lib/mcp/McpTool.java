@@ -111,6 +111,21 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
             return property(name, Map.of("type", "object", "additionalProperties", Map.of("type", "string"), "description", description));
         }
 
+        /**
+         * "targets" and "forks": the same call on several servers at once (see McpFleet); the result
+         * is then one object with every host's result by name, the groups and a summary.
+         */
+        Schema fleet() {
+            property("targets", Map.of("anyOf", List.of(Map.of("type", "array", "items", Map.of("type", "string"), "minItems", 1), Map.of("type", "string")),
+                    "description", "Run this call on several servers instead of one: either a list of target names, each as 'target' takes "
+                            + "(e.g. [\"web1\", \"deploy@10.0.0.5:2222\"]), or one string that is a pattern over the inventory this "
+                            + "server was started with (--inventory or VPS_INVENTORY), in Ansible's pattern language: \"webservers\", "
+                            + "\"web*\", \"webservers:&prod\", \"all:!db1\". Not together with 'target'. The result is one object: "
+                            + "hosts (each server's own result by name), groups (servers with identical output and exit code) and "
+                            + "summary {ok, failed, unreachable, skipped}; exitCode 0 all ok, 1 some failed, 255 some unreachable."));
+            return integer("forks", "With targets: how many servers run at once (default 10, at most 500).");
+        }
+
         private Schema property(String name, Map<String, Object> spec) {
             properties.put(name, spec);
             return this;

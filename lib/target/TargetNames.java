@@ -1,4 +1,5 @@
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +10,9 @@ import java.util.Map;
  * default), an ~/.ssh/config alias, or [user@]host[:port]. A name resolves like a script's -H;
  * the start-up options that are not about one server (known_hosts, ssh config, .env, connect
  * timeout, --accept-new, --legacy-ssh-rsa) carry over, the ones that are (-p, -u, -i, -J,
- * --host-key) only apply to the default target.
+ * --host-key) only apply to the default target. With an inventory (mcp-server's --inventory, else
+ * VPS_INVENTORY), a name is looked up there first: an inventory host resolves with its own vars
+ * (ansible_host, ansible_port, ansible_user, its key), and "targets" may be an inventory pattern.
  */
 final class TargetNames {
     static final String SANDBOX = "sandbox";
@@ -20,11 +23,53 @@ final class TargetNames {
     /** What each name resolved to for its pool session: the settings are read again only when that session is gone. */
     private final Map<String, Target> warm = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** The inventory names are looked up in first; null when none is configured. */
+    private final Inventory inventory;
+
     TargetNames(TargetOptions startup, PrintStream warnings) {
+        this(startup, warnings, null);
+    }
+
+    /** With INVENTORY_FILE (null: VPS_INVENTORY from the environment or .env, when set); a CONFIG error when it cannot be read. */
+    TargetNames(TargetOptions startup, PrintStream warnings, Path inventoryFile) {
         this.startup = startup;
         this.warnings = warnings;
         String host = startup.sandbox ? SANDBOX : startup.host != null ? startup.host : Environment.get("VPS_HOST");
         this.defaultName = host == null || host.isBlank() ? null : host;
+        this.inventory = inventoryFile != null ? Inventory.load(Environment.resolve(inventoryFile)) : HostSet.inventory(startup, null, warnings);
+        if (defaultName != null && !startup.sandbox) {
+            // A default target that is an inventory host takes its vars, as a script's single -H does.
+            inInventory(defaultName).ifPresent(h -> startup.pin(h.host() != null ? h.host() : h.name(), h.port(), h.user(), h.identity()));
+        }
+    }
+
+    /** The inventory, or null when none is configured. */
+    Inventory inventory() {
+        return inventory;
+    }
+
+    /**
+     * The hosts a "targets" argument names: a list of names (an inventory host's name brings its
+     * vars; any other is an ssh config alias or [user@]host[:port]), each once; or one string, a
+     * pattern over the inventory.
+     */
+    List<FleetHost> hosts(Object targets) {
+        if (targets instanceof String pattern) {
+            if (inventory == null) {
+                throw VpsException.config("targets '" + pattern + "' is an inventory pattern, but this server has no inventory",
+                        "start mcp-server with --inventory FILE (or set VPS_INVENTORY), or pass targets as a list of names");
+            }
+            return inventory.select(pattern);
+        }
+        Map<String, FleetHost> byName = new LinkedHashMap<>();
+        for (Object name : (List<?>) targets) {
+            byName.putIfAbsent((String) name, inInventory((String) name).orElseGet(() -> FleetHost.of((String) name)));
+        }
+        return List.copyOf(byName.values());
+    }
+
+    private java.util.Optional<FleetHost> inInventory(String name) {
+        return inventory == null ? java.util.Optional.empty() : inventory.host(name);
     }
 
     /** A secret the server's start-up settings hold beside the targets' (VPS_SUDO_PASSWORD): its environment, then .env; null when none. */
@@ -73,11 +118,27 @@ final class TargetNames {
         if (name.equals(defaultName)) {
             return startup.resolve(warnings);
         }
-        TargetOptions o = new TargetOptions();
+        java.util.Optional<FleetHost> listed = inInventory(name);
+        if (listed.isPresent()) {
+            return resolve(listed.get());
+        }
         HostSpec spec = HostSpec.parse(name);
-        o.user = spec.user();
-        o.host = spec.host();
-        o.port = spec.port() == null ? null : TargetResolver.parsePort(spec.port());
+        return resolve(spec.host(), spec.port() == null ? null : TargetResolver.parsePort(spec.port()), spec.user(), null);
+    }
+
+    /** A host of a host set: what it sets itself (host, port, user, key), the rest as for any name (ssh config with its host as the alias, .env...). */
+    Target resolve(FleetHost host) {
+        return resolve(host.host() != null ? host.host() : host.name(), host.port(), host.user(), host.identity());
+    }
+
+    private Target resolve(String host, Integer port, String user, Path identity) {
+        TargetOptions o = new TargetOptions();
+        o.user = user;
+        o.host = host;
+        o.port = port;
+        if (identity != null) {
+            o.identities.add(identity);
+        }
         o.knownHosts = startup.knownHosts;
         o.sshConfig = startup.sshConfig;
         o.envFile = startup.envFile;
@@ -87,12 +148,14 @@ final class TargetNames {
         return o.resolve(warnings);
     }
 
-    /** The default target first, then every ssh config alias, each with what it resolves to (or why it does not). */
+    /** The default target first, then every inventory host, then every ssh config alias, each with what it resolves to (or why it does not). */
     List<Map<String, Object>> list(java.util.function.Predicate<String> connected) {
         List<String> names = new ArrayList<>();
         if (defaultName != null) {
             names.add(defaultName);
         }
+        List<String> listed = inventoryNames();
+        listed.stream().filter(n -> !names.contains(n)).forEach(names::add);
         SshConfig config = TargetResolver.readSshConfig(startup.sshConfig);
         if (config != null) {
             config.aliases().stream().filter(a -> !names.contains(a)).forEach(names::add);
@@ -102,12 +165,20 @@ final class TargetNames {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", name);
             m.put("default", name.equals(defaultName));
-            m.put("source", name.equals(defaultName) ? "start-up" : "ssh config");
+            m.put("source", name.equals(defaultName) ? "start-up" : listed.contains(name) ? "inventory" : "ssh config");
             describe(name, m);
             m.put("connected", connected.test(name));
             out.add(m);
         }
         return out;
+    }
+
+    private List<String> inventoryNames() {
+        try {
+            return inventory == null ? List.of() : inventory.select("all").stream().map(FleetHost::name).toList();
+        } catch (VpsException empty) {
+            return List.of();
+        }
     }
 
     private void describe(String name, Map<String, Object> m) {

@@ -153,6 +153,15 @@ final class TransferOptions {
         return command.startsWith("sftp-get") || command.startsWith("download ");
     }
 
+    /** Where a host set's download puts the files of the host whose path name (FleetHost.pathName, checked) is NAME: DESTINATION/NAME/. */
+    static String perHostDestination(String destination, String name) {
+        if (destination.equals("-")) {
+            throw VpsException.config("a download from several hosts cannot go to stdout ('-')",
+                    "give a local folder: each host's files land in FOLDER/NAME/");
+        }
+        return (destination.endsWith("/") ? destination : destination + "/") + name + "/";
+    }
+
     int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {
         if (Interrupts.happened()) {
             return Interrupts.EXIT;
