@@ -7,7 +7,7 @@
 //SOURCES ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java
 //SOURCES ../lib/util/ServerIds.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
-//SOURCES ../lib/target/TargetNames.java ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
@@ -32,7 +32,7 @@
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
 //SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
-//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;

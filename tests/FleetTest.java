@@ -162,6 +162,17 @@ class FleetTest extends VpsTestBase {
         assertTrue(r.stderr().contains("web3: progress: the command still running after "), r.toString());
     }
 
+    /** Unreachable means not reached, verified or logged in (exit 255 with such a kind), not any PROTOCOL failure after login. */
+    @Test
+    void aProtocolFailureAfterLoginIsAFailureNotAnUnreachableHost() {
+        FleetHost h = FleetHost.of("web1");
+        assertEquals(HostResult.Outcome.FAILED, HostResult.of(h, 1, "PROTOCOL", Map.of(), "", "").outcome(),
+                "sftp-get that refused a name the server sent: exit 1, PROTOCOL");
+        assertEquals(HostResult.Outcome.UNREACHABLE, HostResult.of(h, 255, "PROTOCOL", Map.of(), "", "").outcome(), "a failed handshake");
+        assertEquals(HostResult.Outcome.UNREACHABLE, HostResult.of(h, 255, "AUTH", Map.of(), "", "").outcome());
+        assertEquals(HostResult.Outcome.FAILED, HostResult.of(h, 255, null, Map.of(), "", "").outcome(), "the command's own 255");
+    }
+
     @Test
     void serialStopsAfterTheFirstFailedBatchAndSkipsTheRest() {
         String mark = "/tmp/fleet-serial-" + System.nanoTime();

@@ -12,7 +12,7 @@
 //SOURCES ../lib/util/ServerIds.java ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/SpillBuffer.java
 //SOURCES ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
-//SOURCES ../lib/target/TargetNames.java ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
+//SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
@@ -38,7 +38,7 @@
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
 //SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
-//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java

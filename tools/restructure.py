@@ -32,7 +32,7 @@ from pathlib import Path
 FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports references that go up)
     "": "the //DEPS pins: Deps.java for everything, McpDeps.java for mcp-server only",
     "util": "what every layer uses: the error kinds, the call's environment and interrupts, JSON, parsers, hashing, quoting",
-    "target": "target resolution: options, VPS_* variables, .env, ssh_config, target names",
+    "target": "target resolution: options, VPS_* variables, .env, ssh_config",
     "ssh": "the SSH session: login, host keys, identities, jumps, reconnects, warm sessions",
     "exec": "remote commands: the bootstrap, streaming, exit status, output capture, locks",
     "transfer": "sftp-put and sftp-get: local and remote trees, striped writes, verification",
@@ -42,7 +42,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "sandbox": "the embedded sandbox SSH server",
     "fleet": "one command on many hosts: host sets, inventories, bounded parallel runs, their output and summary",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
-    "mcp": "mcp-server's tools and transport",
+    "mcp": "mcp-server's tools, transport and the target names its calls take",
     "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
 }
 MAPPING = {
@@ -52,7 +52,7 @@ MAPPING = {
     "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util", "Daemons.java": "util", "Processes.java": "util",
     "Cli.java": "cli", "ParentCommand.java": "cli",
     "Target.java": "target", "TargetOptions.java": "target", "TargetResolver.java": "target",
-    "TargetJson.java": "target", "TargetNames.java": "target", "HostSpec.java": "target", "SshConfig.java": "target",
+    "TargetJson.java": "target", "TargetNames.java": "mcp", "HostSpec.java": "target", "SshConfig.java": "target",
     "VpsConnection.java": "ssh", "HostKeyVerifier.java": "ssh", "Fingerprints.java": "ssh",
     "Identities.java": "ssh", "KeyFiles.java": "ssh", "JumpProxy.java": "ssh", "UnixSocketProxy.java": "ssh",
     "ServerProbe.java": "ssh", "Reconnect.java": "ssh", "SessionPool.java": "ssh",

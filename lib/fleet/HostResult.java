@@ -12,13 +12,15 @@ record HostResult(FleetHost host, Outcome outcome, int exitCode, Map<String, Obj
     static final Set<String> UNREACHABLE_KINDS = Set.of("NETWORK", "HOSTKEY", "AUTH", "PROTOCOL");
 
     /**
-     * Classifies a finished run: exit 0 is OK; a failure of kind NETWORK, HOSTKEY, AUTH or PROTOCOL
-     * (FAILURE_KIND, taken from the failure itself, null when there was none) is UNREACHABLE;
-     * anything else FAILED. A remote command's own exit 255 stays FAILED.
+     * Classifies a finished run: exit 0 is OK; exit 255 with a failure of kind NETWORK, HOSTKEY, AUTH
+     * or PROTOCOL (FAILURE_KIND, taken from the failure itself, null when there was none) is
+     * UNREACHABLE; anything else FAILED. A remote command's own exit 255 stays FAILED, and so does a
+     * run that logged in and then met a PROTOCOL failure it reports with another status (a transfer
+     * that refused a name the server sent exits 1).
      */
     static HostResult of(FleetHost host, int exitCode, String failureKind, Map<String, Object> envelope, String stdout, String stderr) {
-        Outcome outcome = exitCode == 0 ? Outcome.OK
-                : failureKind != null && UNREACHABLE_KINDS.contains(failureKind) ? Outcome.UNREACHABLE : Outcome.FAILED;
+        boolean unreached = exitCode == VpsException.EXIT_CONNECT && failureKind != null && UNREACHABLE_KINDS.contains(failureKind);
+        Outcome outcome = exitCode == 0 ? Outcome.OK : unreached ? Outcome.UNREACHABLE : Outcome.FAILED;
         return new HostResult(host, outcome, exitCode, envelope, stdout == null ? "" : stdout, stderr == null ? "" : stderr);
     }
 
