@@ -193,6 +193,44 @@ class EngineTest extends VpsTestBase {
         assertEquals("30", vps.exec("wc -l < " + file).trim(), "30 calls, 30 runs");
     }
 
+    /** A host set through the engine (issue 19): each host gets one warm login, and the next call leases it again. */
+    @Test
+    void aHostSetKeepsOneWarmLoginPerHost() throws Exception {
+        try (VpsServer.FleetSshd a = vps.fleetSshd("a"); VpsServer.FleetSshd b = vps.fleetSshd("b")) {
+            Path known = Files.writeString(Files.createTempFile(folder, "known", ""),
+                    vps.knownHostsLine(a.port()) + "\n" + vps.knownHostsLine(b.port()) + "\n");
+            String hosts = "root@127.0.0.1:" + a.port() + ",root@127.0.0.1:" + b.port();
+            String[] call = {"exec", "-H", hosts, "-i", vps.key.toString(), "--known-hosts", known.toString(), "--", "echo $FLEET_NAME"};
+            Map<String, Object> first = null;
+            for (int i = 0; i < 3; i++) {
+                Proc r = vps(call);
+                assertEquals(0, r.exit(), r.toString());
+                assertTrue(r.stdout().contains("root@127.0.0.1:" + a.port() + ": a\n") && r.stdout().contains("root@127.0.0.1:" + b.port() + ": b\n"), r.toString());
+                Map<String, Object> sessions = warmSessions(a.port(), b.port());
+                if (first == null) {
+                    first = sessions;
+                }
+                assertEquals(first, sessions, "call " + i + ": the same login per host, none new");
+            }
+        }
+    }
+
+    /** The engine's warm sessions to 127.0.0.1 on PORTS: target -> since (when its login was made). */
+    private static Map<String, Object> warmSessions(int... ports) throws Exception {
+        Proc status = vps("connection", "status", "--json");
+        Map<String, Object> since = new java.util.TreeMap<>();
+        for (Object o : (List<?>) Json.read(status.stdout(), Map.class).get("targets")) {
+            Map<?, ?> t = (Map<?, ?>) o;
+            for (int port : ports) {
+                if (String.valueOf(t.get("target")).endsWith(":" + port)) {
+                    assertEquals(null, since.put(String.valueOf(t.get("target")), t.get("since")), "one session per host: " + status);
+                }
+            }
+        }
+        assertEquals(ports.length, since.size(), status.toString());
+        return since;
+    }
+
     @Test
     void aKilledEngineIsANetworkErrorWithinFiveSeconds() throws Exception {
         Path own = privateTemp("vps-engine-kill");
