@@ -151,6 +151,11 @@ class McpFleetTest extends VpsTestBase {
         // The server checks arguments against the tool's schema (additionalProperties: false) before the tool runs.
         assertTrue(noSet.isError(), "a tool without targets refuses them instead of using the default target: " + noSet);
         assertEquals("", vps.exec("ls ~alice/fleet-never-written ~root/fleet-never-written 2>/dev/null"));
+
+        McpServerTest.Call twice = session.call("exec", McpServerTest.args("command", "true", "targets", List.of("web1", "web2", "web1")));
+        assertTrue(twice.isError(), "a name given twice is refused, as a script's -H list refuses it: " + twice);
+        assertEquals("CONFIG", twice.errorKind());
+        assertTrue(twice.text().contains("web1 is named twice"), twice.toString());
     }
 
     @Test

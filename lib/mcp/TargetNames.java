@@ -50,8 +50,8 @@ final class TargetNames {
 
     /**
      * The hosts a "targets" argument names: a list of names (an inventory host's name brings its
-     * vars; any other is an ssh config alias or [user@]host[:port]), each once; or one string, a
-     * pattern over the inventory.
+     * vars; any other is an ssh config alias or [user@]host[:port]), each once (a name given twice is
+     * CONFIG, as in a script's -H list); or one string, a pattern over the inventory.
      */
     List<FleetHost> hosts(Object targets) {
         if (targets instanceof String pattern) {
@@ -63,7 +63,10 @@ final class TargetNames {
         }
         Map<String, FleetHost> byName = new LinkedHashMap<>();
         for (Object name : (List<?>) targets) {
-            byName.putIfAbsent((String) name, inInventory((String) name).orElseGet(() -> FleetHost.of((String) name)));
+            FleetHost host = inInventory((String) name).orElseGet(() -> FleetHost.of((String) name));
+            if (byName.putIfAbsent((String) name, host) != null) {
+                throw VpsException.config("target " + name + " is named twice in targets", "name each target once");
+            }
         }
         return List.copyOf(byName.values());
     }
