@@ -183,6 +183,12 @@ final class VpsConnection implements AutoCloseable {
         return session.isConnected();
     }
 
+    /** The SHA256: fingerprint of the host key this connection's login verified (for the audit log). */
+    String hostKeyFingerprint() {
+        com.jcraft.jsch.HostKey key = session.getHostKey();
+        return key == null ? null : Fingerprints.sha256(java.util.Base64.getDecoder().decode(key.getKey()));
+    }
+
     /** How long to wait for a channel to open and its request to be answered. */
     int channelTimeoutMs() {
         return (int) Math.max(1000, target.connectTimeout().toMillis());

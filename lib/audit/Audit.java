@@ -1,0 +1,204 @@
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The one call every remote action makes: {@code Audit.start(action)}, then what the action knows
+ * (target, connection, command or paths, env, secrets), then {@link #write}. The line goes to
+ * {@link AuditLog#standard()}; a failure to write it is a warning on stderr, never the action's
+ * failure. Every string of the line has each secret the action named replaced by ***; values of
+ * env names that look secret, or were marked --secret-env, are *** from the start.
+ */
+final class Audit {
+    /** Env names whose values never reach the log. */
+    static final Pattern SECRET_NAME = Pattern.compile("(?i).*(PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION).*");
+    /** Who asked: "cli", or "mcp:<client name>" in mcp-server. */
+    private static volatile String caller = "cli";
+
+    private final long startNanos = System.nanoTime();
+    private final Map<String, Object> fields = new LinkedHashMap<>();
+    private final List<String> secrets = new ArrayList<>();
+    /** What {@link #write} wrote, for the server's syslog line. */
+    private Map<String, Object> written;
+
+    private Audit(String action) {
+        fields.put("time", Instant.now().toString());
+        fields.put("user", System.getProperty("user.name"));
+        fields.put("caller", caller);
+        fields.put("action", action);
+        fields.put("target", null);
+        fields.put("hostKey", null);
+        fields.put("cwd", Environment.workingFolder().toString());
+    }
+
+    static Audit start(String action) {
+        return new Audit(action);
+    }
+
+    /** mcp-server names its client once the initialize request told it. */
+    static void caller(String name) {
+        caller = name;
+    }
+
+    Audit target(Target t) {
+        if (t != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", t.alias() != null ? t.alias() : t.host());
+            m.put("host", t.host());
+            m.put("port", t.port());
+            m.put("user", t.user());
+            fields.put("target", m);
+            secret(t.credentials().password());
+            secret(t.credentials().keyPassphrase());
+        }
+        return this;
+    }
+
+    /** The host key this connection's login verified. */
+    Audit connection(VpsConnection c) {
+        if (c != null) {
+            target(c.target);
+            fields.put("hostKey", c.hostKeyFingerprint());
+        }
+        return this;
+    }
+
+    Audit put(String name, Object value) {
+        fields.put(name, value);
+        return this;
+    }
+
+    Audit command(String text) {
+        return put("command", text);
+    }
+
+    Audit paths(String from, String to) {
+        return put("paths", Map.of("from", String.valueOf(from), "to", String.valueOf(to)));
+    }
+
+    /** The env the command got: names with values, a secret one's value ***. SECRET_NAMES are --secret-env. */
+    Audit env(Map<String, String> env, Collection<String> secretNames) {
+        if (env == null || env.isEmpty()) {
+            return this;
+        }
+        Map<String, String> shown = new LinkedHashMap<>();
+        env.forEach((name, value) -> {
+            boolean secret = SECRET_NAME.matcher(name).matches() || (secretNames != null && secretNames.contains(name));
+            if (secret) {
+                secret(value);
+            }
+            shown.put(name, secret ? "***" : value);
+        });
+        return put("env", shown);
+    }
+
+    /** A value that must not appear anywhere in the line (a password, a --send-env value). */
+    Audit secret(String value) {
+        if (value != null && !value.isEmpty()) {
+            secrets.add(value);
+        }
+        return this;
+    }
+
+    Audit secrets(Collection<String> values) {
+        if (values != null) {
+            values.forEach(this::secret);
+        }
+        return this;
+    }
+
+    /** The policy decision ("allow", "confirmed", "refused: rule"); null until the policy is wired in. */
+    Audit policy(String decision) {
+        return put("policy", decision);
+    }
+
+    /** Ends the record: STATUS (exited, failed, ...), EXIT code or null, BYTES moved or printed; then writes it. */
+    void write(String status, Integer exitCode, Long bytes, PrintStream err) {
+        fields.put("status", status);
+        fields.put("exitCode", exitCode);
+        fields.put("durationMs", (System.nanoTime() - startNanos) / 1_000_000);
+        fields.put("bytes", bytes);
+        fields.putIfAbsent("policy", null);
+        written = redacted();
+        try {
+            AuditLog.standard().append(written);
+        } catch (Exception e) {
+            if (err != null) {
+                err.println("warning: the audit log was not written: " + e.getMessage());
+            }
+        }
+    }
+
+    /** Bytes that must not appear (an interaction's --send-env values). */
+    Audit secretBytes(List<byte[]> values) {
+        if (values != null) {
+            values.forEach(v -> secret(new String(v, StandardCharsets.UTF_8)));
+        }
+        return this;
+    }
+
+    /**
+     * --audit-remote: after {@link #write}, one line to the server's syslog through `logger -t
+     * vps-toolkit`, run by /bin/sh with the summary quoted. A server without logger, or a failure,
+     * is a warning on ERR; the action's result stands.
+     */
+    void writeRemote(VpsConnection connection, PrintStream err) {
+        if (written == null || connection == null) {
+            return;
+        }
+        String script = "command -v logger >/dev/null 2>&1 || exit 127; logger -t vps-toolkit -- " + ShellQuote.quote(summary(written));
+        try {
+            java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+            ExecOutcome o = ExecRunner.run(connection, RemoteCommand.of(script), java.io.OutputStream.nullOutputStream(), said,
+                    java.io.InputStream.nullInputStream());
+            if (o.processExitCode() != 0) {
+                err.println("warning: the server's syslog did not get the audit line: " + (o.processExitCode() == 127
+                        ? "the server has no logger program" : "logger exited " + o.processExitCode() + " " + said.toString(StandardCharsets.UTF_8).strip()));
+            }
+        } catch (RuntimeException e) {
+            err.println("warning: the server's syslog did not get the audit line: " + e.getMessage());
+        }
+    }
+
+    /** One line for syslog: who, what, on what, how it ended; secrets already masked, newlines made spaces. */
+    static String summary(Map<String, Object> line) {
+        StringBuilder b = new StringBuilder();
+        for (String k : List.of("user", "caller", "action", "command", "paths", "status", "exitCode", "bytes", "durationMs", "policy")) {
+            Object v = line.get(k);
+            if (v != null) {
+                b.append(b.isEmpty() ? "" : " ").append(k).append('=').append(v instanceof Map<?, ?> || v instanceof String ? Json.write(v) : v);
+            }
+        }
+        String one = b.toString().replaceAll("[\\r\\n\\t]+", " ");
+        return one.length() > 900 ? one.substring(0, 897) + "..." : one;
+    }
+
+    /** The fields with every secret replaced by *** in every string, however deep. */
+    Map<String, Object> redacted() {
+        List<byte[]> bytes = secrets.stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> out = (Map<String, Object>) redact(fields, bytes);
+        return out;
+    }
+
+    private static Object redact(Object value, List<byte[]> secrets) {
+        if (value instanceof String s) {
+            return SecretRedactor.redact(s, secrets);
+        }
+        if (value instanceof Map<?, ?> m) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            m.forEach((k, v) -> out.put(String.valueOf(k), redact(v, secrets)));
+            return out;
+        }
+        if (value instanceof Collection<?> c) {
+            return c.stream().map(v -> redact(v, secrets)).toList();
+        }
+        return value;
+    }
+}
