@@ -201,4 +201,23 @@ final class Audit {
         }
         return value;
     }
+
+    /** The audit of one sftp-put (PUT) or sftp-get call with PATHS (sources, then the destination): one line per call. */
+    static TransferOptions.Ending ofTransfer(boolean put, List<String> paths, boolean remote, PrintStream err) {
+        Audit audit = start(put ? "upload" : "download");
+        List<String> sources = List.copyOf(paths.subList(0, paths.size() - 1));
+        audit.put("paths", Map.of("sources", sources, "destination", paths.get(paths.size() - 1)));
+        return (connection, results, failure) -> {
+            audit.connection(connection);
+            long bytes = results == null ? 0 : results.stream().mapToLong(TransferResult::bytes).sum();
+            if (results != null) {
+                audit.put("files", results.size());
+            }
+            boolean leftSome = results != null && results.stream().anyMatch(r -> r.status().equals("refused") || r.status().equals("exists"));
+            audit.write(failure != null ? "failed" : leftSome ? "partial" : "ok", failure != null ? null : leftSome ? 1 : 0, bytes, err);
+            if (remote && failure == null) {
+                audit.writeRemote(connection, err);
+            }
+        };
+    }
 }
