@@ -74,6 +74,11 @@ final class Audit {
         return this;
     }
 
+    Audit putIfAbsent(String name, Object value) {
+        fields.putIfAbsent(name, value);
+        return this;
+    }
+
     Audit command(String text) {
         return put("command", text);
     }
@@ -120,6 +125,9 @@ final class Audit {
 
     /** Ends the record: STATUS (exited, failed, ...), EXIT code or null, BYTES moved or printed; then writes it. */
     void write(String status, Integer exitCode, Long bytes, PrintStream err) {
+        if (written != null) {
+            return;   // one line per action, however it ended
+        }
         fields.put("status", status);
         fields.put("exitCode", exitCode);
         fields.put("durationMs", (System.nanoTime() - startNanos) / 1_000_000);
