@@ -228,4 +228,47 @@ final class Audit {
             }
         };
     }
+
+    /** The secrets mcp-server may hold in its environment: never in a line, whatever a command prints or names. */
+    private static final List<String> SERVER_SECRETS = List.of("VPS_PASSWORD", "VPS_KEY_PASSPHRASE", "VPS_SUDO_PASSWORD", "VPS_SU_PASSWORD");
+
+    /** The audit of one mcp-server tool call on one target, with its ARGS; before the handler runs. */
+    static Audit ofTool(String tool, Map<String, Object> args) {
+        VpsConnection.takeHostKeyUsedOnThisThread();   // forget what an earlier call on this thread used
+        Audit audit = start(tool);
+        Map<String, Object> a = args == null ? Map.of() : args;
+        audit.put("target", a.get("target") == null ? null : Map.of("name", String.valueOf(a.get("target"))));
+        for (String key : List.of("command", "path", "local", "remote", "id", "text")) {
+            if (a.get(key) != null) {
+                audit.put(key.equals("text") ? "input" : key, a.get(key));
+            }
+        }
+        if (a.get("send_env") instanceof String name) {
+            audit.put("input", "send_env " + name).secret(Environment.get(name));
+        }
+        if (a.get("env") instanceof Map<?, ?> env) {
+            Map<String, String> values = new LinkedHashMap<>();
+            env.forEach((k, v) -> values.put(String.valueOf(k), String.valueOf(v)));
+            audit.env(values, List.of());
+        }
+        SERVER_SECRETS.forEach(name -> audit.secret(Environment.get(name)));
+        return audit;
+    }
+
+    /** Ends a tool call's audit with its ENVELOPE (DESIGN §5). */
+    void endTool(Map<String, Object> envelope, PrintStream err) {
+        fields.put("hostKey", VpsConnection.takeHostKeyUsedOnThisThread());
+        if (envelope.get("host") instanceof String host) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("name", fields.get("target") instanceof Map<?, ?> m ? m.get("name") : null);
+            t.put("host", host);
+            fields.put("target", t);
+        }
+        if (envelope.get("job") != null || envelope.get("session") != null) {
+            fields.putIfAbsent("id", envelope.get("job") != null ? envelope.get("job") : envelope.get("session"));
+        }
+        Object bytes = envelope.get("bytes");
+        String status = envelope.get("error") != null ? "failed" : String.valueOf(envelope.getOrDefault("status", "ok"));
+        write(status, envelope.get("exitCode") instanceof Number n ? n.intValue() : null, bytes instanceof Number n ? n.longValue() : null, err);
+    }
 }
