@@ -57,6 +57,7 @@
 //SOURCES PrivilegeTest.java
 //SOURCES TerminalTest.java PostQuantumKexTest.java InventoryTest.java FleetTest.java
 //SOURCES McpFleetTest.java FleetScriptsTest.java
+//SOURCES ../scripts/audit.java AuditTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -84,7 +85,7 @@ public class RunTests {
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
-            InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class);
+            InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
@@ -99,7 +100,7 @@ public class RunTests {
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
             UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class,
-            FleetScriptsTest.class);
+            FleetScriptsTest.class, AuditTest.class);
 
     private static final AtomicInteger passed = new AtomicInteger();
     private static final AtomicInteger failed = new AtomicInteger();

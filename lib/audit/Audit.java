@@ -35,6 +35,7 @@ final class Audit {
         fields.put("target", null);
         fields.put("hostKey", null);
         fields.put("cwd", Environment.workingFolder().toString());
+        SERVER_SECRETS.forEach(name -> secret(Environment.get(name)));
     }
 
     static Audit start(String action) {
@@ -229,7 +230,7 @@ final class Audit {
         };
     }
 
-    /** The secrets mcp-server may hold in its environment: never in a line, whatever a command prints or names. */
+    /** The secrets the environment may hold (a call's, or mcp-server's): never in a line, whatever a command names. */
     private static final List<String> SERVER_SECRETS = List.of("VPS_PASSWORD", "VPS_KEY_PASSPHRASE", "VPS_SUDO_PASSWORD", "VPS_SU_PASSWORD");
 
     /** The audit of one mcp-server tool call on one target, with its ARGS; before the handler runs. */
@@ -251,7 +252,6 @@ final class Audit {
             env.forEach((k, v) -> values.put(String.valueOf(k), String.valueOf(v)));
             audit.env(values, List.of());
         }
-        SERVER_SECRETS.forEach(name -> audit.secret(Environment.get(name)));
         return audit;
     }
 

@@ -126,9 +126,13 @@ final class AuditLog {
         if (all.isEmpty()) {
             return new Verdict(0, null, headProblem(null, null));
         }
-        String start = ZEROS.equals(prevOf(all.get(0).text()))
-                ? "the first line of all (" + all.get(0).where() + ")"
-                : all.get(0).where() + " (older lines were rotated away)";
+        Line first = all.get(0);
+        boolean fromTheStart = ZEROS.equals(prevOf(first.text()));
+        // Only the oldest file rotation keeps (.KEEP) may begin in the middle of the chain.
+        if (!fromTheStart && !first.file().getFileName().toString().equals(FILE + "." + KEEP) && prevOf(first.text()) != null) {
+            return new Verdict(all.size(), null, first.where() + ": removed (the line(s) before it are missing: it is not the first line of all)");
+        }
+        String start = fromTheStart ? "the first line of all (" + first.where() + ")" : first.where() + " (older lines were rotated away)";
         for (int i = 0; i < all.size(); i++) {
             Line line = all.get(i);
             if (seqOrNull(line.text()) == null || prevOf(line.text()) == null) {
@@ -145,6 +149,9 @@ final class AuditLog {
             }
             if (chained) {
                 return new Verdict(all.size(), start, line.where() + ": edited (its seq does not follow " + before.where() + ")");
+            }
+            if (line.text().equals(before.text())) {
+                return new Verdict(all.size(), start, line.where() + ": inserted (a copy of " + before.where() + ")");
             }
             if (i >= 2 && sha256(all.get(i - 2).text()).equals(prevOf(line.text()))) {
                 return new Verdict(all.size(), start, before.where() + ": inserted (" + line.where() + " chains to the line before it)");

@@ -149,9 +149,7 @@ final class VpsConnection implements AutoCloseable {
     }
 
     Channel openChannel(String type) throws JSchException {
-        Session s = liveSession();
-        USED_ON_THIS_THREAD.set(s);
-        return s.openChannel(type);
+        return liveSession().openChannel(type);
     }
 
     /** The session a channel was last opened on by this thread: how mcp-server's audit finds the host key a tool call used. */
@@ -170,6 +168,7 @@ final class VpsConnection implements AutoCloseable {
         if (lease != null && !s.isConnected()) {
             replaceDeadSession();
         }
+        USED_ON_THIS_THREAD.set(session);
         return session;
     }
 
