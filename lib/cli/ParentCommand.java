@@ -142,7 +142,10 @@ abstract class ParentCommand implements Callable<Integer> {
                 }
                 return code;
             } catch (VpsException e) {
-                audit.write("failed", null, null, parent.err);   // nothing when the line was written already
+                if (host != null) {   // the target resolved: an attempt on a server (nothing when its line was written already)
+                    audit(audit, new java.util.HashMap<>());
+                    audit.write("failed", null, null, parent.err);
+                }
                 if (Interrupts.happened()) {
                     return Interrupts.EXIT;
                 }
