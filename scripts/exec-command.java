@@ -16,6 +16,11 @@
 //SOURCES ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
 //SOURCES ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
 //SOURCES ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
+//SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
+//SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
+//SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -23,6 +28,7 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.IOException;
@@ -96,6 +102,12 @@ class ExecCommand implements Callable<Integer>, FleetAware {
 
     @Option(names = "--cwd", paramLabel = "DIR", description = "Run in this remote directory.")
     String cwd;
+
+    @Option(names = "--secret-env", paramLabel = "NAME", description = "Treat --env NAME's value as a secret: never written to the audit log (names that look secret, such as *TOKEN* or *PASSWORD*, always are); repeatable.")
+    List<String> secretEnv = new ArrayList<>();
+
+    @Option(names = "--audit-remote", description = "Also write a one-line record of each command to the server's syslog (logger -t vps-toolkit).")
+    boolean auditRemote;
 
     @Mixin
     PrivilegeOptions privilege;
@@ -198,7 +210,7 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             RemoteLock remoteLock = lock.lock("exec-command `" + abbreviate(label(toRun)) + "`");
             Map<String, String> extraEnv = RemoteCommand.parseEnv(env);
             interact.check(forwardStdin, detach != null, toRun.size());
-            newInteraction();   // a missing --send-env variable or a bad regex fails before anything connects
+            Interaction answers = newInteraction();   // a missing --send-env variable or a bad regex fails before anything connects
             String interpreter = script == null ? null : RemoteCommand.interpreterOf(toRun.get(0));
             Target t = target.resolve(err);
             host = t.host();
@@ -214,7 +226,18 @@ class ExecCommand implements Callable<Integer>, FleetAware {
                     Step step = new Step(text, new OutputCapture("stdout", json ? null : out, limit),
                             new OutputCapture("stderr", json ? null : err, limit));
                     steps.add(step);
-                    run(connection, cmd, step, detach, onInterrupt);
+                    Audit audit = Audit.start("exec").connection(connection).command(text).put("remoteCwd", cwd)
+                            .env(extraEnv, secretEnv).secret(asWho.password()).secretBytes(answers == null ? null : answers.secrets());
+                    try {
+                        run(connection, cmd, step, detach, onInterrupt);
+                    } finally {
+                        audit.write(step.outcome == null ? "failed" : step.detached != null ? "detached" : step.outcome.status(),
+                                step.outcome == null || step.detached != null ? null : step.outcome.exitCode(),
+                                step.stdout.totalBytes() + step.stderr.totalBytes(), err);
+                    }
+                    if (auditRemote) {
+                        audit.writeRemote(connection, err);
+                    }
                     step.finish();
                     if (step.detached != null) {
                         break;

@@ -16,6 +16,11 @@
 //SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java
 //SOURCES ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java
 //SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
+//SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
+//SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
+//SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -23,6 +28,7 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
@@ -105,8 +111,22 @@ class JobCommand extends ParentCommand {
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
+        @Option(names = "--audit-remote", description = "Also write a one-line record of the start to the server's syslog (logger -t vps-toolkit).")
+        boolean auditRemote;
+
         /** Chosen once, so that a report after a dropped link can name the job to check. */
         String jobId;
+        private Privilege asWho;
+
+        @Override
+        boolean auditRemote() {
+            return auditRemote;
+        }
+
+        @Override
+        void audit(Audit audit, Map<String, Object> r) {
+            audit.command(String.join(" ", words)).put("job", jobId).secret(asWho == null ? null : asWho.password());
+        }
 
         @Override
         boolean repeatable() {
@@ -130,7 +150,8 @@ class JobCommand extends ParentCommand {
             RemoteLock remoteLock = lock.lock("job " + jobId);
             boolean created;
             try {
-                created = jobs.start(jobId, String.join(" ", words), remoteLock, privilege.privilege(parent.target, login));
+                asWho = privilege.privilege(parent.target, login);
+                created = jobs.start(jobId, String.join(" ", words), remoteLock, asWho);
             } catch (VpsException e) {
                 if (e.kind != VpsException.Kind.NETWORK || id != null) {
                     throw e;

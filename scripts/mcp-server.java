@@ -30,6 +30,7 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
 //SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
 //SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java

@@ -15,6 +15,11 @@
 //SOURCES ../lib/exec/Interaction.java ../lib/exec/Privilege.java ../lib/exec/PromptRules.java
 //SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
+//SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
+//SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
+//SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
+//SOURCES ../lib/transfer/Uploader.java
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -22,6 +27,7 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
@@ -127,6 +133,14 @@ class SessionCommand extends ParentCommand {
 
         @Option(names = "--send-env", paramLabel = "NAME", description = "Send the value of the local variable NAME, then a newline (for a password prompt).")
         String sendEnv;
+
+        @Override
+        void audit(Audit audit, Map<String, Object> r) {
+            audit.put("input", sendEnv != null ? "--send-env " + sendEnv : text);
+            if (sendEnv != null) {
+                audit.secret(Environment.get(sendEnv));
+            }
+        }
 
         @Override
         int run(Sessions sessions, Map<String, Object> r) {

@@ -29,6 +29,7 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.InputStream;
@@ -86,6 +87,7 @@ class SftpGet implements Callable<Integer>, FleetAware {
 
     @Override
     public Integer call() {
+        transfer.whenEnded(Audit.ofTransfer(false, paths, transfer.auditRemote, err));
         return transfer.call(target, false, paths, in, out, err);
     }
 

@@ -41,6 +41,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "diagnose": "diagnose-auth's checks and verdict",
     "sandbox": "the embedded sandbox SSH server",
     "fleet": "one command on many hosts: host sets, inventories, bounded parallel runs, their output and summary",
+    "audit": "the hash-chained audit log of every remote action: append, rotate, verify, read",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
     "mcp": "mcp-server's tools, transport and the target names its calls take",
     "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
@@ -75,6 +76,7 @@ MAPPING = {
     "FleetResult.java": "fleet", "FleetOptions.java": "fleet", "HostSet.java": "fleet", "HostOutput.java": "fleet",
     "FleetAware.java": "fleet", "FleetCli.java": "cli", "Inventory.java": "fleet", "HostPattern.java": "fleet",
     "InventoryModel.java": "fleet", "IniInventory.java": "fleet", "YamlInventory.java": "fleet", "HostAddress.java": "fleet",
+    "AuditLog.java": "audit", "Audit.java": "audit",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):

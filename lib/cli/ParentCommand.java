@@ -63,6 +63,20 @@ abstract class ParentCommand implements Callable<Integer> {
         /** Whether the whole subcommand may run again after a dropped link (it reads, or is idempotent). */
         abstract boolean repeatable();
 
+        /** The audit log's name of this subcommand: job_start, session_read, ... */
+        String auditAction() {
+            return command().replace(' ', '_');
+        }
+
+        /** What this subcommand adds to its audit line (the command it starts, what it sends, its secrets) once run filled R. */
+        void audit(Audit audit, Map<String, Object> r) {
+        }
+
+        /** --audit-remote: also a line in the server's syslog (job start has the option). */
+        boolean auditRemote() {
+            return false;
+        }
+
         /** On a Ctrl-C: {what goes on, how to continue[, the job's id]}; null when the subcommand has nothing to add. */
         String[] whenInterrupted() {
             return null;
@@ -105,6 +119,7 @@ abstract class ParentCommand implements Callable<Integer> {
         private int runOnce() {
             TargetOptions target = parent.target;
             long start = System.nanoTime();
+            Audit audit = Audit.start(auditAction());
             try {
                 Target t = target.resolve(parent.err);
                 host = t.host();
@@ -112,10 +127,10 @@ abstract class ParentCommand implements Callable<Integer> {
                 Map<String, Object> r = result(host, command());
                 int code;
                 if (repeatable()) {
-                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> run(on(c), r));
+                    code = Reconnect.repeatable(() -> target.connect(t, parent.err), c -> runAudited(c, r, audit));
                 } else {
                     try (VpsConnection c = target.connect(t, parent.err)) {
-                        code = run(on(c), r);
+                        code = runAudited(c, r, audit);
                     }
                 }
                 r.put("durationMs", (System.nanoTime() - start) / 1_000_000);
@@ -127,6 +142,10 @@ abstract class ParentCommand implements Callable<Integer> {
                 }
                 return code;
             } catch (VpsException e) {
+                if (host != null) {   // the target resolved: an attempt on a server (nothing when its line was written already)
+                    audit(audit, new java.util.HashMap<>());
+                    audit.write("failed", null, null, parent.err);
+                }
                 if (Interrupts.happened()) {
                     return Interrupts.EXIT;
                 }
@@ -135,6 +154,33 @@ abstract class ParentCommand implements Callable<Integer> {
                 }
                 return Cli.fail(e, parent.err);
             }
+        }
+
+        /** Runs on C and writes the audit line while C is still open (for --audit-remote). */
+        private int runAudited(VpsConnection c, Map<String, Object> r, Audit audit) {
+            audit.connection(c);
+            int code;
+            try {
+                code = run(on(c), r);
+            } catch (VpsException e) {
+                if (!repeatable()) {
+                    audit(audit, r);
+                    audit.write("failed", null, null, parent.err);
+                }
+                throw e;   // a repeatable one may run again; runOnce writes the failure that stands
+            }
+            audit(audit, r);
+            Object id = r.get("job") != null ? r.get("job") : r.get("session");
+            audit.put("id", id);
+            if (r.get("command") instanceof String command && !command.equals(command())) {   // the job's or session's own command
+                audit.putIfAbsent("command", command);
+            }
+            Object bytes = r.get("sent") != null ? r.get("sent") : r.get("bytes");
+            audit.write(code == 0 ? "ok" : "exit " + code, code, bytes instanceof Number n ? n.longValue() : null, parent.err);
+            if (auditRemote()) {
+                audit.writeRemote(c, parent.err);
+            }
+            return code;
         }
     }
 }

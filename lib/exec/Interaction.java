@@ -86,6 +86,11 @@ final class Interaction {
         return first;
     }
 
+    /** The --send-env values this interaction types (kept out of its output and of the audit log). */
+    List<byte[]> secrets() {
+        return List.copyOf(secrets);
+    }
+
     /** TARGET, with the output watched (rules, prompts), secrets masked and, on STDOUT, the terminal's token dropped. */
     synchronized OutputStream tap(OutputStream target, boolean stdout) {
         SecretRedactor redactor = new SecretRedactor(target, secrets);

@@ -40,6 +40,16 @@ final class McpArgs {
         throw bad("targets", "a non-empty list of target names, or one inventory pattern string");
     }
 
+    /** Whether the call names a set of servers ("targets"). */
+    boolean hasTargets() {
+        return values.get("targets") != null;
+    }
+
+    /** The arguments as given (for the audit log, which masks secrets). */
+    Map<String, Object> values() {
+        return values;
+    }
+
     /** How many hosts of a "targets" call run at once: "forks", 1..500, default 10. */
     int forks() {
         Object v = values.get("forks");

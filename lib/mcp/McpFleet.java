@@ -59,12 +59,15 @@ final class McpFleet {
         long start = System.nanoTime();
         Map<String, Object> envelope;
         McpArgs args = null;
+        Audit audit = null;
         try {
             args = hostArgs.get();
+            audit = Audit.ofTool(tool, args.values());
             envelope = handler.call(args);
         } catch (VpsException e) {
             envelope = Json.failure(host.name(), args == null ? tool : args.label(tool), e, (System.nanoTime() - start) / 1_000_000);
         }
+        (audit != null ? audit : Audit.ofTool(tool, Map.of("target", host.name()))).endTool(envelope, System.err);
         Object exit = envelope.get("exitCode");
         String kind = envelope.get("error") instanceof Map<?, ?> error ? String.valueOf(error.get("kind")) : null;
         // A kind only says "not reached" when the failure came before the command had an exit code of its own.

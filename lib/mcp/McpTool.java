@@ -21,7 +21,12 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     SyncToolSpecification specification() {
         McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
                 .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
-        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments())).build();
+        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
+            if (exchange.getClientInfo() != null) {
+                Audit.caller("mcp:" + exchange.getClientInfo().name());
+            }
+            return call(request.arguments());
+        }).build();
     }
 
     /**
@@ -50,6 +55,16 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     }
 
     private Map<String, Object> handle(McpArgs args, long start) {
+        // One audit line per server: a "targets" call writes one per host (McpFleet.onHost); list_targets is local.
+        Audit audit = name.equals("list_targets") || args.hasTargets() ? null : Audit.ofTool(name, args.values());
+        Map<String, Object> result = handleUnaudited(args, start);
+        if (audit != null) {
+            audit.endTool(result, System.err);
+        }
+        return result;
+    }
+
+    private Map<String, Object> handleUnaudited(McpArgs args, long start) {
         try {
             return handler.call(args);
         } catch (VpsException e) {

@@ -1,6 +1,7 @@
 import com.jcraft.jsch.Channel;
 import com.jcraft.jsch.ChannelExec;
 import com.jcraft.jsch.ChannelSftp;
+import com.jcraft.jsch.HostKey;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.JSchAlgoNegoFailException;
 import com.jcraft.jsch.JSchException;
@@ -151,12 +152,23 @@ final class VpsConnection implements AutoCloseable {
         return liveSession().openChannel(type);
     }
 
+    /** The session a channel was last opened on by this thread: how mcp-server's audit finds the host key a tool call used. */
+    private static final ThreadLocal<Session> USED_ON_THIS_THREAD = new ThreadLocal<>();
+
+    /** The host-key fingerprint of the session this thread last opened a channel on since the last call, or null; forgets it. */
+    static String takeHostKeyUsedOnThisThread() {
+        Session s = USED_ON_THIS_THREAD.get();
+        USED_ON_THIS_THREAD.remove();
+        return s == null || s.getHostKey() == null ? null : Fingerprints.sha256(java.util.Base64.getDecoder().decode(s.getHostKey().getKey()));
+    }
+
     /** The session to open a channel on: for a lease found dead (nothing was sent on it yet), the pool's fresh one. */
     private Session liveSession() {
         Session s = session;
         if (lease != null && !s.isConnected()) {
             replaceDeadSession();
         }
+        USED_ON_THIS_THREAD.set(session);
         return session;
     }
 
@@ -181,6 +193,12 @@ final class VpsConnection implements AutoCloseable {
 
     boolean isConnected() {
         return session.isConnected();
+    }
+
+    /** The SHA256: fingerprint of the host key this connection's login verified (for the audit log). */
+    String hostKeyFingerprint() {
+        HostKey key = session.getHostKey();
+        return key == null ? null : Fingerprints.sha256(java.util.Base64.getDecoder().decode(key.getKey()));
     }
 
     /** How long to wait for a channel to open and its request to be answered. */

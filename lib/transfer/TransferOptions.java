@@ -31,6 +31,20 @@ final class TransferOptions {
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
 
+    @Option(names = "--audit-remote", description = "Also write a one-line record of the transfer to the server's syslog (logger -t vps-toolkit).")
+    boolean auditRemote;
+
+    /** Told how each call ended (the audit log): the connection (null when none opened), the results or the failure. */
+    interface Ending {
+        void ended(VpsConnection connection, List<TransferResult> results, VpsException failure);
+    }
+
+    private Ending ending = (connection, results, failure) -> {};
+
+    void whenEnded(Ending e) {
+        ending = e;
+    }
+
     Uploader.Options toOptions() {
         String links = symlinks.equals("keep") ? "copy" : symlinks;
         if (!List.of("copy", "follow", "skip").contains(links)) {
@@ -52,6 +66,7 @@ final class TransferOptions {
         boolean streamed = put ? sources.contains("-") : destination.equals("-");
         PrintStream reportTo = put || !streamed ? out : err;
         String host = null;
+        VpsConnection[] used = {null};
         try (Interrupts.Registration onInterrupt = reportingInterrupts(command, reportTo, err)) {
             Uploader.Options options = toOptions();
             if (put) {
@@ -61,8 +76,11 @@ final class TransferOptions {
             host = t.host();
             String where = host;
             Function<VpsConnection, Integer> work = connection -> {
+                used[0] = connection;
                 List<TransferResult> results = Transfer.run(connection, put, sources, destination, options, quiet || json, in, out, err);
-                return report(command, where, results, (System.nanoTime() - start) / 1_000_000, reportTo, err);
+                int code = report(command, where, results, (System.nanoTime() - start) / 1_000_000, reportTo, err);
+                ending.ended(connection, results, null);
+                return code;
             };
             // Partial files are resumed, so a transfer between files may run again after a dropped link; stdin or stdout may not.
             if (streamed) {
@@ -72,6 +90,7 @@ final class TransferOptions {
             }
             return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
         } catch (VpsException e) {
+            ending.ended(used[0], null, e);
             return fail(command, host, e, (System.nanoTime() - start) / 1_000_000, reportTo, err);
         }
     }
