@@ -108,6 +108,130 @@ class DryRunTest extends VpsTestBase {
         }
     }
 
+    private static Runs.Result put(String... args) {
+        return Runs.run(TestSupport.args(vps.target("root"), args), new byte[0], SftpPut::new);
+    }
+
+    private static Runs.Result get(String... args) {
+        return Runs.run(TestSupport.args(vps.target("root"), args), new byte[0], SftpGet::new);
+    }
+
+    /** Every path under REMOTE with its size, mode and modification time: what a write would change. */
+    private static String remoteTree(String remote) {
+        return vps.exec("find " + ShellQuote.quote(remote) + " -printf '%p %s %m %T@\\n' | sort");
+    }
+
+    private static String localTree(Path root) throws IOException {
+        try (var paths = Files.walk(root)) {
+            return paths.sorted().map(p -> {
+                try {
+                    return p + " " + (Files.isDirectory(p) ? "dir" : Files.size(p) + " " + Files.getLastModifiedTime(p));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).reduce("", (a, b) -> a + b + "\n");
+        }
+    }
+
+    private static Map<String, Map<?, ?>> byPath(Runs.Result r) {
+        Map<String, Map<?, ?>> files = new java.util.TreeMap<>();
+        for (Object f : (List<?>) r.json().get("files")) {
+            files.put((String) ((Map<?, ?>) f).get("path"), (Map<?, ?>) f);
+        }
+        return files;
+    }
+
+    @Test
+    void putDryRunSaysCreateReplaceOrSameAndWritesNothing() throws IOException {
+        String remote = "/tmp/dry-put-" + System.nanoTime();
+        vps.exec("mkdir -p " + remote + "/site && cd " + remote + "/site && printf same > a.txt && printf old > b.txt && printf XXXX > c.txt");
+        Path site = Files.createDirectories(dir.resolve("site"));
+        Files.writeString(site.resolve("a.txt"), "same");
+        Files.writeString(site.resolve("b.txt"), "longer now");
+        Files.writeString(site.resolve("c.txt"), "cccc");
+        Files.writeString(site.resolve("d.txt"), "new");
+        Files.writeString(Files.createDirectories(site.resolve("sub")).resolve("e.txt"), "deep");
+        String before = remoteTree(remote);
+
+        Runs.Result r = put("--dry-run", "--json", site.toString(), remote + "/");
+        assertEquals(0, r.exit(), r.toString());
+        Map<String, Map<?, ?>> files = byPath(r);
+        assertEquals("same", files.get(remote + "/site/a.txt").get("action"), r.toString());
+        assertEquals("replace", files.get(remote + "/site/b.txt").get("action"));
+        Map<?, ?> c = files.get(remote + "/site/c.txt");
+        assertEquals("replace", c.get("action"), "same size, other content: " + r);
+        assertEquals(digest("cccc"), c.get("sha256"));
+        assertEquals(digest("XXXX"), c.get("remoteSha256"));
+        assertEquals("create", files.get(remote + "/site/d.txt").get("action"));
+        assertEquals("create", files.get(remote + "/site/sub/e.txt").get("action"));
+        assertEquals(List.of(remote + "/site/sub"), r.json().get("folders"));
+
+        Runs.Result text = put("--dry-run", site.toString(), remote + "/");
+        assertEquals(0, text.exit(), text.toString());
+        assertTrue(text.stdout().contains("create   " + remote + "/site/d.txt  0.0 MiB\n"), text.toString());
+        assertTrue(text.stdout().contains("mkdir    " + remote + "/site/sub\n"), text.toString());
+
+        Runs.Result kept = put("--dry-run", "--json", "--no-clobber", site.toString(), remote + "/");
+        assertEquals("exists", byPath(kept).get(remote + "/site/a.txt").get("action"), kept.toString());
+
+        Runs.Result noParent = put("--dry-run", site.resolve("d.txt").toString(), remote + "/missing/d.txt");
+        assertEquals(1, noParent.exit(), "no folder and no --mkdir: refused as the real run is: " + noParent);
+        Runs.Result withMkdir = put("--dry-run", "--json", "--mkdir", site.resolve("d.txt").toString(), remote + "/missing/d.txt");
+        assertEquals(List.of(remote + "/missing"), withMkdir.json().get("folders"), withMkdir.toString());
+
+        assertEquals(before, remoteTree(remote), "the remote tree is unchanged: no file, folder or partial written");
+    }
+
+    @Test
+    void getDryRunSaysCreateReplaceOrSameAndWritesNothingLocally() throws IOException {
+        String remote = "/tmp/dry-get-" + System.nanoTime();
+        vps.exec("mkdir -p " + remote + "/logs/old && cd " + remote + "/logs && printf same > a.log && printf remote > b.log && printf zz > old/c.log");
+        Path local = Files.createDirectories(dir.resolve("here/logs"));
+        Files.writeString(local.resolve("a.log"), "same");
+        Files.writeString(local.resolve("b.log"), "local!");
+        String before = localTree(dir);
+
+        Runs.Result r = get("--dry-run", "--json", remote + "/logs", dir.resolve("here").toString() + "/");
+        assertEquals(0, r.exit(), r.toString());
+        Map<String, Map<?, ?>> files = byPath(r);
+        String base = dir.resolve("here").toString() + "/logs";
+        assertEquals("same", files.get(base + "/a.log").get("action"), r.toString());
+        assertEquals("replace", files.get(base + "/b.log").get("action"), "same size, other content: " + r);
+        assertEquals(digest("local!"), files.get(base + "/b.log").get("localSha256"));
+        assertEquals("create", files.get(base + "/old/c.log").get("action"));
+        assertEquals(List.of(base + "/old"), r.json().get("folders"));
+        assertEquals(before, localTree(dir), "the local tree is unchanged");
+    }
+
+    @Test
+    void aHostileRemoteNameIsShownQuotedAndNeverRun() throws IOException {
+        String remote = "/tmp/dry-hostile-" + System.nanoTime();
+        String marker = "dry-ran-" + System.nanoTime();   // in root's home, where the hashing shell starts
+        String name = "q'$(touch " + marker + ")\nz";
+        vps.exec("mkdir -p " + remote + " && printf abd > " + ShellQuote.quote(remote + "/" + name));
+        Files.writeString(dir.resolve(name), "abc");   // the same size: the server hashes its file by that name
+        String before = remoteTree(remote);
+
+        Runs.Result r = put("--dry-run", dir.resolve(name).toString(), remote + "/");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.stdout().contains("replace  " + Json.write(remote + "/" + name) + "  0.0 MiB  (content differs)\n"), r.toString());
+        assertEquals(2, r.stdout().split("\n").length, "one line for the file, its newline escaped: " + r);
+
+        Path local = Files.createDirectories(dir.resolve("down"));
+        Runs.Result g = get("--dry-run", remote, local + "/");
+        assertEquals(0, g.exit(), g.toString());
+        assertTrue(g.stdout().contains("create   " + Json.write(local + "/" + remote.substring(5) + "/" + name)), g.toString());
+        assertEquals("absent", vps.exec("[ -e /root/" + marker + " ] && echo present || echo absent").strip());
+        assertEquals(before, remoteTree(remote));
+        try (var left = Files.list(local)) {
+            assertEquals(0, left.count(), "nothing written locally");
+        }
+    }
+
+    private static String digest(String text) {
+        return java.util.HexFormat.of().formatHex(Sha256.digest().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     /** An alias for the container's address on a port nobody listens on. */
     private static String alias(String name) throws IOException {
         return "Host " + name + "\n  HostName 127.0.0.1\n  Port " + VpsServer.freePort() + "\n  User alice\n  IdentityFile " + vps.key + "\n";
