@@ -254,16 +254,13 @@ class ExecCommand implements Callable<Integer>, FleetAware {
     /** --dry-run: the plan of every request, sent nowhere. */
     private int showPlan(Target t, List<String> toRun, String interpreter, Map<String, String> extraEnv, Privilege asWho,
                          RemoteLock remoteLock, Duration detach) {
-        if (detach != null) {
-            throw VpsException.config("--dry-run does not show a --detach-after run (its job is started by other requests)",
-                    "drop --detach-after to see the attached run's requests");
-        }
         List<DryRun.Request> requests = new ArrayList<>();
         List<String> notes = List.of();
         for (String text : toRun) {
             RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, asWho, forwardStdin || interact.answers(), timeout)
                     .withLock(remoteLock).withPty(interact.pty);
-            requests.add(DryRun.request(cmd));
+            // A job's id is chosen when it starts: this one is an example.
+            requests.add(detach == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, Jobs.newId()));
             notes = DryRun.notes(cmd, interact.given());
         }
         String policy = DryRun.policy(t, toRun);

@@ -84,6 +84,12 @@ class DryRunTest extends VpsTestBase {
             assertTrue(all.contains("--send-env ANSWER (its value: ***)"), r.toString());
             assertTrue(all.contains("sudo -A"), "the sudo step is shown: " + r);
         }
+        // As a job (--detach-after) the values travel inside the job's start script: masked there too.
+        Runs.Result job = exec(vps.target("bob"), "--dry-run", "--detach-after", "10s", "--sudo", "--sudo-password-file", pwFile.toString(),
+                "--env", "DEPLOY_TOKEN", "--", "true");
+        assertEquals(0, job.exit(), job.toString());
+        assertTrue(job.stdout().contains("setsid /bin/sh -c"), "the job's start is shown: " + job);
+        assertFalse(job.stdout().contains(password) || job.stdout().contains(token) || job.stderr().contains(password), job.toString());
     }
 
     @Test
@@ -230,6 +236,37 @@ class DryRunTest extends VpsTestBase {
 
     private static String digest(String text) {
         return java.util.HexFormat.of().formatHex(Sha256.digest().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void mcpServerPlansExecUploadAndDownloadWithDryRun() throws IOException {
+        String secret = "mcp-secret-" + System.nanoTime();
+        String remote = "/tmp/dry-mcp-" + System.nanoTime();
+        Path home = Files.createDirectories(dir.resolve("mcp-home"));
+        Path config = Files.writeString(dir.resolve("mcp_ssh_config"), "");
+        try (McpServerTest.Session mcp = new McpServerTest.Session(home, config, vps.target("root"), Map.of())) {
+            McpServerTest.Call exec = mcp.call("exec", McpServerTest.args("command", "touch " + remote, "env", Map.of("API_TOKEN", secret), "dry_run", true));
+            assertFalse(exec.isError(), exec.toString());
+            assertEquals(true, exec.get("dryRun"));
+            Map<?, ?> request = (Map<?, ?>) ((List<?>) exec.get("requests")).get(0);
+            assertEquals(RemoteCommand.EXEC_REQUEST, request.get("exec"));
+            assertTrue(((String) request.get("stdin")).contains("touch " + remote) && ((String) request.get("stdin")).contains("API_TOKEN="), exec.toString());
+            assertFalse(exec.text().contains(secret), "the env value is masked: " + exec);
+            assertEquals("not checked (no policy module yet)", exec.get("policy"));
+
+            Path local = Files.writeString(dir.resolve("up.txt"), "hello");
+            McpServerTest.Call up = mcp.call("upload", McpServerTest.args("local", local.toString(), "remote", remote + "/up.txt", "mkdir", true, "dry_run", true));
+            assertFalse(up.isError(), up.toString());
+            assertEquals(List.of(remote), up.get("folders"));
+            assertEquals("create", ((Map<?, ?>) ((List<?>) up.get("files")).get(0)).get("action"), up.toString());
+
+            Path down = dir.resolve("down/hostname");
+            McpServerTest.Call get = mcp.call("download", McpServerTest.args("remote", "/etc/hostname", "local", down.toString(), "mkdir", true, "dry_run", true));
+            assertFalse(get.isError(), get.toString());
+            assertEquals("create", ((Map<?, ?>) ((List<?>) get.get("files")).get(0)).get("action"), get.toString());
+            assertFalse(Files.exists(down.getParent()), "nothing written locally");
+        }
+        assertEquals("absent", vps.exec("[ -e " + remote + " ] && echo present || echo absent").strip(), "nothing ran or was written on the server");
     }
 
     /** An alias for the container's address on a port nobody listens on. */

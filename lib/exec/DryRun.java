@@ -27,13 +27,20 @@ final class DryRun {
 
     /** The request CMD makes, with the sudo/su password and every --env value masked. */
     static Request request(RemoteCommand cmd) {
-        Map<String, String> maskedEnv = new LinkedHashMap<>();
-        cmd.env().keySet().forEach(name -> maskedEnv.put(name, MASK));
-        RemoteCommand shown = cmd.withEnv(maskedEnv);
-        String password = cmd.privilege().password() == null ? "" : MASK + "\n\n";
-        String stdin = new String(shown.loginPart(true), StandardCharsets.UTF_8) + password
-                + new String(shown.privilegedPart(true), StandardCharsets.UTF_8);
-        return new Request(RemoteCommand.EXEC_REQUEST, stdin);
+        return new Request(RemoteCommand.EXEC_REQUEST, new String(masked(cmd).stdinHeader(true), StandardCharsets.UTF_8));
+    }
+
+    /** The request that starts CMD as job ID and follows it (--detach-after; mcp-server's exec), masked the same way. */
+    static Request jobRequest(RemoteCommand cmd, String id) {
+        return request(RemoteCommand.of(DetachedExec.script(id, masked(cmd))));
+    }
+
+    /** CMD with *** for every --env value and for the sudo or su password: what the plan shows is built as the real request is. */
+    private static RemoteCommand masked(RemoteCommand cmd) {
+        Map<String, String> env = new LinkedHashMap<>();
+        cmd.env().keySet().forEach(name -> env.put(name, MASK));
+        Privilege p = cmd.privilege();
+        return cmd.withEnv(env).withPrivilege(p.password() == null ? p : new Privilege(p.way(), p.user(), MASK));
     }
 
     /** Where the requests would go: name, host, port, user, the key files offered, whether the agent is asked. */
@@ -91,6 +98,10 @@ final class DryRun {
     /** What the requests do not show: answers typed later (--expect), forwarded stdin, a terminal. */
     static List<String> notes(RemoteCommand cmd, List<PromptRules.Given> answers) {
         List<String> notes = new ArrayList<>();
+        if (cmd.privilege().escalates()) {
+            notes.add("runs as " + cmd.privilege() + "; " + (cmd.privilege().password() == null ? "sudo -n is checked first (one more request)"
+                    : "the password line is shown as " + MASK));
+        }
         if (cmd.forwardStdin() && answers.isEmpty()) {
             notes.add("your stdin follows each request's stdin (--stdin)");
         }
