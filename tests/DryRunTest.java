@@ -189,6 +189,27 @@ class DryRunTest extends VpsTestBase {
     }
 
     @Test
+    void putDryRunSaysWhereAPartialWouldResumeAndLeavesEveryPartialAlone() throws IOException {
+        String remote = "/tmp/dry-resume-" + System.nanoTime();
+        // Two MiB of zeros here; on the server an earlier partial holding its first 1.5 MiB, and one that matches nothing.
+        Path big = Files.write(dir.resolve("big.bin"), new byte[2 << 20]);
+        Path other = Files.write(dir.resolve("other.bin"), new byte[2 << 20]);
+        vps.exec("mkdir -p " + remote + " && cd " + remote + " && head -c 1572864 /dev/zero > .big.bin.vps-partial.0123456789abcdef"
+                + " && head -c 1048576 /dev/urandom > .other.bin.vps-partial.0123456789abcdef && chmod 600 .*.vps-partial.*");
+        String before = remoteTree(remote);
+
+        Runs.Result r = put("--dry-run", "--json", big.toString(), other.toString(), remote + "/");
+        assertEquals(0, r.exit(), r.toString());
+        Map<String, Map<?, ?>> files = byPath(r);
+        Map<?, ?> resumed = files.get(remote + "/big.bin");
+        assertEquals("create", resumed.get("action"), r.toString());
+        assertTrue(((Number) resumed.get("resumeFrom")).longValue() >= 1 << 20, r.toString());
+        assertTrue(((String) resumed.get("reason")).startsWith("resumes its partial at "), r.toString());
+        assertEquals(0, ((Number) files.get(remote + "/other.bin").get("resumeFrom")).longValue(), "a partial that does not match is not resumed: " + r);
+        assertEquals(before, remoteTree(remote), "both partials are left as they were (a real run would remove the one that does not match)");
+    }
+
+    @Test
     void getDryRunSaysCreateReplaceOrSameAndWritesNothingLocally() throws IOException {
         String remote = "/tmp/dry-get-" + System.nanoTime();
         vps.exec("mkdir -p " + remote + "/logs/old && cd " + remote + "/logs && printf same > a.log && printf remote > b.log && printf zz > old/c.log");

@@ -95,7 +95,7 @@ final class Downloader {
         List<TransferResult> results = new ArrayList<>();
         plan(sources, local, items, results);
         results.forEach(dry::noted);
-        items.forEach(i -> dry.file(shown(i.local()), i.remote(), i.local(), i.remote(), i.size()));
+        items.forEach(i -> dry.file(shown(i.local()), i.remote(), i.local(), i.remote(), i.size(), 0));
         return dry.decide(fs, options.noClobber());
     }
 

@@ -18,9 +18,23 @@ import java.util.regex.Pattern;
  */
 final class TransferPlan {
     /** One file: PATH is the one that would be written, FROM its source; ACTION create, replace, same or exists (--no-clobber). */
-    record Entry(String path, String from, String action, long size, String sha256, Long existingSize, String existingSha256, String reason) {}
+    record Entry(String path, String from, String action, long size, String sha256, Long existingSize, String existingSha256, String reason,
+                 long resumeFrom) {
+        Entry(String path, String from, String action, long size, String sha256, Long existingSize, String existingSha256, String reason) {
+            this(path, from, action, size, sha256, existingSize, existingSha256, reason, 0);
+        }
 
-    private record Pending(String path, String from, Path local, String remote, long size) {}
+        /** The same entry, resumed at OFFSET by a real run (an earlier partial of it matches so far). */
+        Entry resumedAt(long offset) {
+            if (offset == 0 || !action.matches("create|replace")) {
+                return this;
+            }
+            String resumes = "resumes its partial at " + TransferProgress.mib(offset);
+            return new Entry(path, from, action, size, sha256, existingSize, existingSha256, reason == null ? resumes : reason + "; " + resumes, offset);
+        }
+    }
+
+    private record Pending(String path, String from, Path local, String remote, long size, long resumeFrom) {}
 
     private final boolean upload;
     private final List<String> folders = new ArrayList<>();
@@ -48,24 +62,20 @@ final class TransferPlan {
         entries.add(new Entry(upload ? r.remote() : r.local(), upload ? r.local() : r.remote(), r.status(), 0, null, null, null, r.reason()));
     }
 
-    /** A file the transfer would send from LOCAL to REMOTE, SIZE bytes (the source's). PATH and FROM are as shown. */
-    void file(String path, String from, Path local, String remote, long size) {
-        files.add(new Pending(path, from, local, remote, size));
+    /** A file the transfer would send from LOCAL to REMOTE, SIZE bytes (the source's), resumed at RESUME_FROM (0: none). PATH and FROM are as shown. */
+    void file(String path, String from, Path local, String remote, long size, long resumeFrom) {
+        files.add(new Pending(path, from, local, remote, size, resumeFrom));
     }
 
     /** Decides each file by what is at its destination: absent (create), equal size and hash (same), or else (replace). */
     TransferPlan decide(RemoteFs fs, boolean noClobber) {
         List<Pending> compare = new ArrayList<>();
         for (Pending f : files) {
-            Long existing = existingSize(fs, f);
-            if (existing == null) {
-                entries.add(new Entry(f.path(), f.from(), "create", f.size(), null, null, null, null));
-            } else if (noClobber) {
-                entries.add(new Entry(f.path(), f.from(), "exists", f.size(), null, existing, null, "exists, left (--no-clobber)"));
-            } else if (existing != f.size()) {
-                entries.add(new Entry(f.path(), f.from(), "replace", f.size(), null, existing, null, "size differs"));
-            } else {
+            Entry decided = bySize(fs, noClobber, f);
+            if (decided == null) {
                 compare.add(f);
+            } else {
+                entries.add(decided.resumedAt(f.resumeFrom()));
             }
         }
         List<String> remoteHashes = compare.isEmpty() ? List.of() : remoteHashes(fs, compare);
@@ -76,9 +86,22 @@ final class TransferPlan {
             boolean same = local.equals(remote);
             String source = upload ? local : remote;
             String there = upload ? remote : local;
-            entries.add(new Entry(f.path(), f.from(), same ? "same" : "replace", f.size(), source, f.size(), there, same ? null : "content differs"));
+            entries.add(new Entry(f.path(), f.from(), same ? "same" : "replace", f.size(), source, f.size(), there, same ? null : "content differs")
+                    .resumedAt(f.resumeFrom()));
         }
         return this;
+    }
+
+    /** F's entry when its size decides it (absent, --no-clobber, another size); null when only the hashes can. */
+    private Entry bySize(RemoteFs fs, boolean noClobber, Pending f) {
+        Long existing = existingSize(fs, f);
+        if (existing == null) {
+            return new Entry(f.path(), f.from(), "create", f.size(), null, null, null, null);
+        }
+        if (noClobber) {
+            return new Entry(f.path(), f.from(), "exists", f.size(), null, existing, null, "exists, left (--no-clobber)");
+        }
+        return existing != f.size() ? new Entry(f.path(), f.from(), "replace", f.size(), null, existing, null, "size differs") : null;
     }
 
     private Long existingSize(RemoteFs fs, Pending f) {
@@ -133,6 +156,7 @@ final class TransferPlan {
         m.put("sha256", e.sha256());
         m.put(upload ? "remoteSize" : "localSize", e.existingSize());
         m.put(upload ? "remoteSha256" : "localSha256", e.existingSha256());
+        m.put("resumeFrom", e.resumeFrom());
         m.put("reason", e.reason());
         return m;
     }

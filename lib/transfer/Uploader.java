@@ -101,7 +101,7 @@ final class Uploader {
         List<TransferResult> results = new ArrayList<>();
         plan(sources, remote, items, results);
         results.forEach(dry::noted);
-        items.forEach(i -> dry.file(i.remote(), i.shown(), i.local(), i.remote(), i.size()));
+        items.forEach(i -> dry.file(i.remote(), i.shown(), i.local(), i.remote(), i.size(), resumableFrom(i)));
         return dry.decide(fs, options.noClobber());
     }
 
@@ -202,6 +202,12 @@ final class Uploader {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + shownRoot + ": " + VpsException.reason(e),
                     "check its permissions", false, e);
         }
+    }
+
+    /** Where a real run would resume ITEM from an earlier partial of it (0: from the start). */
+    private long resumableFrom(Item item) {
+        Earlier earlier = item.size() < RESUME_MIN_BYTES ? null : earlierPartial(item);
+        return earlier == null ? 0 : earlier.offset();
     }
 
     /** Creates the remote folder PATH and any missing above it; a dry run only notes it when it is missing. */
@@ -422,7 +428,9 @@ final class Uploader {
         }
         long offset = resumableOffset(item, best.path(), best.size());
         if (offset == 0) {
-            fs.removeQuietly(best.path());
+            if (dry == null) {
+                fs.removeQuietly(best.path());
+            }
             return null;
         }
         return new Earlier(best.path(), new SftpWriter.Attrs(best.size(), best.uid(), best.mode(), -1, best.mtime()), offset);
