@@ -290,6 +290,23 @@ class DryRunTest extends VpsTestBase {
         assertEquals("absent", vps.exec("[ -e " + remote + " ] && echo present || echo absent").strip(), "nothing ran or was written on the server");
     }
 
+    @Test
+    void aTransferDryRunOnAHostSetPlansEachHost() throws IOException {
+        String remote = "/tmp/dry-fleet-" + System.nanoTime();
+        String server = "  HostName 127.0.0.1\n  Port " + vps.port + "\n  User root\n  IdentityFile " + vps.key + "\n  UserKnownHostsFile " + vps.knownHosts + "\n";
+        Path config = Files.writeString(dir.resolve("fleet_config"), "Host one\n" + server + "Host two\n" + server);
+        Path local = Files.writeString(dir.resolve("app.conf"), "x=1\n");
+        Runs.Result r = Runs.run(List.of("-H", "one,two", "--ssh-config", config.toString(), "--dry-run", "--json", "--mkdir", local.toString(), remote + "/app.conf"),
+                new byte[0], SftpPut::new);
+        assertEquals(0, r.exit(), r.toString());
+        Map<?, ?> hosts = (Map<?, ?>) r.json().get("hosts");
+        assertEquals(List.of("one", "two"), List.copyOf(hosts.keySet()));
+        for (Object plan : hosts.values()) {
+            assertEquals(List.of(remote), ((Map<?, ?>) plan).get("folders"), r.toString());
+        }
+        assertEquals("absent", vps.exec("[ -e " + remote + " ] && echo present || echo absent").strip());
+    }
+
     /** An alias for the container's address on a port nobody listens on. */
     private static String alias(String name) throws IOException {
         return "Host " + name + "\n  HostName 127.0.0.1\n  Port " + VpsServer.freePort() + "\n  User alice\n  IdentityFile " + vps.key + "\n";
