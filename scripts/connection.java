@@ -18,8 +18,8 @@
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
-//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
-//SOURCES ../lib/transfer/Uploader.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferPlan.java ../lib/transfer/TransferProgress.java
+//SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
 //SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java

@@ -11,16 +11,17 @@
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
-//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java ../lib/exec/InputWait.java
-//SOURCES ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java ../lib/exec/LockOptions.java
-//SOURCES ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
-//SOURCES ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
-//SOURCES ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
+//SOURCES ../lib/exec/DryRun.java ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
+//SOURCES ../lib/exec/InputWait.java ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
+//SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java
+//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java
+//SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
-//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
-//SOURCES ../lib/transfer/Uploader.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferPlan.java ../lib/transfer/TransferProgress.java
+//SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -126,6 +127,10 @@ class ExecCommand implements Callable<Integer>, FleetAware {
     @Mixin
     InteractionOptions interact;
 
+    @Option(names = "--dry-run", description = "Send nothing (do not even connect): print the target and the exact requests the call would make"
+            + " (the exec line and the script on its stdin; sudo password and --env values as ***), and the policy's word.")
+    boolean dryRun;
+
     @Option(names = "--json", description = "Print one JSON object (host, status, exitCode, stdout, ...) instead of streaming.")
     boolean json;
 
@@ -216,6 +221,9 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             host = t.host();
             hostOut[0] = host;
             Privilege asWho = privilege.privilege(target, t.user());
+            if (dryRun) {
+                return showPlan(t, toRun, interpreter, extraEnv, asWho, remoteLock, detach);
+            }
             try (VpsConnection connection = target.connect(t, err)) {
                 if (detach == null && asWho.password() == null) {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
@@ -264,6 +272,24 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             return Interrupts.EXIT;   // the report is the interrupt's, printed by the shutdown hook
         }
         return report(host, toRun, steps, elapsedMs(start));
+    }
+
+    /** --dry-run: the plan of every request, sent nowhere. */
+    private int showPlan(Target t, List<String> toRun, String interpreter, Map<String, String> extraEnv, Privilege asWho,
+                         RemoteLock remoteLock, Duration detach) {
+        List<DryRun.Request> requests = new ArrayList<>();
+        List<String> notes = List.of();
+        for (String text : toRun) {
+            RemoteCommand cmd = new RemoteCommand(text, interpreter, extraEnv, cwd, asWho, forwardStdin || interact.answers(), timeout)
+                    .withLock(remoteLock).withPty(interact.pty);
+            // A job's id is chosen when it starts: this one is an example.
+            requests.add(detach == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, Jobs.newId()));
+            notes = DryRun.notes(cmd, interact.given());
+        }
+        String policy = DryRun.policy(t, toRun);
+        out.print(json ? Json.write(DryRun.toJson(t, requests, notes, policy)) + "\n" : DryRun.toText(t, requests, notes, policy));
+        out.flush();
+        return 0;
     }
 
     /** A Ctrl-C: WHAT became of the command (stopped on the server, or a job that goes on); say so, as JSON too. */

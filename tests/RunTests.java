@@ -16,16 +16,17 @@
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java
 //SOURCES ../lib/ssh/JumpProxy.java ../lib/ssh/KeyFiles.java ../lib/ssh/Reconnect.java ../lib/ssh/ServerProbe.java
 //SOURCES ../lib/ssh/SessionPool.java ../lib/ssh/VpsConnection.java
-//SOURCES ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java ../lib/exec/InputWait.java
-//SOURCES ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java ../lib/exec/LockOptions.java
-//SOURCES ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java ../lib/exec/PrivilegeOptions.java
-//SOURCES ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java
-//SOURCES ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
+//SOURCES ../lib/exec/DryRun.java ../lib/exec/ExecOutcome.java ../lib/exec/ExecRunner.java ../lib/exec/Heartbeat.java
+//SOURCES ../lib/exec/InputWait.java ../lib/exec/Interaction.java ../lib/exec/InteractionOptions.java
+//SOURCES ../lib/exec/LockOptions.java ../lib/exec/OutputCapture.java ../lib/exec/Privilege.java
+//SOURCES ../lib/exec/PrivilegeOptions.java ../lib/exec/PromptRules.java ../lib/exec/RemoteCommand.java
+//SOURCES ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java ../lib/exec/Signals.java
+//SOURCES ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
-//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferResult.java
-//SOURCES ../lib/transfer/Uploader.java
+//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferPlan.java ../lib/transfer/TransferProgress.java
+//SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
@@ -56,7 +57,7 @@
 //SOURCES NewcomerTest.java OtherUser.java PrivateFoldersTest.java CallScopeTest.java EngineExitStatusTest.java LayoutTest.java
 //SOURCES PrivilegeTest.java
 //SOURCES TerminalTest.java PostQuantumKexTest.java InventoryTest.java FleetTest.java
-//SOURCES McpFleetTest.java FleetScriptsTest.java
+//SOURCES McpFleetTest.java FleetScriptsTest.java DryRunTest.java
 //SOURCES ../scripts/audit.java AuditTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -85,7 +86,7 @@ public class RunTests {
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
-            InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class);
+            InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class, DryRunTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
@@ -95,7 +96,7 @@ public class RunTests {
      * and EngineExitStatusTest drive the engine themselves), and FaultTest, for time: its faults are on the
      * link to the target, which is the same code in both passes (SessionPoolTest covers it warm).
      */
-    static final List<Class<?>> ENGINE_PASS = List.of(SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class,
+    static final List<Class<?>> ENGINE_PASS = List.of(SandboxTest.class, ExecCommandTest.class, DryRunTest.class, FailurePathsTest.class,
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,

@@ -57,7 +57,7 @@ MAPPING = {
     "VpsConnection.java": "ssh", "HostKeyVerifier.java": "ssh", "Fingerprints.java": "ssh",
     "Identities.java": "ssh", "KeyFiles.java": "ssh", "JumpProxy.java": "ssh", "UnixSocketProxy.java": "ssh",
     "ServerProbe.java": "ssh", "Reconnect.java": "ssh", "SessionPool.java": "ssh",
-    "RemoteCommand.java": "exec", "ExecRunner.java": "exec", "StartGate.java": "exec",
+    "RemoteCommand.java": "exec", "ExecRunner.java": "exec", "StartGate.java": "exec", "DryRun.java": "exec",
     "ExecOutcome.java": "exec", "Signals.java": "exec", "OutputCapture.java": "exec",
     "Heartbeat.java": "exec", "RemoteLock.java": "exec", "LockOptions.java": "exec",
     "Privilege.java": "exec", "PrivilegeOptions.java": "exec",

@@ -44,6 +44,11 @@ final class InteractionOptions {
             description = "When no person can answer: stop with TIMEOUT (124) a command that printed a prompt and then nothing for DUR (default 15s; 0: off).")
     Duration inputWait;
 
+    /** The --expect, --send and --send-env options as given, in order (a dry run lists them; --send-env by name). */
+    List<PromptRules.Given> given() {
+        return List.copyOf(given);
+    }
+
     /** Whether the command's stdin stays open for answers (it must not be given /dev/null). */
     boolean answers() {
         return !given.isEmpty();

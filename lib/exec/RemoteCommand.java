@@ -38,6 +38,11 @@ record RemoteCommand(String command, String interpreter, Map<String, String> env
         return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);
     }
 
+    /** The same command with ENV for its --env variables (a dry run shows them masked). */
+    RemoteCommand withEnv(Map<String, String> env) {
+        return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);
+    }
+
     /** The same command, run with a terminal ({@link Terminal}): its stdin is the terminal, unless --stdin feeds it. */
     RemoteCommand withPty(boolean pty) {
         return new RemoteCommand(command, interpreter, env, cwd, privilege, forwardStdin, timeout, runId, lock, internal, pty);

@@ -34,18 +34,23 @@ final class DetachedExec {
      * One exec does it all: create the job, start it, stream both logs until its runner ends (tail
      * --pid checks it every 0.01 s), and exit with the job's exit status.
      */
-    static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
-                      Interrupts.Report interrupted) {
-        long start = System.nanoTime();
-        // Checked first: the job's own sudo or su would fail where nobody sees it.
-        ExecRunner.requirePrivilege(connection, cmd.privilege());
+    /** The toolkit's script that starts CMD as job ID and follows its output until it ends (exec-command --dry-run shows it). */
+    static String script(String id, RemoteCommand cmd) {
         String j = Jobs.DIR + "/" + Jobs.checkId(id);
-        String script = Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
+        return Jobs.startScript(id, cmd, cmd.lock(), "exit " + NOT_STARTED, cmd.lock() == null ? "exit 1" : cmd.lock().onBusy(id))
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stderr >&2 &\n"
                 + "tail -c +1 -s 0.01 --pid=$pid -f " + j + "/stdout\n"
                 + "wait\n"
                 + "{ read -r s || [ -n \"$s\" ]; } 2>/dev/null < " + j + "/exit && exit \"$s\"\n"
                 + "exit " + NO_STATUS;
+    }
+
+    static Result run(VpsConnection connection, RemoteCommand cmd, String id, Duration detachAfter, OutputStream out, OutputStream err,
+                      Interrupts.Report interrupted) {
+        long start = System.nanoTime();
+        // Checked first: the job's own sudo or su would fail where nobody sees it.
+        ExecRunner.requirePrivilege(connection, cmd.privilege());
+        String script = script(id, cmd);
         // Counted before masking: the counts are offsets in the job's logs.
         Gate stdout = new Gate(SecretRedactor.of(out, cmd.privilege().password()));
         Gate stderr = new Gate(SecretRedactor.of(err, cmd.privilege().password()));

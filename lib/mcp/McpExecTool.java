@@ -46,6 +46,8 @@ final class McpExecTool {
                         .integer("max_output", "Keep at most this many bytes of each stream (head and tail). Default 65536, at most 8388608.")
                         .strings("env", "Environment variables for the command, e.g. {\"RAILS_ENV\": \"production\"}; works whatever the server's AcceptEnv.")
                         .text("cwd", "Run in this remote directory.")
+                        .flag("dry_run", "Send nothing (no connection): return the plan, {dryRun: true, target, requests: [{exec, stdin}], policy}: "
+                                + "the exact request this call would make, secrets and env values shown as ***.")
                         .fleet())
                         .build(),
                 false, new McpFleet(names).each("exec", this::exec));
@@ -84,9 +86,12 @@ final class McpExecTool {
         String cwd = args.text("cwd");
         OutputCapture stdout = new OutputCapture("stdout", null, limit);
         OutputCapture stderr = new OutputCapture("stderr", null, limit);
+        if (args.flag("dry_run")) {
+            return plan(args, name, command, env, cwd, timeout, jobId(detachAfter));
+        }
         String[] host = {name};
         boolean[] started = {false};
-        String jobId = detachAfter.isZero() ? null : Jobs.newId();
+        String jobId = jobId(detachAfter);
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
         try {
@@ -127,6 +132,18 @@ final class McpExecTool {
         VpsException problem = outcome.problem(timeout);
         r.put("error", problem == null ? null : Json.error(problem));
         return r;
+    }
+
+    private static String jobId(Duration detachAfter) {
+        return detachAfter.isZero() ? null : Jobs.newId();
+    }
+
+    /** dry_run: the request exec would send, as exec-command --dry-run --json shows it; nothing connects. */
+    private Map<String, Object> plan(McpArgs args, String name, String command, Map<String, String> env, String cwd, Duration timeout, String jobId) {
+        Target t = names.resolve(name);
+        RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, privilege(args, names, t.user()), false, timeout);
+        DryRun.Request request = jobId == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, jobId);
+        return DryRun.toJson(t, List.of(request), DryRun.notes(cmd, List.of()), DryRun.policy(t, List.of(command)));
     }
 
     /**

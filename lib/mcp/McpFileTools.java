@@ -83,6 +83,7 @@ final class McpFileTools {
                                 .flag("mkdir", "Create missing remote parent folders.")
                                 .flag("no_clobber", "Leave existing remote files alone (reported as 'exists' and as an error).")
                                 .flag("preserve", "Keep the source's mode and modification time.")
+                                .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
                         false, new McpFleet(names).each("upload", this::upload)),
@@ -96,6 +97,7 @@ final class McpFileTools {
                                 .flag("mkdir", "Create missing local parent folders.")
                                 .flag("no_clobber", "Leave existing local files alone (reported as 'exists' and as an error).")
                                 .flag("preserve", "Keep the source's mode and modification time.")
+                                .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
                         false, new McpFleet(names).each("download", UnaryOperator.identity(),
@@ -228,6 +230,9 @@ final class McpFileTools {
                 : a.isFifo() ? "a named pipe (FIFO)" : a.isSock() ? "a socket" : "not a regular file";
     }
 
+    static final String DRY_RUN = "Write nothing: return the plan instead, {dryRun: true, folders, files: [{path, action: create|replace|same|exists, "
+            + "size, sha256, ...}]} (sizes compared, and SHA-256 of both sides where they match).";
+
     private Map<String, Object> upload(McpArgs args) {
         long start = System.nanoTime();
         String local = args.requiredText("local");
@@ -239,6 +244,9 @@ final class McpFileTools {
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
         return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
+                if (args.flag("dry_run")) {
+                    return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
+                }
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
                 return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
@@ -256,6 +264,9 @@ final class McpFileTools {
         return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 refuseEndlessSource(fs, remote);
+                if (args.flag("dry_run")) {
+                    return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
+                }
                 List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
                 return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }

@@ -44,6 +44,8 @@ final class Downloader {
     /** The destination as it is opened, and as the user wrote it (what results name). */
     private Path dest;
     private Path destAsWritten;
+    /** With --dry-run: where the folders, links and files go instead of the local disk. */
+    private TransferPlan dry;
 
     Downloader(RemoteFs fs, Uploader.Options options, PrintStream err) {
         this.fs = fs;
@@ -83,6 +85,20 @@ final class Downloader {
         return results;
     }
 
+    /** --dry-run: what {@link #download} would do, found by reading both sides; nothing is written here. */
+    TransferPlan plan(List<String> sources, String local) {
+        if (local.equals("-")) {
+            throw VpsException.config("--dry-run plans files, and '-' (stdout) is none", "give a local path to plan");
+        }
+        dry = new TransferPlan(false);
+        List<Item> items = new ArrayList<>();
+        List<TransferResult> results = new ArrayList<>();
+        plan(sources, local, items, results);
+        results.forEach(dry::noted);
+        items.forEach(i -> dry.file(shown(i.local()), i.remote(), i.local(), i.remote(), i.size(), 0));
+        return dry.decide(fs, options.noClobber());
+    }
+
     private void plan(List<String> sources, String local, List<Item> items, List<TransferResult> results) {
         List<String> remotes = new ArrayList<>();
         for (String s : sources) {
@@ -106,7 +122,11 @@ final class Downloader {
             if (!options.mkdir() && !namedAsFolder) {
                 throw VpsException.config("local folder " + parent + " does not exist", "create it first, or pass --mkdir");
             }
-            createDirectories(parent);
+            if (dry == null) {
+                createDirectories(parent);
+            } else {
+                dry.folder(shown(parent));
+            }
         }
         tree = new LocalTree(parent);
         for (String remote : remotes) {
@@ -164,7 +184,11 @@ final class Downloader {
             chain = new HashSet<>(above);
             chain.add(real);
         }
-        tree.folder(localDir);
+        if (dry == null) {
+            tree.folder(localDir);
+        } else if (!Files.isDirectory(localDir, LinkOption.NOFOLLOW_LINKS)) {
+            dry.folder(shown(localDir));
+        }
         List<ChannelSftp.LsEntry> entries;
         try {
             entries = new ArrayList<>(fs.sftp.ls(RemotePaths.literal(remoteDir)));
@@ -245,6 +269,10 @@ final class Downloader {
         if (inside == null) {
             results.add(new TransferResult(shown(local), remote, 0, 0, 0, null, "skipped-symlink",
                     "its target " + TransferResult.printable(target) + " leads outside " + tree.root + "; use --links follow to download what it points to"));
+            return;
+        }
+        if (dry != null) {
+            dry.link(shown(local), remote);
             return;
         }
         try {

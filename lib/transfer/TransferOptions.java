@@ -25,6 +25,11 @@ final class TransferOptions {
                     "--symlinks and 'keep' are the older spellings."})
     String symlinks;
 
+    @Option(names = "--dry-run", description = {"Write nothing: list what would be created, replaced (size or SHA-256 differs) or is the same,",
+            "and the folders that would be created, like rsync -n. It connects and reads (stat, hashes where sizes match).",
+            "A real run writes a 'same' file again, with the same bytes."})
+    boolean dryRun;
+
     @Option(names = "--json", description = "Print one JSON object: files, bytes, sha256, durationMs, rate.")
     boolean json;
 
@@ -75,6 +80,9 @@ final class TransferOptions {
             Target t = target.resolve(err);
             host = t.host();
             String where = host;
+            if (dryRun) {
+                return showPlan(target, t, put, sources, destination, options, command, where, out, err);
+            }
             Function<VpsConnection, Integer> work = connection -> {
                 used[0] = connection;
                 List<TransferResult> results = Transfer.run(connection, put, sources, destination, options, quiet || json, in, out, err);
@@ -92,6 +100,17 @@ final class TransferOptions {
         } catch (VpsException e) {
             ending.ended(used[0], null, e);
             return fail(command, host, e, (System.nanoTime() - start) / 1_000_000, reportTo, err);
+        }
+    }
+
+    /** --dry-run: the plan, as text or JSON on stdout; exit 0 (the plan says what a real run would leave or refuse). */
+    private int showPlan(TargetOptions target, Target t, boolean put, List<String> sources, String destination, Uploader.Options options,
+                         String command, String host, PrintStream out, PrintStream err) {
+        try (VpsConnection connection = target.connect(t, err, Transfer.CHANNELS)) {
+            TransferPlan plan = Transfer.plan(connection, put, sources, destination, options, err);
+            out.print(json ? Json.write(plan.toJson(host, command)) + "\n" : plan.toText());
+            out.flush();
+            return 0;
         }
     }
 

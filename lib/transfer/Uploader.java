@@ -42,6 +42,8 @@ final class Uploader {
     /** The channel whole files are written through (see writer), and whether the file system's channel was closed for it. */
     private SftpWriter writer;
     private boolean roomMade;
+    /** With --dry-run: where the folders, links and files go instead of the server. */
+    private TransferPlan dry;
 
     Uploader(RemoteFs fs, Options options, PrintStream err) {
         this.fs = fs;
@@ -89,6 +91,20 @@ final class Uploader {
         return results;
     }
 
+    /** --dry-run: what {@link #upload} would do, found by reading both sides; nothing is written to the server. */
+    TransferPlan plan(List<String> sources, String remote) {
+        if (sources.contains("-")) {
+            throw VpsException.config("--dry-run cannot plan stdin ('-'): reading it would use it up", "save it to a file and plan that file");
+        }
+        dry = new TransferPlan(true);
+        List<Item> items = new ArrayList<>();
+        List<TransferResult> results = new ArrayList<>();
+        plan(sources, remote, items, results);
+        results.forEach(dry::noted);
+        items.forEach(i -> dry.file(i.remote(), i.shown(), i.local(), i.remote(), i.size(), resumableFrom(i)));
+        return dry.decide(fs, options.noClobber());
+    }
+
     private void plan(List<String> sources, String remote, List<Item> items, List<TransferResult> results) {
         boolean single = sources.size() == 1;
         boolean remoteIsDir = remote.endsWith("/") || fs.isDirectory(remote);
@@ -104,7 +120,7 @@ final class Uploader {
             if (!options.mkdir()) {
                 throw remoteError("remote folder " + parent + " does not exist", "create it first, or pass --mkdir");
             }
-            fs.mkdirs(parent);
+            mkdirs(parent);
         }
         for (String source : sources) {
             if (source.equals("-")) {
@@ -133,7 +149,7 @@ final class Uploader {
             Files.walkFileTree(root, Set.of(), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                    fs.mkdirs(remoteFor(dir));
+                    mkdirs(remoteFor(dir));
                     return FileVisitResult.CONTINUE;
                 }
 
@@ -152,6 +168,10 @@ final class Uploader {
                                 }
                             }
                             default -> {
+                                if (dry != null) {
+                                    dry.link(target, shown);
+                                    return FileVisitResult.CONTINUE;
+                                }
                                 fs.removeQuietly(target);
                                 try {
                                     fs.sftp.symlink(Files.readSymbolicLink(file).toString(), RemotePaths.literal(target));
@@ -181,6 +201,21 @@ final class Uploader {
         } catch (IOException e) {
             throw new VpsException(VpsException.Kind.CONFIG, "cannot read local folder " + shownRoot + ": " + VpsException.reason(e),
                     "check its permissions", false, e);
+        }
+    }
+
+    /** Where a real run would resume ITEM from an earlier partial of it (0: from the start). */
+    private long resumableFrom(Item item) {
+        Earlier earlier = item.size() < RESUME_MIN_BYTES ? null : earlierPartial(item);
+        return earlier == null ? 0 : earlier.offset();
+    }
+
+    /** Creates the remote folder PATH and any missing above it; a dry run only notes it when it is missing. */
+    private void mkdirs(String path) {
+        if (dry == null) {
+            fs.mkdirs(path);
+        } else if (!fs.isDirectory(path)) {
+            dry.folder(path);
         }
     }
 
@@ -393,7 +428,9 @@ final class Uploader {
         }
         long offset = resumableOffset(item, best.path(), best.size());
         if (offset == 0) {
-            fs.removeQuietly(best.path());
+            if (dry == null) {
+                fs.removeQuietly(best.path());
+            }
             return null;
         }
         return new Earlier(best.path(), new SftpWriter.Attrs(best.size(), best.uid(), best.mode(), -1, best.mtime()), offset);
