@@ -23,6 +23,8 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.IOException;
@@ -99,6 +101,9 @@ class ExecCommand implements Callable<Integer>, FleetAware {
 
     @Mixin
     PrivilegeOptions privilege;
+
+    @Mixin
+    PolicyOptions policy;
 
     @Option(names = "--detach-after", paramLabel = "DUR", converter = Durations.class,
             description = "Run the command as a job; if it still runs after DUR, return (exit 75) with the job id and the offset to continue from. Env: VPS_DETACH_AFTER.")
@@ -204,6 +209,7 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             host = t.host();
             hostOut[0] = host;
             Privilege asWho = privilege.privilege(target, t.user());
+            policy.check(t, PolicyAction.exec(policyTexts(toRun, interpreter), privilege.requested()), in, err);
             try (VpsConnection connection = target.connect(t, err)) {
                 if (detach == null && asWho.password() == null) {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
@@ -241,6 +247,11 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             return Interrupts.EXIT;   // the report is the interrupt's, printed by the shutdown hook
         }
         return report(host, toRun, steps, elapsedMs(start));
+    }
+
+    /** What the policy reads: a --script with a #! line runs as `INTERPRETER -c TEXT` (a shell's is parsed, any other's is not). */
+    private static List<String> policyTexts(List<String> toRun, String interpreter) {
+        return interpreter == null ? toRun : toRun.stream().map(text -> interpreter + " -c " + ShellQuote.quote(text)).toList();
     }
 
     /** A Ctrl-C: WHAT became of the command (stopped on the server, or a job that goes on); say so, as JSON too. */

@@ -23,6 +23,8 @@
 //SOURCES ../lib/fleet/HostAddress.java ../lib/fleet/HostOutput.java ../lib/fleet/HostPattern.java
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
@@ -105,8 +107,22 @@ class JobCommand extends ParentCommand {
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command (words joined with spaces, as with ssh).")
         List<String> words = new ArrayList<>();
 
+        @Mixin
+        PolicyOptions policy;
+
         /** Chosen once, so that a report after a dropped link can name the job to check. */
         String jobId;
+
+        @Override
+        PolicyAction policyAction() {
+            String command = String.join(" ", words);
+            return PolicyAction.of(PolicyAction.Kind.JOB_START, List.of(command), privilege.requested(), command);
+        }
+
+        @Override
+        PolicyOptions policyOptions() {
+            return policy;
+        }
 
         @Override
         boolean repeatable() {
