@@ -2,12 +2,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -157,5 +164,95 @@ class PolicyTest extends VpsTestBase {
         assertEquals(2, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: CONFIG: " + dotenv + " names VPS_POLICY"), r.stderr());
         assertFalse(exists(m), "a command ran");
+    }
+
+    /** An mcp-server under POLICY, and an SDK client that answers elicitations with ANSWER (null: it declares no elicitation). */
+    private static McpSyncClient mcpClient(Path dir, Path policy, McpSchema.ElicitResult.Action answer, List<String> asked) throws Exception {
+        Path sshConfig = Files.writeString(dir.resolve("ssh_config"), "");
+        List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+                "-cp", System.getProperty("java.class.path"), "McpServer"));
+        args.addAll(vps.target("root"));
+        ServerParameters params = ServerParameters.builder(Path.of(System.getProperty("java.home"), "bin", "java").toString()).args(args)
+                .env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString(), "VPS_POLICY", policy.toString()))
+                .build();
+        McpClient.SyncSpec spec = McpClient.sync(new StdioClientTransport(params, McpJsonDefaults.getMapper()))
+                .requestTimeout(java.time.Duration.ofSeconds(90)).initializationTimeout(java.time.Duration.ofSeconds(60));
+        if (answer != null) {
+            spec = spec.capabilities(McpSchema.ClientCapabilities.builder().elicitation().build()).elicitation(request -> {
+                asked.add(request.message());
+                return new McpSchema.ElicitResult(answer, answer == McpSchema.ElicitResult.Action.ACCEPT ? Map.of() : null);
+            });
+        }
+        McpSyncClient client = spec.build();
+        client.initialize();
+        return client;
+    }
+
+    private static McpServerTest.Call mcpExec(McpSyncClient client, String command) {
+        return new McpServerTest.Call(client.callTool(new McpSchema.CallToolRequest("exec", McpServerTest.args("command", command))));
+    }
+
+    @Test
+    void mcpServerAsksThroughElicitationAndRunsOnlyOnAccept(@TempDir Path dir) throws Exception {
+        // null: a client that declared no elicitation, which cannot be asked
+        Assumptions.assumeFalse(EngineRuns.on(), "mcp-server is its own process: the engine pass adds nothing");
+        Path policy = Files.writeString(dir.resolve("policy.yaml"), "default:\n  mode: confirm\n");
+        List<McpSchema.ElicitResult.Action> answers = new ArrayList<>(List.of(McpSchema.ElicitResult.Action.values()));
+        answers.add(null);
+        for (McpSchema.ElicitResult.Action answer : answers) {
+            List<String> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+            String m = marker("mcp-" + answer);
+            McpSyncClient client = mcpClient(Files.createDirectories(dir.resolve(String.valueOf(answer))), policy, answer, asked);
+            try {
+                McpServerTest.Call read = mcpExec(client, "uname -s");
+                assertEquals("Linux\n", read.get("stdout"), read.toString());
+                assertTrue(asked.isEmpty(), "a read was asked about: " + asked);
+
+                McpServerTest.Call change = mcpExec(client, "touch " + m);
+                if (answer == null) {
+                    assertEquals("POLICY", change.errorKind(), change.toString());
+                    assertTrue(change.text().contains("nobody can be asked") && change.text().contains("elicitation"), change.toString());
+                    assertFalse(exists(m), "an unconfirmed command ran");
+                    continue;
+                }
+                assertEquals(1, asked.size(), asked.toString());
+                assertTrue(asked.get(0).contains("Target: 127.0.0.1") && asked.get(0).contains("Command: touch " + m), asked.get(0));
+                if (answer == McpSchema.ElicitResult.Action.ACCEPT) {
+                    assertEquals(0, ((Number) change.get("exitCode")).intValue(), change.toString());
+                    assertTrue(exists(m), "the accepted command did not run");
+                    vps.exec("rm -f " + m);
+                } else {
+                    assertTrue(change.isError(), change.toString());
+                    assertEquals("POLICY", change.errorKind(), change.toString());
+                    assertTrue(change.text().contains("declined") && change.text().contains("(rule " + policy + ":2)"), change.toString());
+                    assertFalse(exists(m), "a " + answer + "ed command ran");
+                }
+            } finally {
+                client.closeGracefully();
+            }
+        }
+    }
+
+    @Test
+    void mcpServerUnderReadOnlyRefusesChangesUploadsAndJobsAndRunsReads(@TempDir Path dir) throws Exception {
+        Assumptions.assumeFalse(EngineRuns.on(), "mcp-server is its own process: the engine pass adds nothing");
+        Path policy = Files.writeString(dir.resolve("policy.yaml"), "default:\n  mode: confirm\ntargets:\n  - match: 127.0.0.1\n    mode: read-only\n");
+        String m = marker("mcp-none");
+        McpSyncClient client = mcpClient(dir, policy, null, new ArrayList<>());
+        try {
+            McpServerTest.Call change = mcpExec(client, "ls; touch " + m);
+            assertEquals("POLICY", change.errorKind(), change.toString());
+            assertTrue(change.text().contains("(rule " + policy + ":5)"), change.toString());
+            McpServerTest.Call upload = new McpServerTest.Call(client.callTool(new McpSchema.CallToolRequest("upload",
+                    McpServerTest.args("local", Files.writeString(dir.resolve("f"), "x").toString(), "remote", m))));
+            assertEquals("POLICY", upload.errorKind(), upload.toString());
+            McpServerTest.Call job = new McpServerTest.Call(client.callTool(new McpSchema.CallToolRequest("job_start", McpServerTest.args("command", "touch " + m))));
+            assertEquals("POLICY", job.errorKind(), job.toString());
+            assertFalse(exists(m), "a refused call reached the server");
+            McpServerTest.Call read = mcpExec(client, "uname -s");
+            assertEquals("Linux\n", read.get("stdout"), read.toString());
+        } finally {
+            client.closeGracefully();
+        }
     }
 }

@@ -38,9 +38,10 @@
 //SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
-//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java
-//SOURCES ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
-//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpConfirm.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java
+//SOURCES ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java
+//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java

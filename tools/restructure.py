@@ -77,7 +77,7 @@ MAPPING = {
     "FleetAware.java": "fleet", "FleetCli.java": "cli", "Inventory.java": "fleet", "HostPattern.java": "fleet",
     "InventoryModel.java": "fleet", "IniInventory.java": "fleet", "YamlInventory.java": "fleet", "HostAddress.java": "fleet",
     "ShellCommands.java": "policy", "ReadOnlyPrograms.java": "policy", "Policy.java": "policy", "PolicyAction.java": "policy",
-    "Decision.java": "policy", "Guard.java": "policy", "PolicyOptions.java": "policy",
+    "Decision.java": "policy", "Guard.java": "policy", "PolicyOptions.java": "policy", "McpConfirm.java": "mcp",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):

@@ -21,7 +21,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     SyncToolSpecification specification() {
         McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
                 .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
-        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments())).build();
+        return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> call(request.arguments(), McpConfirm.through(exchange))).build();
     }
 
     /**
@@ -31,8 +31,12 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
      * thread, and the call is then never answered.
      */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
+        return call(arguments, Guard.Confirmer.NOBODY);
+    }
+
+    McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer) {
         long start = System.nanoTime();
-        McpArgs args = new McpArgs(arguments);
+        McpArgs args = new McpArgs(arguments, confirmer);
         IN_FLIGHT.incrementAndGet();
         try {
             return toResult(handle(args, start));
