@@ -209,7 +209,7 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             host = t.host();
             hostOut[0] = host;
             Privilege asWho = privilege.privilege(target, t.user());
-            policy.check(t, PolicyAction.exec(policyTexts(toRun, interpreter), privilege.requested()), in, err);
+            policy.check(t, PolicyAction.exec(policyTexts(toRun, interpreter), privilege.requested(), extraEnv.keySet()), in, err);
             try (VpsConnection connection = target.connect(t, err)) {
                 if (detach == null && asWho.password() == null) {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password

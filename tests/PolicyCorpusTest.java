@@ -64,6 +64,14 @@ class PolicyCorpusTest {
     }
 
     @Test
+    void envVariablesThatChangeWhatRunsAreJudgedByName() {
+        assertEquals(Decision.Verdict.REFUSE, READ_ONLY.decide(List.of("x"), PolicyAction.exec(List.of("ls"), false, List.of("LD_PRELOAD"))).verdict());
+        assertEquals(Decision.Verdict.REFUSE, READ_ONLY.decide(List.of("x"), PolicyAction.exec(List.of("ls"), false, List.of("PATH"))).verdict());
+        assertEquals(Decision.Verdict.ALLOW, READ_ONLY.decide(List.of("x"), PolicyAction.exec(List.of("ls"), false, List.of("LANG", "TZ"))).verdict());
+        assertEquals("ls", PolicyAction.exec(List.of("ls"), false, List.of("PATH")).shown());
+    }
+
+    @Test
     void theCorpusHoldsAtLeastSixtyAttempts() {
         assertTrue(bypasses().size() >= 60, "corpus size " + bypasses().size());
     }

@@ -73,6 +73,7 @@ class PolicyTest extends VpsTestBase {
         assertEquals("1\nread-ok\n", read.stdout());
 
         assertRefused(exec("--sudo", "--", "ls /"), file + ":2");
+        assertRefused(exec("--env", "PATH=/tmp", "--", "ls /"), file + ":2");
         assertRefused(exec("-c", "ls /", "-c", "touch " + m), file + ":2");
         Path script = Files.writeString(dir.resolve("s.py"), "#!/usr/bin/python3\nopen('" + m + "', 'w')\n");
         assertRefused(exec("--script", script.toString()), file + ":2");

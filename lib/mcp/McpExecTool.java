@@ -91,7 +91,7 @@ final class McpExecTool {
         ExecOutcome outcome;
         try {
             outcome = connections.use(McpConfirm.checked(args, names.resolveFor(name, connections),
-                    PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"))), 2, c -> {
+                    PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), env.keySet())), 2, c -> {
                 host[0] = c.target.host();
                 Privilege asWho = privilege(args, names, c.target.user());
                 if (jobId == null && asWho.password() == null) {

@@ -14,7 +14,16 @@ record PolicyAction(Kind kind, List<String> commands, boolean privileged, String
     }
 
     static PolicyAction exec(List<String> commands, boolean privileged) {
-        return new PolicyAction(Kind.EXEC, List.copyOf(commands), privileged, String.join("; ", commands));
+        return exec(commands, privileged, List.of());
+    }
+
+    /**
+     * COMMANDS run with the variables ENV_NAMES set (--env): judged as if each line began with NAME=
+     * (the names decide: PATH=, LD_PRELOAD= change what runs; values are never shown).
+     */
+    static PolicyAction exec(List<String> commands, boolean privileged, java.util.Collection<String> envNames) {
+        String prefix = envNames.stream().map(name -> name + "= ").collect(java.util.stream.Collectors.joining());
+        return new PolicyAction(Kind.EXEC, commands.stream().map(c -> prefix + c).toList(), privileged, String.join("; ", commands));
     }
 
     static PolicyAction of(Kind kind, List<String> commands, boolean privileged, String shown) {
