@@ -24,6 +24,8 @@
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.util.ArrayList;

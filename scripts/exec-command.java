@@ -30,6 +30,8 @@
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import java.io.IOException;
@@ -112,6 +114,9 @@ class ExecCommand implements Callable<Integer>, FleetAware {
 
     @Mixin
     PrivilegeOptions privilege;
+
+    @Mixin
+    PolicyOptions policy;
 
     @Option(names = "--detach-after", paramLabel = "DUR", converter = Durations.class,
             description = "Run the command as a job; if it still runs after DUR, return (exit 75) with the job id and the offset to continue from. Env: VPS_DETACH_AFTER.")
@@ -224,6 +229,13 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             if (dryRun) {
                 return showPlan(t, toRun, interpreter, extraEnv, asWho, remoteLock, detach);
             }
+            try {
+                policy.check(t, policyAction(toRun, interpreter, extraEnv), in, err);
+            } catch (VpsException refused) {   // an attempt the owner wants to see: its line says why it never ran
+                Audit.start("exec").target(t).command(String.join("\n", toRun)).env(extraEnv, secretEnv).secret(asWho.password())
+                        .write("refused", refused.exitCode(), null, err);
+                throw refused;
+            }
             try (VpsConnection connection = target.connect(t, err)) {
                 if (detach == null && asWho.password() == null) {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
@@ -286,10 +298,19 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             requests.add(detach == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, Jobs.newId()));
             notes = DryRun.notes(cmd, interact.given());
         }
-        String policy = DryRun.policy(t, toRun);
+        String policy = Guard.describe(Guard.decide(t, List.of(), policyAction(toRun, interpreter, extraEnv)));
         out.print(json ? Json.write(DryRun.toJson(t, requests, notes, policy)) + "\n" : DryRun.toText(t, requests, notes, policy));
         out.flush();
         return 0;
+    }
+
+    private PolicyAction policyAction(List<String> toRun, String interpreter, Map<String, String> extraEnv) {
+        return PolicyAction.exec(policyTexts(toRun, interpreter), privilege.requested(), extraEnv.keySet());
+    }
+
+    /** What the policy reads: a --script with a #! line runs as `INTERPRETER -c TEXT` (a shell's is parsed, any other's is not). */
+    private static List<String> policyTexts(List<String> toRun, String interpreter) {
+        return interpreter == null ? toRun : toRun.stream().map(text -> interpreter + " -c " + ShellQuote.quote(text)).toList();
     }
 
     /** A Ctrl-C: WHAT became of the command (stopped on the server, or a job that goes on); say so, as JSON too. */

@@ -29,6 +29,8 @@
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
@@ -113,6 +115,8 @@ class JobCommand extends ParentCommand {
 
         @Option(names = "--audit-remote", description = "Also write a one-line record of the start to the server's syslog (logger -t vps-toolkit).")
         boolean auditRemote;
+        @Mixin
+        PolicyOptions policy;
 
         /** Chosen once, so that a report after a dropped link can name the job to check. */
         String jobId;
@@ -126,6 +130,17 @@ class JobCommand extends ParentCommand {
         @Override
         void audit(Audit audit, Map<String, Object> r) {
             audit.command(String.join(" ", words)).put("job", jobId).secret(asWho == null ? null : asWho.password());
+        }
+
+        @Override
+        PolicyAction policyAction() {
+            String command = String.join(" ", words);
+            return PolicyAction.of(PolicyAction.Kind.JOB_START, List.of(command), privilege.requested(), command);
+        }
+
+        @Override
+        PolicyOptions policyOptions() {
+            return policy;
         }
 
         @Override

@@ -28,6 +28,8 @@
 //SOURCES ../lib/fleet/HostResult.java ../lib/fleet/HostSet.java ../lib/fleet/IniInventory.java
 //SOURCES ../lib/fleet/Inventory.java ../lib/fleet/InventoryModel.java ../lib/fleet/YamlInventory.java
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
+//SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
+//SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;
@@ -99,6 +101,20 @@ class SessionCommand extends ParentCommand {
         @Parameters(paramLabel = "CMD", arity = "1..*", description = "The program (words joined with spaces, as with ssh), e.g. sh -i, psql, python3 -i.")
         List<String> words = new ArrayList<>();
 
+        @Mixin
+        PolicyOptions policy;
+
+        @Override
+        PolicyAction policyAction() {
+            String command = String.join(" ", words);
+            return PolicyAction.of(PolicyAction.Kind.SESSION_OPEN, List.of(command), false, command);
+        }
+
+        @Override
+        PolicyOptions policyOptions() {
+            return policy;
+        }
+
         @Override
         int run(Sessions sessions, Map<String, Object> r) {
             if (idle.toMillis() < 1000) {
@@ -133,6 +149,21 @@ class SessionCommand extends ParentCommand {
 
         @Option(names = "--send-env", paramLabel = "NAME", description = "Send the value of the local variable NAME, then a newline (for a password prompt).")
         String sendEnv;
+
+        @Mixin
+        PolicyOptions policy;
+
+        @Override
+        PolicyAction policyAction() {
+            String typed = text == null ? "" : text.replace("\\n", "\n");
+            return PolicyAction.of(PolicyAction.Kind.SESSION_SEND, text == null ? List.of() : List.of(typed), false,
+                    sendEnv != null ? "(the value of " + sendEnv + ")" : "session " + id + ": " + typed.strip());
+        }
+
+        @Override
+        PolicyOptions policyOptions() {
+            return policy;
+        }
 
         @Override
         void audit(Audit audit, Map<String, Object> r) {

@@ -33,7 +33,7 @@ class DryRunTest extends VpsTestBase {
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.stdout().contains("exec: " + RemoteCommand.EXEC_REQUEST + "\n"), r.toString());
         assertTrue(r.stdout().contains("  | set -- \"$1\" -c 'echo planned'\n"), r.toString());
-        assertTrue(r.stdout().contains("policy: not checked (no policy module yet)"), r.toString());
+        assertTrue(r.stdout().contains("policy: allow (no rule applies)"), r.toString());
         assertTrue(r.stdout().contains("keys: " + vps.key), r.toString());
 
         Runs.Result j = exec(nowhere("root"), "--dry-run", "--json", "-c", "echo one", "-c", "echo two");
@@ -45,7 +45,7 @@ class DryRunTest extends VpsTestBase {
         assertEquals(2, requests.size());
         assertEquals(RemoteCommand.EXEC_REQUEST, ((Map<?, ?>) requests.get(0)).get("exec"));
         assertTrue(((String) ((Map<?, ?>) requests.get(1)).get("stdin")).contains("-c 'echo two'"), j.toString());
-        assertEquals("not checked (no policy module yet)", plan.get("policy"));
+        assertEquals("allow (no rule applies)", plan.get("policy"));
     }
 
     @Test
@@ -273,7 +273,7 @@ class DryRunTest extends VpsTestBase {
             assertEquals(RemoteCommand.EXEC_REQUEST, request.get("exec"));
             assertTrue(((String) request.get("stdin")).contains("touch " + remote) && ((String) request.get("stdin")).contains("API_TOKEN="), exec.toString());
             assertFalse(exec.text().contains(secret), "the env value is masked: " + exec);
-            assertEquals("not checked (no policy module yet)", exec.get("policy"));
+            assertEquals("allow (no rule applies)", exec.get("policy"));
 
             Path local = Files.writeString(dir.resolve("up.txt"), "hello");
             McpServerTest.Call up = mcp.call("upload", McpServerTest.args("local", local.toString(), "remote", remote + "/up.txt", "mkdir", true, "dry_run", true));

@@ -42,6 +42,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "sandbox": "the embedded sandbox SSH server",
     "fleet": "one command on many hosts: host sets, inventories, bounded parallel runs, their output and summary",
     "audit": "the hash-chained audit log of every remote action: append, rotate, verify, read",
+    "policy": "the owner's policy: the shell command-line parser, read-only programs, rules and their decision, the guard each remote action calls",
     "engine": "the warm per-user engine and what it needs to run calls in-process",
     "mcp": "mcp-server's tools, transport and the target names its calls take",
     "cli": "the picocli wiring every front door shares: usage errors, exit codes, version",
@@ -77,6 +78,8 @@ MAPPING = {
     "FleetAware.java": "fleet", "FleetCli.java": "cli", "Inventory.java": "fleet", "HostPattern.java": "fleet",
     "InventoryModel.java": "fleet", "IniInventory.java": "fleet", "YamlInventory.java": "fleet", "HostAddress.java": "fleet",
     "AuditLog.java": "audit", "Audit.java": "audit",
+    "ShellCommands.java": "policy", "ReadOnlyPrograms.java": "policy", "Policy.java": "policy", "PolicyAction.java": "policy",
+    "Decision.java": "policy", "Guard.java": "policy", "PolicyOptions.java": "policy", "McpConfirm.java": "mcp",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):

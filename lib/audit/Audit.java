@@ -20,6 +20,8 @@ final class Audit {
     static final Pattern SECRET_NAME = Pattern.compile("(?i).*(PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION).*");
     /** Who asked: "cli", or "mcp:<client name>" in mcp-server. */
     private static volatile String caller = "cli";
+    /** The owner's policy's word on this thread's call (Guard sets it; a call's start clears it). */
+    private static final ThreadLocal<String> DECIDED = new ThreadLocal<>();
 
     private final long startNanos = System.nanoTime();
     private final Map<String, Object> fields = new LinkedHashMap<>();
@@ -119,9 +121,22 @@ final class Audit {
         return this;
     }
 
-    /** The policy decision ("allow", "confirmed", "refused: rule"); null until the policy is wired in. */
+    /** The policy decision ("allow", "confirmed: rule", "refused: rule"), when not the call's own (see {@link #decided}). */
     Audit policy(String decision) {
         return put("policy", decision);
+    }
+
+    /** What the owner's policy decided about the call this thread runs: every line it writes carries it. */
+    static void decided(String decision) {
+        DECIDED.set(decision);
+    }
+
+    /**
+     * A new call begins on this thread, which ran another before (mcp-server's pooled workers): no
+     * decision yet. A script's call runs on a thread of its own (or, in a fleet, checks again per host).
+     */
+    static void newCall() {
+        DECIDED.remove();
     }
 
     /** Ends the record: STATUS (exited, failed, ...), EXIT code or null, BYTES moved or printed; then writes it. */
@@ -133,7 +148,7 @@ final class Audit {
         fields.put("exitCode", exitCode);
         fields.put("durationMs", (System.nanoTime() - startNanos) / 1_000_000);
         fields.put("bytes", bytes);
-        fields.putIfAbsent("policy", null);
+        fields.putIfAbsent("policy", DECIDED.get());
         written = redacted();
         try {
             AuditLog.standard().append(written);

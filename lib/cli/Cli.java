@@ -19,6 +19,7 @@ final class Cli {
         m.put("1..254", "the remote command's own exit status; 1 also: a REMOTE failure, or (several hosts) some host's command failed");
         m.put("2", "bad usage or a local problem (CONFIG): fix what the hint names");
         m.put("75", "still running, detached into a job: job wait ID --max 50s");
+        m.put("77", "refused by the owner's policy (POLICY): nothing ran; do not retry, ask the person");
         m.put("124", "--timeout expired (the command was killed), --lock stayed busy, or a prompt went unanswered (--expect, --input-wait)");
         m.put("130", "interrupted (Ctrl-C)");
         m.put("255", "could not reach, verify or log in (NETWORK, HOSTKEY, AUTH, PROTOCOL); several hosts: some host");

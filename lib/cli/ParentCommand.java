@@ -60,6 +60,16 @@ abstract class ParentCommand implements Callable<Integer> {
 
         abstract int run(S remote, Map<String, Object> result);
 
+        /** What the owner's policy judges before this subcommand connects; null for one that only reads the toolkit's own state. */
+        PolicyAction policyAction() {
+            return null;
+        }
+
+        /** --yes, on the subcommands that have a policyAction. */
+        PolicyOptions policyOptions() {
+            return new PolicyOptions();
+        }
+
         /** Whether the whole subcommand may run again after a dropped link (it reads, or is idempotent). */
         abstract boolean repeatable();
 
@@ -124,6 +134,10 @@ abstract class ParentCommand implements Callable<Integer> {
                 Target t = target.resolve(parent.err);
                 host = t.host();
                 login = t.user();
+                PolicyAction action = policyAction();
+                if (action != null) {
+                    policyOptions().check(t, action, System.in, parent.err);
+                }
                 Map<String, Object> r = result(host, command());
                 int code;
                 if (repeatable()) {

@@ -55,14 +55,6 @@ final class DryRun {
         return m;
     }
 
-    /**
-     * The policy's word on COMMANDS for T. Issue 20's policy part plugs in here; until then the
-     * plan says that no policy was checked.
-     */
-    static String policy(Target t, List<String> commands) {
-        return "not checked (no policy module yet)";
-    }
-
     /** The whole plan as one JSON object: {"dryRun": true, "target", "requests", "notes", "policy"}. */
     static Map<String, Object> toJson(Target t, List<Request> requests, List<String> notes, String policy) {
         Map<String, Object> m = new LinkedHashMap<>();

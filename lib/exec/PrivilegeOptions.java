@@ -20,6 +20,11 @@ final class PrivilegeOptions {
     boolean su;
 
     /** What the command runs as, for LOGIN on TARGET (see {@link #choose}). */
+    /** Whether --sudo, --sudo-user or --su was given (root's own login needs neither, but asked for one all the same). */
+    boolean requested() {
+        return sudo || sudoUser != null || su;
+    }
+
     Privilege privilege(TargetOptions target, String login) {
         if (passwordFile != null && sudoUser == null && !sudo) {
             throw VpsException.config("--sudo-password-file is only for --sudo or --sudo-user", "add --sudo, or leave the file out");

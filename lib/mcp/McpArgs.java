@@ -9,9 +9,32 @@ final class McpArgs {
     static final int MAX_FORKS = 500;
 
     private final Map<String, Object> values;
+    /** Who answers the owner's confirm rule for this call: the MCP client, by elicitation, when it can. */
+    private final Guard.Confirmer confirmer;
+    private PolicyAction policyAction;
 
     McpArgs(Map<String, Object> values) {
+        this(values, Guard.Confirmer.NOBODY);
+    }
+
+    McpArgs(Map<String, Object> values, Guard.Confirmer confirmer) {
         this.values = values == null ? Map.of() : values;
+        this.confirmer = confirmer;
+    }
+
+    Guard.Confirmer confirmer() {
+        return confirmer;
+    }
+
+    /** The action the owner's policy judges before this call connects (job_start, session_open, session_send); null for none. */
+    PolicyAction policyAction() {
+        return policyAction;
+    }
+
+    McpArgs withPolicy(PolicyAction action) {
+        McpArgs a = new McpArgs(values, confirmer);
+        a.policyAction = action;
+        return a;
     }
 
     /** The "target" argument as given (null for the default). */
@@ -68,14 +91,14 @@ final class McpArgs {
         one.remove("targets");
         one.remove("forks");
         one.put("target", name);
-        return new McpArgs(one);
+        return new McpArgs(one, confirmer);
     }
 
     /** These arguments with NAME set to VALUE (e.g. the one job id every host of a call shares). */
     McpArgs with(String name, Object value) {
         Map<String, Object> changed = new LinkedHashMap<>(values);
         changed.put(name, value);
-        return new McpArgs(changed);
+        return new McpArgs(changed, confirmer);
     }
 
     /** What the call was about, for the envelope's "command": its command or path, else the tool's name. */

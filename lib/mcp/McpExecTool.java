@@ -95,7 +95,8 @@ final class McpExecTool {
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
         try {
-            outcome = connections.use(names.resolveFor(name, connections), 2, c -> {
+            outcome = connections.use(McpConfirm.checked(args, names.resolveFor(name, connections),
+                    PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), env.keySet())), 2, c -> {
                 host[0] = c.target.host();
                 Privilege asWho = privilege(args, names, c.target.user());
                 if (jobId == null && asWho.password() == null) {
@@ -143,7 +144,9 @@ final class McpExecTool {
         Target t = names.resolve(name);
         RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, privilege(args, names, t.user()), false, timeout);
         DryRun.Request request = jobId == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, jobId);
-        return DryRun.toJson(t, List.of(request), DryRun.notes(cmd, List.of()), DryRun.policy(t, List.of(command)));
+        return DryRun.toJson(t, List.of(request), DryRun.notes(cmd, List.of()),
+                Guard.describe(Guard.decide(t, List.of(), PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null
+                        || args.flag("su"), env.keySet()))));
     }
 
     /**

@@ -117,7 +117,8 @@ final class McpFileTools {
                     "write it to a local file and use upload");
         }
         Uploader.Options options = new Uploader.Options(false, args.flag("mkdir"), false, true, "keep");
-        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
+        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+                PolicyAction.transfer(PolicyAction.Kind.UPLOAD, "write_file " + path)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of("-"), path, new ByteArrayInputStream(bytes), true);
                 return TransferOptions.toJson("write_file " + path, c.target.host(), done, ms(start));
@@ -242,7 +243,8 @@ final class McpFileTools {
         }
         Uploader.checkSources(List.of(local));
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
+        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+                PolicyAction.transfer(PolicyAction.Kind.UPLOAD, "upload " + local + " " + remote)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 if (args.flag("dry_run")) {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
@@ -261,7 +263,8 @@ final class McpFileTools {
             throw VpsException.config("download takes a local path, not '-'", "use read_file to get content");
         }
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 2, c -> {
+        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+                PolicyAction.transfer(PolicyAction.Kind.DOWNLOAD, "download " + remote + " " + local)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 refuseEndlessSource(fs, remote);
                 if (args.flag("dry_run")) {

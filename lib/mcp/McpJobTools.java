@@ -80,7 +80,9 @@ final class McpJobTools {
         String command = args.requiredText("command");
         // Chosen before the first try, so that repeating the call after a dropped link finds the same job.
         String id = args.text("id") != null ? Jobs.checkId(args.text("id")) : Jobs.newId();
-        return withJobs(args, "job_start", (jobs, r) -> {
+        McpArgs guarded = args.withPolicy(PolicyAction.of(PolicyAction.Kind.JOB_START, List.of(command),
+                args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), command));
+        return withJobs(guarded, "job_start", (jobs, r) -> {
             boolean created = jobs.start(id, command, null, McpExecTool.privilege(args, names, jobs.login()));
             jobs.status(id).putInto(r);
             r.put("command", command);
@@ -141,7 +143,7 @@ final class McpJobTools {
     /** Every job call is safe to repeat after a dropped link: ids make starts idempotent, the rest only read or signal. */
     private Map<String, Object> withJobs(McpArgs args, String tool, JobWork work) {
         long start = System.nanoTime();
-        return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
+        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections)), 1, c -> {
             Map<String, Object> r = Json.envelope(c.target.host(), args.label(tool), "exited", 0, 0, null);
             work.run(new Jobs(c), r);
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);

@@ -64,7 +64,7 @@ final class McpSessionTools {
             throw VpsException.config("idle " + Durations.format(idle) + " is shorter than a second", "give idle '1s' or more (default 30m)");
         }
         String id = Sessions.newId();
-        return once(args, "session_open", (sessions, r) -> {
+        return once(args.withPolicy(PolicyAction.of(PolicyAction.Kind.SESSION_OPEN, List.of(command), false, command)), "session_open", (sessions, r) -> {
             sessions.open(id, command, args.flag("pty"), (idle.toMillis() + 999) / 1000).putInto(r);
             r.put("command", command);
         });
@@ -75,7 +75,9 @@ final class McpSessionTools {
         String text = args.text("text");
         String sendEnv = args.text("send_env");
         byte[] bytes = text != null && sendEnv == null ? text.getBytes(StandardCharsets.UTF_8) : Sessions.input(text, sendEnv);
-        return once(args, "session_send", (sessions, r) -> {
+        String shown = sendEnv != null ? "(the value of " + sendEnv + ")" : "session " + id + ": " + (text == null ? "" : text.strip());
+        McpArgs guarded = args.withPolicy(PolicyAction.of(PolicyAction.Kind.SESSION_SEND, text == null ? List.of() : List.of(text), false, shown));
+        return once(guarded, "session_send", (sessions, r) -> {
             sessions.send(id, bytes, sendEnv != null);
             r.put("session", id);
             r.put("sent", bytes.length);
@@ -112,7 +114,7 @@ final class McpSessionTools {
     /** Open, send and close run at most once: after a dropped link the agent checks (session_read) before it repeats them. */
     private Map<String, Object> once(McpArgs args, String tool, SessionWork work) {
         long start = System.nanoTime();
-        return connections.use(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
+        return connections.use(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections)), 1, c -> {
             Map<String, Object> r = Sessions.result(c.target.host(), args.label(tool));
             work.run(new Sessions(c), r);
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);

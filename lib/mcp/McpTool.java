@@ -25,7 +25,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
             if (exchange.getClientInfo() != null) {
                 Audit.caller("mcp:" + exchange.getClientInfo().name());
             }
-            return call(request.arguments());
+            return call(request.arguments(), McpConfirm.through(exchange));
         }).build();
     }
 
@@ -36,8 +36,12 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
      * thread, and the call is then never answered.
      */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
+        return call(arguments, Guard.Confirmer.NOBODY);
+    }
+
+    McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer) {
         long start = System.nanoTime();
-        McpArgs args = new McpArgs(arguments);
+        McpArgs args = new McpArgs(arguments, confirmer);
         IN_FLIGHT.incrementAndGet();
         try {
             return toResult(handle(args, start));
@@ -55,6 +59,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
     }
 
     private Map<String, Object> handle(McpArgs args, long start) {
+        Audit.newCall();
         // One audit line per server: a "targets" call writes one per host (McpFleet.onHost); list_targets is local.
         Audit audit = name.equals("list_targets") || args.hasTargets() ? null : Audit.ofTool(name, args.values());
         Map<String, Object> result = handleUnaudited(args, start);

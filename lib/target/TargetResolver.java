@@ -410,6 +410,10 @@ final class TargetResolver {
             throw VpsException.config("env file " + file + " does not exist", "fix the --env-file path");
         }
         Map<String, String> values = parseDotenv(Environment.resolve(file), file);
+        if (values.containsKey("VPS_POLICY")) {
+            throw VpsException.config(file + " names VPS_POLICY, which only the process environment may set: the owner's policy is"
+                    + " never chosen by a file in a working folder or by --env-file", "remove that line; the owner sets VPS_POLICY in the environment");
+        }
         if (o.envFile == null) {
             refuseTrustAnchors(file, values);
         }

@@ -7,6 +7,9 @@ import picocli.CommandLine.Option;
 
 /** The options sftp-put and sftp-get share, and the report both print. */
 final class TransferOptions {
+    @picocli.CommandLine.Mixin
+    PolicyOptions policy;
+
     @Option(names = "--no-clobber", description = "Refuse to replace an existing file (it is reported as 'exists'; exit 1).")
     boolean noClobber;
 
@@ -79,6 +82,7 @@ final class TransferOptions {
             }
             Target t = target.resolve(err);
             host = t.host();
+            policy.check(t, PolicyAction.transfer(put ? PolicyAction.Kind.UPLOAD : PolicyAction.Kind.DOWNLOAD, command), in, err);
             String where = host;
             if (dryRun) {
                 return showPlan(target, t, put, sources, destination, options, command, where, out, err);

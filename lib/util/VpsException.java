@@ -3,12 +3,14 @@
  * Printed as `vps: KIND: message` then `hint: ...`.
  */
 final class VpsException extends RuntimeException {
-    enum Kind { NETWORK, HOSTKEY, AUTH, CONFIG, TIMEOUT, REMOTE, PROTOCOL }
+    enum Kind { NETWORK, HOSTKEY, AUTH, CONFIG, TIMEOUT, REMOTE, PROTOCOL, POLICY }
 
     static final int EXIT_CONNECT = 255;
     static final int EXIT_TIMEOUT = 124;
     static final int EXIT_USAGE = 2;
     static final int EXIT_REMOTE = 1;
+    /** sysexits EX_NOPERM: the owner's policy refused the call; nothing reached the server. */
+    static final int EXIT_POLICY = 77;
 
     final Kind kind;
     final String hint;
@@ -35,6 +37,10 @@ final class VpsException extends RuntimeException {
         return new VpsException(Kind.CONFIG, message, hint);
     }
 
+    static VpsException policy(String message, String hint) {
+        return new VpsException(Kind.POLICY, message, hint);
+    }
+
     /**
      * One exit code a kind (the table in {@link Cli#EXIT_CODES}): 2 for CONFIG (something on this side
      * to fix: the invocation, a file or setting it names, the local disk), 124 for a timeout, 1 for a
@@ -45,6 +51,7 @@ final class VpsException extends RuntimeException {
             case CONFIG -> EXIT_USAGE;
             case TIMEOUT -> EXIT_TIMEOUT;
             case REMOTE -> EXIT_REMOTE;
+            case POLICY -> EXIT_POLICY;
             default -> EXIT_CONNECT;
         };
     }
