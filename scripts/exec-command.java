@@ -230,7 +230,7 @@ class ExecCommand implements Callable<Integer>, FleetAware {
                 return showPlan(t, toRun, interpreter, extraEnv, asWho, remoteLock, detach);
             }
             try {
-                policy.check(t, policyAction(toRun, interpreter, extraEnv), in, err);
+                policy.check(t, target.inventoryNames, policyAction(toRun, interpreter, extraEnv), in, err);
             } catch (VpsException refused) {   // an attempt the owner wants to see: its line says why it never ran
                 Audit.start("exec").target(t).command(String.join("\n", toRun)).env(extraEnv, secretEnv).secret(asWho.password())
                         .write("refused", refused.exitCode(), null, err);
@@ -298,7 +298,7 @@ class ExecCommand implements Callable<Integer>, FleetAware {
             requests.add(detach == null ? DryRun.request(cmd) : DryRun.jobRequest(cmd, Jobs.newId()));
             notes = DryRun.notes(cmd, interact.given());
         }
-        String policy = Guard.describe(Guard.decide(t, List.of(), policyAction(toRun, interpreter, extraEnv)));
+        String policy = Guard.describe(Guard.decide(t, target.inventoryNames, policyAction(toRun, interpreter, extraEnv)));
         out.print(json ? Json.write(DryRun.toJson(t, requests, notes, policy)) + "\n" : DryRun.toText(t, requests, notes, policy));
         out.flush();
         return 0;

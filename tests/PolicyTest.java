@@ -80,6 +80,29 @@ class PolicyTest extends VpsTestBase {
         assertFalse(exists(m), "a refused command ran");
     }
 
+    /** A rule's match sees the inventory: a host's name there and its groups (children included), not only -H and the address. */
+    @Test
+    void aRuleMatchesAnInventoryGroupAndName(@TempDir Path dir) throws Exception {
+        Path file = envPolicy(dir, "targets:\n  - match: prod\n    mode: read-only\n  - match: \"web*\"\n    mode: read-only\n");
+        Path inventory = Files.writeString(dir.resolve("hosts.ini"), "[dbs]\ndb1 ansible_host=127.0.0.1 ansible_port=" + vps.port
+                + "\n[web]\nweb1 ansible_host=127.0.0.1 ansible_port=" + vps.port + "\n[other]\nplain ansible_host=127.0.0.1 ansible_port=" + vps.port
+                + "\n[prod:children]\ndbs\n");
+        String m = marker("inventory");
+        List<String> login = new ArrayList<>(vps.target("root"));
+        int h = login.indexOf("-H");
+        login.subList(h, h + 4).clear();   // -H 127.0.0.1 -p PORT: the inventory says where each host is
+        login.addAll(List.of("--inventory", inventory.toString()));
+        for (String host : List.of("db1", "web1")) {
+            Runs.Result r = Runs.exec(TestSupport.args(login, "-H", host, "--", "touch " + m));
+            assertRefused(r, file + (host.equals("db1") ? ":3" : ":5"));
+            assertTrue(r.stderr().contains(" on " + host + ": "), "the inventory's name for it: " + r.stderr());
+        }
+        assertFalse(exists(m), "a refused command ran");
+        Runs.Result plain = Runs.exec(TestSupport.args(login, "-H", "plain", "--", "touch " + m));
+        assertEquals(0, plain.exit(), "no rule matches 'plain' or its group: " + plain);
+        assertTrue(exists(m));
+    }
+
     /** The audit log sees the policy's word: a refused call gets its line ("refused", the rule), an allowed one says "allow". */
     @Test
     void theAuditLogCarriesEachDecision(@TempDir Path dir) throws Exception {

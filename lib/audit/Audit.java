@@ -19,7 +19,13 @@ final class Audit {
     /** Env names whose values never reach the log. */
     static final Pattern SECRET_NAME = Pattern.compile("(?i).*(PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|PRIVATE|COOKIE|SESSION).*");
     /** Who asked: "cli", or "mcp:<client name>" in mcp-server. */
-    private static volatile String caller = "cli";
+    /** Who makes this thread's call: "cli", or "mcp:NAME" on an mcp-server's tool call (threads a call starts inherit it). */
+    private static final InheritableThreadLocal<String> CALLER = new InheritableThreadLocal<>() {
+        @Override
+        protected String initialValue() {
+            return "cli";
+        }
+    };
     /** The owner's policy's word on this thread's call (Guard sets it; a call's start clears it). */
     private static final ThreadLocal<String> DECIDED = new ThreadLocal<>();
 
@@ -32,7 +38,7 @@ final class Audit {
     private Audit(String action) {
         fields.put("time", Instant.now().toString());
         fields.put("user", System.getProperty("user.name"));
-        fields.put("caller", caller);
+        fields.put("caller", CALLER.get());
         fields.put("action", action);
         fields.put("target", null);
         fields.put("hostKey", null);
@@ -46,7 +52,7 @@ final class Audit {
 
     /** mcp-server names its client once the initialize request told it. */
     static void caller(String name) {
-        caller = name;
+        CALLER.set(name);
     }
 
     Audit target(Target t) {

@@ -32,6 +32,8 @@ final class FleetCli {
     private final boolean json;
     private final boolean group;
     private final List<String> argv;
+    /** The inventory the hosts came from (their groups are what a policy's `match` also sees), or null. */
+    private Inventory inventory;
     private byte[] stdin = new byte[0];
     private int captureLimit = HostOutput.MAX_CAPTURE;
 
@@ -61,10 +63,12 @@ final class FleetCli {
                         "give -H one host; exec-command, sftp-put, sftp-get, job and diagnose-auth take several");
             }
             if (fleet == null || !HostSet.fleetMode(target, fleet)) {
-                HostSet.single(target, fleet, err).ifPresent(h -> pin(target, h));
+                HostSet.single(target, fleet, err).ifPresent(h -> pin(target, h, HostSet.inventory(target, fleet, err)));
                 return null;
             }
-            return new FleetCli(parsed, made, out, err, fleet.group).run(HostSet.resolve(target, fleet, err), fleet);
+            FleetCli fan = new FleetCli(parsed, made, out, err, fleet.group);
+            fan.inventory = HostSet.inventory(target, fleet, err);
+            return fan.run(HostSet.resolve(target, fleet, err), fleet);
         } catch (VpsException e) {
             if (jsonWanted(parsed)) {
                 out.println(Json.write(Json.failure(null, null, e, 0)));
@@ -133,7 +137,7 @@ final class FleetCli {
         Object command = made.factory().make(outStream, errStream, new ByteArrayInputStream(stdin));
         int code = Cli.commandLine(command, outStream, errStream, p -> {
             TargetOptions target = find(p, TargetOptions.class);
-            pin(target, host);
+            pin(target, host, inventory);
             FleetAware aware = find(p, FleetAware.class);
             if (aware != null) {
                 aware.forHost(host, first);
@@ -226,9 +230,13 @@ final class FleetCli {
         }
     }
 
-    /** The host's address, port, user and key on the target options; what the host leaves unset keeps the options' value. */
-    private static void pin(TargetOptions target, FleetHost host) {
-        target.pin(host.host() != null ? host.host() : host.name(), host.port(), host.user(), host.identity());
+    /**
+     * The host's address, port, user and key on the target options (what the host leaves unset keeps
+     * the options' value), and its name and groups when INVENTORY lists it.
+     */
+    private static void pin(TargetOptions target, FleetHost host, Inventory inventory) {
+        List<String> names = inventory == null ? List.of() : inventory.namesOf(host.name());
+        target.pin(host.host() != null ? host.host() : host.name(), host.port(), host.user(), host.identity(), names);
     }
 
     /** The first object of type T among the parsed commands (deepest first) and their mixins. */

@@ -136,7 +136,7 @@ abstract class ParentCommand implements Callable<Integer> {
                 login = t.user();
                 PolicyAction action = policyAction();
                 if (action != null) {
-                    policyOptions().check(t, action, System.in, parent.err);
+                    policyOptions().check(t, target.inventoryNames, action, System.in, parent.err);
                 }
                 Map<String, Object> r = result(host, command());
                 int code;

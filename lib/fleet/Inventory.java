@@ -65,6 +65,16 @@ final class Inventory {
         return model.hasHost(name) ? Optional.of(fleetHost(name)) : Optional.empty();
     }
 
+    /** NAME and every group the host NAME is in, directly or through children, `all` included; none when it is not listed. */
+    List<String> namesOf(String name) {
+        if (!model.hasHost(name)) {
+            return List.of();
+        }
+        List<String> names = new java.util.ArrayList<>(List.of(name));
+        names.addAll(model.groupsOf(name));
+        return names;
+    }
+
     private static String read(Path file, Path path) {
         try {
             byte[] bytes = Files.readAllBytes(path);

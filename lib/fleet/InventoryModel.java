@@ -183,6 +183,18 @@ final class InventoryModel {
         return settings;
     }
 
+    /** The names of every group HOST is in, directly or through children (`all` included), in the file's order. */
+    List<String> groupsOf(String host) {
+        Set<Group> memberOf = new LinkedHashSet<>();
+        for (Group g : groups.values()) {
+            if (g.hosts.contains(host)) {
+                addWithAncestors(g, memberOf);
+            }
+        }
+        addWithAncestors(group("all"), memberOf);
+        return groups.values().stream().filter(memberOf::contains).map(g -> g.name).toList();
+    }
+
     private static void addWithAncestors(Group g, Set<Group> into) {
         if (into.add(g)) {
             g.parents.forEach(p -> addWithAncestors(p, into));

@@ -22,9 +22,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
         McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
                 .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
-            if (exchange.getClientInfo() != null) {
-                Audit.caller("mcp:" + exchange.getClientInfo().name());
-            }
+            Audit.caller(exchange.getClientInfo() != null ? "mcp:" + exchange.getClientInfo().name() : "mcp");
             return call(request.arguments(), McpConfirm.through(exchange));
         }).build();
     }

@@ -39,7 +39,8 @@ final class TargetNames {
         this.inventory = inventoryFile != null ? Inventory.load(Environment.resolve(inventoryFile)) : HostSet.inventory(startup, null, warnings);
         if (defaultName != null && !startup.sandbox) {
             // A default target that is an inventory host takes its vars, as a script's single -H does.
-            inInventory(defaultName).ifPresent(h -> startup.pin(h.host() != null ? h.host() : h.name(), h.port(), h.user(), h.identity()));
+            inInventory(defaultName).ifPresent(h -> startup.pin(h.host() != null ? h.host() : h.name(), h.port(), h.user(), h.identity(),
+                    inventory.namesOf(h.name())));
         }
     }
 

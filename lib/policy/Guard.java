@@ -43,12 +43,15 @@ final class Guard {
         return all;
     }
 
-    /** What the policies say about ACTION on T (and its inventory GROUPS), without asking anyone. */
-    static Decision decide(Target t, List<String> groups, PolicyAction action) {
+    /**
+     * What the policies say about ACTION on T, without asking anyone. A rule's match sees T's alias and
+     * host and INVENTORY_NAMES: the host's name in an inventory and every group it is in (empty when none).
+     */
+    static Decision decide(Target t, List<String> inventoryNames, PolicyAction action) {
         List<String> names = new ArrayList<>();
         names.add(t.alias());
         names.add(t.host());
-        names.addAll(groups);
+        names.addAll(inventoryNames);
         Decision d = Decision.ALLOW;
         for (Policy p : policies()) {
             d = d.and(p.decide(names, action));
@@ -70,9 +73,9 @@ final class Guard {
     }
 
     /** Decides, asks when the decision is CONFIRM, and throws POLICY for a refusal; returns the decision it went by. */
-    static Decision check(Target t, List<String> groups, PolicyAction action, Confirmer confirmer) {
-        Decision d = decide(t, groups, action);
-        String target = t.alias() != null ? t.alias() : t.host();
+    static Decision check(Target t, List<String> inventoryNames, PolicyAction action, Confirmer confirmer) {
+        Decision d = decide(t, inventoryNames, action);
+        String target = !inventoryNames.isEmpty() ? inventoryNames.get(0) : t.alias() != null ? t.alias() : t.host();
         String what = action.kind().label() + (action.shown().isEmpty() ? "" : " `" + abbreviate(action.shown()) + "`");
         Audit.decided(d.label());
         switch (d.verdict()) {

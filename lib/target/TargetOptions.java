@@ -77,11 +77,16 @@ final class TargetOptions {
 
     static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
+    /** Set by {@link #pin}: the inventory's name for the host and its groups, which a policy's `match` also sees. */
+    List<String> inventoryNames = List.of();
+
     /**
      * This run is for one host of a host set (or the inventory's host a single -H names): HOST,
-     * and PORT, USER and IDENTITY when not null, replace what the options say.
+     * and PORT, USER and IDENTITY when not null, replace what the options say; INVENTORY_NAMES are
+     * its name and groups in the inventory (empty when it came from no inventory).
      */
-    void pin(String host, Integer port, String user, Path identity) {
+    void pin(String host, Integer port, String user, Path identity, List<String> inventoryNames) {
+        this.inventoryNames = List.copyOf(inventoryNames);
         this.host = host;
         if (port != null) {
             this.port = port;

@@ -82,7 +82,7 @@ final class TransferOptions {
             }
             Target t = target.resolve(err);
             host = t.host();
-            policy.check(t, PolicyAction.transfer(put ? PolicyAction.Kind.UPLOAD : PolicyAction.Kind.DOWNLOAD, command), in, err);
+            policy.check(t, target.inventoryNames, PolicyAction.transfer(put ? PolicyAction.Kind.UPLOAD : PolicyAction.Kind.DOWNLOAD, command), in, err);
             String where = host;
             if (dryRun) {
                 return showPlan(target, t, put, sources, destination, options, command, where, out, err);
