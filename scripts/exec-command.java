@@ -236,7 +236,15 @@ class ExecCommand implements Callable<Integer>, FleetAware {
                         .write("refused", refused.exitCode(), null, err);
                 throw refused;
             }
-            try (VpsConnection connection = target.connect(t, err)) {
+            VpsConnection opened;
+            try {
+                opened = target.connect(t, err);
+            } catch (VpsException notIn) {   // an attempt on the server all the same: the owner sees it failed, and why
+                Audit.start("exec").target(t).command(String.join("\n", toRun)).env(extraEnv, secretEnv).secret(asWho.password())
+                        .put("error", notIn.kind.name()).write("failed", notIn.exitCode(), null, err);
+                throw notIn;
+            }
+            try (VpsConnection connection = opened) {
                 if (detach == null && asWho.password() == null) {
                     ExecRunner.requirePrivilege(connection, asWho);   // sudo -n: say at once that it wants a password
                 }

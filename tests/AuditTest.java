@@ -140,6 +140,21 @@ class AuditTest extends VpsTestBase {
         assertEquals(0L, audit("show", "--target", "elsewhere", "--json").json().get("count"));
     }
 
+    /** A login that fails is an attempt the owner sees too: one exec line, status failed, the error's kind, the target. */
+    @Test
+    void aFailedLoginIsAuditedToo() throws IOException {
+        int closed = VpsServer.freePort();
+        List<String> target = new ArrayList<>(vps.target("root"));
+        target.set(target.indexOf("-p") + 1, Integer.toString(closed));
+        Runs.Result r = Runs.exec(TestSupport.args(target, "--", "echo never"));
+        assertEquals(255, r.exit(), r.toString());
+        Map<String, Object> line = lines(auditDir()).stream().filter(l -> "echo never".equals(l.get("command"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no line for the failed login"));
+        assertEquals("failed", line.get("status"));
+        assertEquals("NETWORK", line.get("error"));
+        assertEquals((long) closed, ((Map<?, ?>) line.get("target")).get("port"));
+    }
+
     @Test
     void theSudoPasswordNeverReachesTheLog() throws IOException {
         TestSupport.freshEnvironment(Map.of("VPS_SUDO_PASSWORD", VpsServer.BOB_PASSWORD));

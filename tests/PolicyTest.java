@@ -214,6 +214,23 @@ class PolicyTest extends VpsTestBase {
         assertFalse(exists(m), "a command ran");
     }
 
+    /** No argument names a policy: not an option, not --env-file (the owner's read-only file stays in force). */
+    @Test
+    void noArgumentLoosensThePolicy(@TempDir Path dir) throws Exception {
+        Path owner = envPolicy(dir, "default:\n  mode: read-only\n");
+        Path lenient = Files.writeString(dir.resolve("lenient.yaml"), "default:\n  mode: full\n");
+        Path envFile = Files.writeString(dir.resolve("lenient.env"), "VPS_POLICY=" + lenient + "\n");
+        String m = marker("argument");
+        Runs.Result option = exec("--policy", lenient.toString(), "--", "touch " + m);
+        assertEquals(2, option.exit(), option.toString());
+        assertTrue(option.stderr().startsWith("vps: CONFIG: Unknown option: '--policy'"), option.stderr());
+        Runs.Result file = exec("--env-file", envFile.toString(), "--", "touch " + m);
+        assertEquals(2, file.exit(), file.toString());
+        assertTrue(file.stderr().contains("VPS_POLICY"), file.stderr());
+        assertRefused(exec("--", "touch " + m), owner + ":2");
+        assertFalse(exists(m), "a command ran");
+    }
+
     /** An mcp-server under POLICY, and an SDK client that answers elicitations with ANSWER (null: it declares no elicitation). */
     private static McpSyncClient mcpClient(Path dir, Path policy, McpSchema.ElicitResult.Action answer, List<String> asked) throws Exception {
         Path sshConfig = Files.writeString(dir.resolve("ssh_config"), "");
