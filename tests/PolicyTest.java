@@ -233,12 +233,18 @@ class PolicyTest extends VpsTestBase {
 
     /** An mcp-server under POLICY, and an SDK client that answers elicitations with ANSWER (null: it declares no elicitation). */
     private static McpSyncClient mcpClient(Path dir, Path policy, McpSchema.ElicitResult.Action answer, List<String> asked) throws Exception {
+        return mcpClient(dir, policy, answer, asked, Map.of());
+    }
+
+    private static McpSyncClient mcpClient(Path dir, Path policy, McpSchema.ElicitResult.Action answer, List<String> asked,
+                                           Map<String, String> moreEnv) throws Exception {
         Path sshConfig = Files.writeString(dir.resolve("ssh_config"), "");
         List<String> args = new ArrayList<>(List.of("-Duser.home=" + dir, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
                 "-cp", System.getProperty("java.class.path"), "McpServer"));
         args.addAll(vps.target("root"));
         ServerParameters params = ServerParameters.builder(Path.of(System.getProperty("java.home"), "bin", "java").toString()).args(args)
-                .env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString(), "VPS_POLICY", policy.toString()))
+                .env(env(Map.of("VPS_SSH_CONFIG", sshConfig.toString(), "VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString(), "VPS_POLICY", policy.toString()),
+                        moreEnv))
                 .build();
         McpClient.SyncSpec spec = McpClient.sync(new StdioClientTransport(params, McpJsonDefaults.getMapper()))
                 .requestTimeout(java.time.Duration.ofSeconds(90)).initializationTimeout(java.time.Duration.ofSeconds(60));
@@ -251,6 +257,36 @@ class PolicyTest extends VpsTestBase {
         McpSyncClient client = spec.build();
         client.initialize();
         return client;
+    }
+
+    private static Map<String, String> env(Map<String, String> base, Map<String, String> more) {
+        Map<String, String> all = new java.util.HashMap<>(base);
+        all.putAll(more);
+        return all;
+    }
+
+    /** mcp-server's targets from its inventory: a rule matching a group refuses a change on its hosts only. */
+    @Test
+    void mcpServerMatchesInventoryGroups(@TempDir Path dir) throws Exception {
+        Assumptions.assumeFalse(EngineRuns.on(), "mcp-server is its own process: the engine pass adds nothing");
+        Path policy = Files.writeString(dir.resolve("policy.yaml"), "targets:\n  - match: dbs\n    mode: read-only\n");
+        String login = " ansible_host=127.0.0.1 ansible_port=" + vps.port + " ansible_user=root ansible_ssh_private_key_file=" + vps.key;
+        Path inventory = Files.writeString(dir.resolve("hosts.ini"), "[dbs]\ndb1" + login + "\n[other]\nplain" + login + "\n");
+        String m = marker("mcp-inventory");
+        McpSyncClient client = mcpClient(dir, policy, null, new ArrayList<>(), Map.of("VPS_INVENTORY", inventory.toString()));
+        try {
+            McpServerTest.Call refused = new McpServerTest.Call(client.callTool(new McpSchema.CallToolRequest("exec",
+                    McpServerTest.args("command", "touch " + m, "target", "db1"))));
+            assertEquals("POLICY", refused.errorKind(), refused.toString());
+            assertTrue(refused.text().contains(" on db1: ") && refused.text().contains("(rule " + policy + ":3)"), refused.toString());
+            assertFalse(exists(m), "a refused call reached the server");
+            McpServerTest.Call ran = new McpServerTest.Call(client.callTool(new McpSchema.CallToolRequest("exec",
+                    McpServerTest.args("command", "touch " + m, "target", "plain"))));
+            assertFalse(ran.isError(), ran.toString());
+            assertTrue(exists(m));
+        } finally {
+            client.closeGracefully();
+        }
     }
 
     private static McpServerTest.Call mcpExec(McpSyncClient client, String command) {

@@ -11,15 +11,20 @@ import java.util.Map;
 final class McpConfirm {
     private McpConfirm() {}
 
-    /** A check against the owner's policy for ARGS on T, asking through the call's client. Returns T. */
-    static Target checked(McpArgs args, Target t, PolicyAction action) {
-        Guard.check(t, action, args.confirmer());
+    /**
+     * The target NAME resolves to (its warm session's, from CONNECTIONS), checked against the owner's
+     * policy for ACTION (a rule's match also sees NAME's name and groups in the server's inventory),
+     * asking through the call's client.
+     */
+    static Target checked(McpArgs args, TargetNames names, String name, SessionPool connections, PolicyAction action) {
+        Target t = names.resolveFor(name, connections);
+        Guard.check(t, names.inventoryNamesOf(name), action, args.confirmer());
         return t;
     }
 
-    /** T, checked for the action ARGS carry (McpArgs.withPolicy), if any. */
-    static Target checked(McpArgs args, Target t) {
-        return args.policyAction() == null ? t : checked(args, t, args.policyAction());
+    /** The same for the action ARGS carry (McpArgs.withPolicy), if any. */
+    static Target checked(McpArgs args, TargetNames names, String name, SessionPool connections) {
+        return args.policyAction() == null ? names.resolveFor(name, connections) : checked(args, names, name, connections, args.policyAction());
     }
 
     static Guard.Confirmer through(McpSyncServerExchange exchange) {

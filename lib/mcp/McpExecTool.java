@@ -95,7 +95,7 @@ final class McpExecTool {
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
         try {
-            outcome = connections.use(McpConfirm.checked(args, names.resolveFor(name, connections),
+            outcome = connections.use(McpConfirm.checked(args, names, name, connections,
                     PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), env.keySet())), 2, c -> {
                 host[0] = c.target.host();
                 Privilege asWho = privilege(args, names, c.target.user());

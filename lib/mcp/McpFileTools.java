@@ -117,7 +117,7 @@ final class McpFileTools {
                     "write it to a local file and use upload");
         }
         Uploader.Options options = new Uploader.Options(false, args.flag("mkdir"), false, true, "keep");
-        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+        return connections.useRepeatable(McpConfirm.checked(args, names, names.nameOrDefault(args.target()), connections,
                 PolicyAction.transfer(PolicyAction.Kind.UPLOAD, "write_file " + path)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of("-"), path, new ByteArrayInputStream(bytes), true);
@@ -243,7 +243,7 @@ final class McpFileTools {
         }
         Uploader.checkSources(List.of(local));
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+        return connections.useRepeatable(McpConfirm.checked(args, names, names.nameOrDefault(args.target()), connections,
                 PolicyAction.transfer(PolicyAction.Kind.UPLOAD, "upload " + local + " " + remote)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 if (args.flag("dry_run")) {
@@ -263,7 +263,7 @@ final class McpFileTools {
             throw VpsException.config("download takes a local path, not '-'", "use read_file to get content");
         }
         Uploader.Options options = new Uploader.Options(args.flag("no_clobber"), args.flag("mkdir"), args.flag("preserve"), true, "keep");
-        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections),
+        return connections.useRepeatable(McpConfirm.checked(args, names, names.nameOrDefault(args.target()), connections,
                 PolicyAction.transfer(PolicyAction.Kind.DOWNLOAD, "download " + remote + " " + local)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 refuseEndlessSource(fs, remote);

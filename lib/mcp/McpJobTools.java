@@ -143,7 +143,7 @@ final class McpJobTools {
     /** Every job call is safe to repeat after a dropped link: ids make starts idempotent, the rest only read or signal. */
     private Map<String, Object> withJobs(McpArgs args, String tool, JobWork work) {
         long start = System.nanoTime();
-        return connections.useRepeatable(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections)), 1, c -> {
+        return connections.useRepeatable(McpConfirm.checked(args, names, names.nameOrDefault(args.target()), connections), 1, c -> {
             Map<String, Object> r = Json.envelope(c.target.host(), args.label(tool), "exited", 0, 0, null);
             work.run(new Jobs(c), r);
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);

@@ -114,7 +114,7 @@ final class McpSessionTools {
     /** Open, send and close run at most once: after a dropped link the agent checks (session_read) before it repeats them. */
     private Map<String, Object> once(McpArgs args, String tool, SessionWork work) {
         long start = System.nanoTime();
-        return connections.use(McpConfirm.checked(args, names.resolveFor(names.nameOrDefault(args.target()), connections)), 1, c -> {
+        return connections.use(McpConfirm.checked(args, names, names.nameOrDefault(args.target()), connections), 1, c -> {
             Map<String, Object> r = Sessions.result(c.target.host(), args.label(tool));
             work.run(new Sessions(c), r);
             r.put("durationMs", (System.nanoTime() - start) / 1_000_000);

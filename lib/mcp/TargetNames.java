@@ -72,6 +72,14 @@ final class TargetNames {
         return List.copyOf(byName.values());
     }
 
+    /** NAME's name and groups in the inventory (the default target's: its own), which a policy rule's match also sees. */
+    List<String> inventoryNamesOf(String name) {
+        if (name != null && name.equals(defaultName)) {
+            return startup.inventoryNames;
+        }
+        return inventory == null || name == null ? List.of() : inventory.namesOf(name);
+    }
+
     private java.util.Optional<FleetHost> inInventory(String name) {
         return inventory == null ? java.util.Optional.empty() : inventory.host(name);
     }
