@@ -3,9 +3,9 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 //DESCRIPTION The warm engine that bin/vps and --reuse use: status (its warm targets) and stop.
 //SOURCES ../lib/Deps.java
-//SOURCES ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java ../lib/util/Interrupts.java
-//SOURCES ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java ../lib/util/Sha256.java
-//SOURCES ../lib/util/ShellQuote.java ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
+//SOURCES ../lib/util/ColdRun.java ../lib/util/Daemons.java ../lib/util/Durations.java ../lib/util/Environment.java
+//SOURCES ../lib/util/Interrupts.java ../lib/util/Json.java ../lib/util/LocalFolders.java ../lib/util/Processes.java
+//SOURCES ../lib/util/Sha256.java ../lib/util/ShellQuote.java ../lib/util/SpillBuffer.java ../lib/util/VpsException.java
 //SOURCES ../lib/target/HostSpec.java ../lib/target/SshConfig.java ../lib/target/Target.java
 //SOURCES ../lib/target/TargetOptions.java ../lib/target/TargetResolver.java
 //SOURCES ../lib/ssh/Fingerprints.java ../lib/ssh/HostKeyVerifier.java ../lib/ssh/Identities.java

@@ -193,6 +193,54 @@ class EngineTest extends VpsTestBase {
         assertEquals("30", vps.exec("wc -l < " + file).trim(), "30 calls, 30 runs");
     }
 
+    /**
+     * A confirm rule through the warm path, for a person at a terminal (issue 20): the engine cannot ask
+     * at the client's terminal, so it answers "not run" and bin/vps runs the call cold, where the person
+     * is asked on /dev/tty and a yes runs it. (`script` gives the client a terminal.)
+     */
+    @Test
+    void aConfirmAtATerminalIsAskedThereThroughTheWarmPath() throws Exception {
+        Path policy = Files.writeString(folder.resolve("confirm-policy.yaml"), "default:\n  mode: confirm\n");
+        String marker = "/tmp/engine-confirm-" + System.nanoTime();
+        ProcessBuilder pb = client(home, "", exec("--", "touch " + marker));
+        pb.environment().put("VPS_POLICY", policy.toString());
+        String line = String.join(" ", pb.command().stream().map(ShellQuote::quote).toList());
+        pb.command("script", "-qec", line, "/dev/null");
+        Path out = Files.createTempFile("vps-engine-confirm", ".out");
+        Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            p.getOutputStream().write("y\n".getBytes(StandardCharsets.UTF_8));   // typed at the terminal; read when asked
+            p.getOutputStream().flush();
+            assertTrue(Processes.waitOrKill(p, Duration.ofSeconds(120)), "the call did not end: " + Files.readString(out));
+        } finally {
+            p.getOutputStream().close();
+        }
+        String said = Files.readString(out);
+        assertEquals(0, p.exitValue(), said);
+        assertTrue(said.contains("Run it? [y/N]"), "the person was asked: " + said);
+        assertEquals("yes", vps.exec("test -e " + marker + " && echo yes || echo no").trim(), said);
+        assertTrue(log(home).contains(" runs cold at the client: it needs the client's terminal"), log(home));
+
+        // A host set is not run again cold (some hosts may have run): each host that needs the yes says how to give it.
+        List<String> fleet = new ArrayList<>(List.of(exec("--", "touch " + marker + "-fleet")));
+        fleet.set(fleet.indexOf("-H") + 1, "127.0.0.1,localhost");
+        ProcessBuilder set = client(home, "", fleet.toArray(String[]::new));
+        set.environment().put("VPS_POLICY", policy.toString());
+        set.command("script", "-qec", String.join(" ", set.command().stream().map(ShellQuote::quote).toList()), "/dev/null");
+        Path setOut = Files.createTempFile("vps-engine-confirm", ".out");
+        Process q = set.redirectErrorStream(true).redirectOutput(setOut.toFile()).start();
+        try {
+            assertTrue(Processes.waitOrKill(q, Duration.ofSeconds(120)), "the call did not end: " + Files.readString(setOut));
+        } finally {
+            q.getOutputStream().close();
+        }
+        String setSaid = Files.readString(setOut);
+        assertEquals(1, q.exitValue(), setSaid);
+        assertTrue(setSaid.contains("localhost: vps: POLICY: the owner's policy asks a person to confirm this on localhost"), setSaid);
+        assertTrue(setSaid.contains("fleet: 0 ok, 2 failed"), setSaid);
+        assertEquals("no", vps.exec("test -e " + marker + "-fleet && echo yes || echo no").trim());
+    }
+
     /** A host set through the engine (issue 19): each host gets one warm login, and the next call leases it again. */
     @Test
     void aHostSetKeepsOneWarmLoginPerHost() throws Exception {

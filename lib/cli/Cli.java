@@ -63,6 +63,12 @@ final class Cli {
             err.println(e.describe());
             return CommandLine.ExitCode.USAGE;
         });
+        cl.setExecutionExceptionHandler((ex, failed, parsed) -> {
+            if (ex instanceof ColdRun) {
+                return ColdRun.EXIT;   // the engine runs it cold (EngineCall); nothing reached the server
+            }
+            throw ex;
+        });
         cl.setExecutionStrategy(parseResult -> {
             refuseHelpInsideTheCommand(parseResult);
             Integer help = CommandLine.executeHelpRequest(parseResult);

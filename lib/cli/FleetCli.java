@@ -143,6 +143,11 @@ final class FleetCli {
                 aware.forHost(host, first);
             }
         }).execute(argv.toArray(String[]::new));
+        if (code == ColdRun.EXIT) {   // a host needs a person's yes, which the engine cannot ask for a host set
+            code = Cli.fail(VpsException.policy("the owner's policy asks a person to confirm this on " + host.name()
+                            + ", and the warm engine cannot ask at your terminal for a host set",
+                    "answer it with --yes at your terminal, or run it without the engine (VPS_ENGINE=0 or --no-reuse): you are asked there"), errStream);
+        }
         outStream.close();
         errStream.close();
         long ms = (System.nanoTime() - start) / 1_000_000;

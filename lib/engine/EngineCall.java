@@ -111,6 +111,14 @@ final class EngineCall implements Command {
             } else {
                 code = Cli.commandLine(command, stdout, stderr).execute(argv(vars.getOrDefault("VPS_CALL_ARGV", "")).toArray(String[]::new));
             }
+            if (code == ColdRun.EXIT) {
+                stdout.close();
+                stderr.close();
+                outRelay.drain();
+                errRelay.drain();
+                finishNotRun();
+                return;
+            }
             if (Interrupts.happened()) {   // inside the call's scope: waits until its report is printed
                 code = INTERRUPTED;
             }
@@ -172,6 +180,18 @@ final class EngineCall implements Command {
         engine.files.mark(id, "done " + code);
         engine.end(this);
         exit.onExit(code);
+    }
+
+    /** The call must run in the client's own process (see {@link ColdRun}): "not run", which bin/vps answers with a cold run. */
+    private synchronized void finishNotRun() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        System.err.println("call " + id + " " + request + " runs cold at the client: it needs the client's terminal");
+        engine.files.mark(id, "cold");
+        engine.end(this);
+        exit.onExit(255);
     }
 
     /** The client pressed Ctrl-C or went away: stop what the call started on the server and report, as a cold call does. */

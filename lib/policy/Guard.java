@@ -117,6 +117,9 @@ final class Guard {
             if (yes) {
                 return true;
             }
+            if (Environment.inCall()) {
+                throw new ColdRun("the owner's policy asks the person at the client's terminal");
+            }
             Path tty = Path.of("/dev/tty");
             try (BufferedReader answer = new BufferedReader(new InputStreamReader(Files.newInputStream(tty), StandardCharsets.UTF_8));
                  PrintStream ask = new PrintStream(Files.newOutputStream(tty), true, StandardCharsets.UTF_8)) {
