@@ -209,6 +209,22 @@ class FleetTest extends VpsTestBase {
         assertEquals(2, exec("--forks", "0", "--", "true").exit());
     }
 
+    /** Hosts ending together each get their audit line: a JVM's threads take turns at the log's file lock (a second lock failed). */
+    @Test
+    void everyHostOfASetIsAudited() throws java.io.IOException {
+        String barrier = "/tmp/fleet-audit-" + System.nanoTime();
+        String waitAll = "touch " + barrier + "-$FLEET_NAME; n=0; while [ $(ls " + barrier + "-* | wc -l) -lt 3 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; echo "
+                + barrier;
+        Runs.Result r = exec("--limit", "web", "--forks", "3", "--", waitAll);
+        assertEquals(0, r.exit(), r.toString());
+        assertFalse(r.stderr().contains("audit log was not written"), r.stderr());
+        long lines = 0;
+        for (AuditLog.Line l : AuditLog.standard().lines()) {
+            lines += l.text().contains(barrier) ? 1 : 0;
+        }
+        assertEquals(3, lines, "one audit line per host");
+    }
+
     @Test
     void forksBoundHowManyHostsRunAtOnce() {
         // A barrier on the server: each host waits until all three have arrived, which only concurrent runs can do.

@@ -51,8 +51,20 @@ final class AuditLog {
         return dir;
     }
 
-    /** Appends FIELDS as one line, with seq and prev first; returns the line written. */
+    /**
+     * Appends FIELDS as one line, with seq and prev first; returns the line written. The file lock keeps
+     * other processes out; a JVM's own threads (the hosts of a set, the engine's calls) take turns here
+     * first, as a second lock from the same JVM fails (OverlappingFileLockException) instead of waiting.
+     */
     String append(Map<String, Object> fields) throws IOException {
+        synchronized (IN_THIS_JVM) {
+            return appendLocked(fields);
+        }
+    }
+
+    private static final Object IN_THIS_JVM = new Object();
+
+    private String appendLocked(Map<String, Object> fields) throws IOException {
         Files.createDirectories(dir);
         try (FileChannel head = FileChannel.open(dir.resolve("audit.head"), StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
              FileLock ignored = head.lock()) {
