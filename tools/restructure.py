@@ -49,7 +49,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
 }
 MAPPING = {
     "Deps.java": "", "McpDeps.java": "",
-    "Json.java": "util", "Durations.java": "util", "ByteSizes.java": "util", "ServerIds.java": "util", "ColdRun.java": "util", "LocalFolders.java": "util",
+    "Json.java": "util", "Durations.java": "util", "ByteSizes.java": "util", "ServerIds.java": "util", "ColdRun.java": "util", "YamlDocument.java": "util", "LocalFolders.java": "util",
     "Sha256.java": "util", "SpillBuffer.java": "util", "ShellQuote.java": "util",
     "VpsException.java": "util", "Environment.java": "util", "Interrupts.java": "util", "Daemons.java": "util", "Processes.java": "util",
     "Cli.java": "cli", "ParentCommand.java": "cli",

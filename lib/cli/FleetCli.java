@@ -63,12 +63,15 @@ final class FleetCli {
                         "give -H one host; exec-command, sftp-put, sftp-get, job and diagnose-auth take several");
             }
             if (fleet == null || !HostSet.fleetMode(target, fleet)) {
-                HostSet.single(target, fleet, err).ifPresent(h -> pin(target, h, HostSet.inventory(target, fleet, err)));
+                if (target.host != null) {   // read once, for the host and its names
+                    Inventory inventory = HostSet.inventory(target, fleet, err);
+                    HostSet.single(target, inventory).ifPresent(h -> pin(target, h, inventory));
+                }
                 return null;
             }
             FleetCli fan = new FleetCli(parsed, made, out, err, fleet.group);
             fan.inventory = HostSet.inventory(target, fleet, err);
-            return fan.run(HostSet.resolve(target, fleet, err), fleet);
+            return fan.run(HostSet.resolve(target, fleet, fan.inventory), fleet);
         } catch (VpsException e) {
             if (jsonWanted(parsed)) {
                 out.println(Json.write(Json.failure(null, null, e, 0)));

@@ -24,9 +24,11 @@ final class HostSet {
         return hostOption != null && hostOption.contains(",");
     }
 
-    /** The hosts, in the order given (-H) or the inventory's (--limit, all); CONFIG for a bad combination or an empty set. */
-    static List<FleetHost> resolve(TargetOptions target, FleetOptions fleet, PrintStream warnings) {
-        Inventory inventory = inventory(target, fleet, warnings);
+    /**
+     * The hosts, in the order given (-H) or the inventory's (--limit, all), INVENTORY being the call's
+     * ({@link #inventory}, or null); CONFIG for a bad combination or an empty set.
+     */
+    static List<FleetHost> resolve(TargetOptions target, FleetOptions fleet, Inventory inventory) {
         if (target.host != null) {
             if (fleet.limit != null) {
                 throw VpsException.config("-H " + target.host + " and --limit " + fleet.limit + " both name hosts",
@@ -41,16 +43,9 @@ final class HostSet {
         return inventory.select(fleet.limit != null ? fleet.limit : "all");
     }
 
-    /**
-     * The inventory host a single -H NAME names, when an inventory is configured (FLEET's --inventory,
-     * or VPS_INVENTORY; FLEET is null for a script without fleet options) and holds it.
-     */
-    static Optional<FleetHost> single(TargetOptions target, FleetOptions fleet, PrintStream warnings) {
-        if (target.host == null) {
-            return Optional.empty();
-        }
-        Inventory inventory = inventory(target, fleet, warnings);
-        return inventory == null ? Optional.empty() : inventory.host(target.host);
+    /** The inventory host a single -H NAME names, when INVENTORY (the call's, or null) holds it. */
+    static Optional<FleetHost> single(TargetOptions target, Inventory inventory) {
+        return target.host == null || inventory == null ? Optional.empty() : inventory.host(target.host);
     }
 
     private static List<FleetHost> fromList(String list, Inventory inventory) {
@@ -67,7 +62,10 @@ final class HostSet {
         return hosts;
     }
 
-    /** --inventory, else VPS_INVENTORY (the environment, --env-file or ./.env, as VPS_HOST is read), else null. */
+    /**
+     * The call's inventory: FLEET's --inventory (FLEET is null for a script without fleet options), else
+     * VPS_INVENTORY (the environment, --env-file or ./.env, as VPS_HOST is read), else null.
+     */
     static Inventory inventory(TargetOptions target, FleetOptions fleet, PrintStream warnings) {
         Path file = fleet == null ? null : fleet.inventory;
         if (file == null) {

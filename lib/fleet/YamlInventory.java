@@ -4,18 +4,12 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
-import org.snakeyaml.engine.v2.exceptions.Mark;
-import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
-import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.NodeTuple;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.SequenceNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
-import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
  * Reads Ansible's YAML inventory (plugins/inventory/yaml.py) into an {@link InventoryModel}:
@@ -33,16 +27,7 @@ final class YamlInventory {
     }
 
     static void read(String text, InventoryModel model) {
-        LoadSettings settings = LoadSettings.builder().setLabel(model.file()).setSchema(new CoreSchema()).build();
-        Node root;
-        try {
-            root = new Compose(settings).composeString(text).orElse(null);
-        } catch (MarkedYamlEngineException e) {
-            Mark mark = e.getProblemMark().or(e::getContextMark).orElse(null);
-            throw model.error(mark == null ? 1 : mark.getLine() + 1, "not valid YAML: " + e.getProblem(), null);
-        } catch (YamlEngineException e) {
-            throw model.error(1, "not valid YAML: " + e.getMessage(), null);
-        }
+        Node root = YamlDocument.compose(text, model.file(), (line, what) -> model.error(line, what, null));
         new YamlInventory(model).document(root);
     }
 

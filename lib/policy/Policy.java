@@ -7,17 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.snakeyaml.engine.v2.api.LoadSettings;
-import org.snakeyaml.engine.v2.api.lowlevel.Compose;
-import org.snakeyaml.engine.v2.exceptions.Mark;
-import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
-import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.NodeTuple;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.SequenceNode;
-import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
  * The owner's policy file (YAML):
@@ -72,16 +66,7 @@ final class Policy {
     }
 
     static Policy parse(String text, Path file) {
-        LoadSettings settings = LoadSettings.builder().setLabel(file.toString()).setSchema(new CoreSchema()).build();
-        Node root;
-        try {
-            root = new Compose(settings).composeString(text).orElse(null);
-        } catch (MarkedYamlEngineException e) {
-            Mark mark = e.getProblemMark().or(e::getContextMark).orElse(null);
-            throw error(file, mark == null ? 1 : mark.getLine() + 1, "not valid YAML: " + e.getProblem());
-        } catch (YamlEngineException e) {
-            throw error(file, 1, "not valid YAML: " + VpsException.plain(e.getMessage()));
-        }
+        Node root = YamlDocument.compose(text, file.toString(), (line, what) -> error(file, line, what));
         Reader r = new Reader(file);
         if (root == null) {
             return new Policy(file, List.of(), r.full(1));
