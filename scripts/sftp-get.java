@@ -22,7 +22,7 @@
 //SOURCES ../lib/transfer/BackgroundDigest.java ../lib/transfer/Downloader.java ../lib/transfer/LocalTree.java
 //SOURCES ../lib/transfer/PosixModes.java ../lib/transfer/RemoteFs.java ../lib/transfer/RemotePaths.java
 //SOURCES ../lib/transfer/SftpWriter.java ../lib/transfer/StripedUpload.java ../lib/transfer/Transfer.java
-//SOURCES ../lib/transfer/TransferOptions.java ../lib/transfer/TransferPlan.java ../lib/transfer/TransferProgress.java
+//SOURCES ../lib/transfer/TransferPlan.java ../lib/transfer/TransferProgress.java ../lib/transfer/TransferReport.java
 //SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -33,7 +33,7 @@
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
-//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
+//SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/TransferOptions.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -101,7 +101,7 @@ class SftpGet implements Callable<Integer>, FleetAware {
     @Override
     public void beforeFleet(List<FleetHost> hosts) {
         String local = paths.get(paths.size() - 1);
-        hosts.forEach(h -> TransferOptions.perHostDestination(local, h.pathName()));
+        hosts.forEach(h -> TransferReport.perHostDestination(local, h.pathName()));
         if (!transfer.mkdir && !local.endsWith("/") && !Files.isDirectory(Environment.resolve(local))) {
             throw VpsException.config("local folder " + local + " does not exist (with several hosts, each host's files go in " + local + "/NAME/)",
                     "create it first, or pass --mkdir");
@@ -111,6 +111,6 @@ class SftpGet implements Callable<Integer>, FleetAware {
     /** This host's files go in LOCAL/NAME/. */
     @Override
     public void forHost(FleetHost host, Object first) {
-        paths.set(paths.size() - 1, TransferOptions.perHostDestination(paths.get(paths.size() - 1), host.pathName()));
+        paths.set(paths.size() - 1, TransferReport.perHostDestination(paths.get(paths.size() - 1), host.pathName()));
     }
 }

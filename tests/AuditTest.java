@@ -153,6 +153,15 @@ class AuditTest extends VpsTestBase {
         assertEquals("failed", line.get("status"));
         assertEquals("NETWORK", line.get("error"));
         assertEquals((long) closed, ((Map<?, ?>) line.get("target")).get("port"));
+
+        // A transfer whose login fails names its target too (it had none before: the line came from the missing connection).
+        Path local = Files.writeString(Files.createTempDirectory("audit").resolve("never.txt"), "x");
+        assertEquals(255, run((o, e, i) -> new SftpPut(o, e, i), target, local.toString(), "/tmp/audit-never.txt").exit());
+        Map<String, Object> upload = lines(auditDir()).stream().filter(l -> "upload".equals(l.get("action"))
+                        && String.valueOf(l.get("paths")).contains("audit-never.txt")).findFirst()
+                .orElseThrow(() -> new AssertionError("no line for the failed upload"));
+        assertEquals("failed", upload.get("status"));
+        assertEquals((long) closed, ((Map<?, ?>) upload.get("target")).get("port"), upload.toString());
     }
 
     @Test

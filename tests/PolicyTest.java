@@ -356,4 +356,54 @@ class PolicyTest extends VpsTestBase {
             client.closeGracefully();
         }
     }
+
+    /**
+     * The hosts of a set confirm from their own threads at once: the person is asked one question at a time.
+     * Host b's question is forced to arrive while host a's is still open; it must wait (blocked on the lock,
+     * not inside the person's question) until a's is answered. Before the lock both were asked together.
+     */
+    @Test
+    void aHostSetAsksThePersonOneQuestionAtATime() throws Exception {
+        java.util.concurrent.CountDownLatch answerA = new java.util.concurrent.CountDownLatch(1);
+        java.util.Set<String> asked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger mostOpen = new java.util.concurrent.atomic.AtomicInteger();
+        Guard.Confirmer person = Guard.oneAtATime((target, what, reason) -> {
+            mostOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
+            asked.add(target);
+            try {
+                if (target.equals("a") && !answerA.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("a's question was never answered");
+                }
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            } finally {
+                open.decrementAndGet();
+            }
+            return true;
+        });
+        Thread a = new Thread(() -> person.confirm("a", "apt upgrade", "prod"));
+        a.start();
+        awaitTrue(() -> asked.contains("a"), "a is asked");
+        Thread b = new Thread(() -> person.confirm("b", "apt upgrade", "prod"));
+        b.start();
+        // b either walks into the question (asked) or waits for a's answer (WAITING without having been asked).
+        awaitTrue(() -> asked.contains("b") || (b.getState() == Thread.State.WAITING && !asked.contains("b")), "b asks or waits");
+        assertFalse(asked.contains("b"), "b was asked while a's question was still open");
+        answerA.countDown();
+        a.join(10_000);
+        b.join(10_000);
+        assertTrue(asked.contains("b"), "b is asked once a has answered");
+        assertEquals(1, mostOpen.get(), "questions open at once");
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
 }

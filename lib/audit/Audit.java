@@ -233,12 +233,12 @@ final class Audit {
     }
 
     /** The audit of one sftp-put (PUT) or sftp-get call with PATHS (sources, then the destination): one line per call. */
-    static TransferOptions.Ending ofTransfer(boolean put, List<String> paths, boolean remote, PrintStream err) {
+    static TransferReport.Ending ofTransfer(boolean put, List<String> paths, boolean remote, PrintStream err) {
         Audit audit = start(put ? "upload" : "download");
         List<String> sources = List.copyOf(paths.subList(0, paths.size() - 1));
         audit.put("paths", Map.of("sources", sources, "destination", paths.get(paths.size() - 1)));
-        return (connection, results, failure) -> {
-            audit.connection(connection);
+        return (target, connection, results, failure) -> {
+            audit.target(target).connection(connection);
             long bytes = results == null ? 0 : results.stream().mapToLong(TransferResult::bytes).sum();
             if (results != null) {
                 audit.put("files", results.size());

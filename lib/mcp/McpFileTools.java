@@ -101,7 +101,7 @@ final class McpFileTools {
                                 .fleet()
                                 .build(),
                         false, new McpFleet(names).each("download", UnaryOperator.identity(),
-                                (args, host) -> args.with("local", TransferOptions.perHostDestination(args.requiredText("local"), host.pathName())), this::download)));
+                                (args, host) -> args.with("local", TransferReport.perHostDestination(args.requiredText("local"), host.pathName())), this::download)));
     }
 
     private Map<String, Object> writeFile(McpArgs args) {
@@ -121,7 +121,7 @@ final class McpFileTools {
                 PolicyAction.transfer(PolicyAction.Kind.UPLOAD, "write_file " + path)), 2, c -> {
             try (RemoteFs fs = RemoteFs.open(c)) {
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of("-"), path, new ByteArrayInputStream(bytes), true);
-                return TransferOptions.toJson("write_file " + path, c.target.host(), done, ms(start));
+                return TransferReport.toJson("write_file " + path, c.target.host(), done, ms(start));
             }
         });
     }
@@ -136,7 +136,7 @@ final class McpFileTools {
                 // Hashed here, over the bytes returned: a server-side hash of the path could read something else, or never end.
                 String sha256 = java.util.HexFormat.of().formatHex(Sha256.digest().digest(content));
                 TransferResult read = new TransferResult("-", path, content.length, content.length, 0, sha256, "done");
-                Map<String, Object> r = TransferOptions.toJson("read_file " + path, c.target.host(), List.of(read), ms(start));
+                Map<String, Object> r = TransferReport.toJson("read_file " + path, c.target.host(), List.of(read), ms(start));
                 String text = utf8OrNull(content);
                 r.put("encoding", text != null ? "utf8" : "base64");
                 r.put("content", text != null ? text : Base64.getEncoder().encodeToString(content));
@@ -250,7 +250,7 @@ final class McpFileTools {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
                 }
                 List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
-                return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
+                return TransferReport.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
         });
     }
@@ -271,7 +271,7 @@ final class McpFileTools {
                     return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
                 }
                 List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
-                return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
+                return TransferReport.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });
     }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The one check every remote action makes after its target is resolved and before it connects: the owner's
@@ -110,6 +111,7 @@ final class Guard {
      * for them, but only there (an agent without a terminal cannot pass a confirm with --yes).
      */
     static Confirmer terminal(InputStream in, PrintStream err, boolean yes) {
+        Confirmer person = oneAtATime(Guard::askAtTheTerminal);
         return (target, what, reason) -> {
             if (!Environment.stdinIsTerminal(in)) {
                 return null;
@@ -120,18 +122,43 @@ final class Guard {
             if (Environment.inCall()) {
                 throw new ColdRun("the owner's policy asks the person at the client's terminal");
             }
-            Path tty = Path.of("/dev/tty");
-            try (BufferedReader answer = new BufferedReader(new InputStreamReader(Files.newInputStream(tty), StandardCharsets.UTF_8));
-                 PrintStream ask = new PrintStream(Files.newOutputStream(tty), true, StandardCharsets.UTF_8)) {
-                ask.println("vps: the owner's policy asks you to confirm (" + reason + ")");
-                ask.println("  target:  " + target);
-                ask.println("  command: " + what);
-                ask.print("Run it? [y/N] ");
-                ask.flush();
-                String line = answer.readLine();
-                return line != null && line.trim().toLowerCase(java.util.Locale.ROOT).matches("y|yes");
-            } catch (IOException e) {
+            return person.confirm(target, what, reason);
+        };
+    }
+
+    /** The question on /dev/tty: target, command, the rule's reason; yes only for y or yes. Null when there is no terminal to ask. */
+    private static Boolean askAtTheTerminal(String target, String what, String reason) {
+        Path tty = Path.of("/dev/tty");
+        try (BufferedReader answer = new BufferedReader(new InputStreamReader(Files.newInputStream(tty), StandardCharsets.UTF_8));
+             PrintStream ask = new PrintStream(Files.newOutputStream(tty), true, StandardCharsets.UTF_8)) {
+            ask.println("vps: the owner's policy asks you to confirm (" + reason + ")");
+            ask.println("  target:  " + target);
+            ask.println("  command: " + what);
+            ask.print("Run it? [y/N] ");
+            ask.flush();
+            String line = answer.readLine();
+            return line != null && line.trim().toLowerCase(java.util.Locale.ROOT).matches("y|yes");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** One person answers one terminal: the hosts of a set, each on its own thread, wait for the question before theirs. */
+    private static final ReentrantLock ASKING = new ReentrantLock(true);
+
+    /** PERSON asked one question at a time, in the order the questions came; a call interrupted while it waits asks nobody (null). */
+    static Confirmer oneAtATime(Confirmer person) {
+        return (target, what, reason) -> {
+            try {
+                ASKING.lockInterruptibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return null;
+            }
+            try {
+                return person.confirm(target, what, reason);
+            } finally {
+                ASKING.unlock();
             }
         };
     }

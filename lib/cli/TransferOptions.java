@@ -42,14 +42,9 @@ final class TransferOptions {
     @Option(names = "--audit-remote", description = "Also write a one-line record of the transfer to the server's syslog (logger -t vps-toolkit).")
     boolean auditRemote;
 
-    /** Told how each call ended (the audit log): the connection (null when none opened), the results or the failure. */
-    interface Ending {
-        void ended(VpsConnection connection, List<TransferResult> results, VpsException failure);
-    }
+    private TransferReport.Ending ending = (t, connection, results, failure) -> {};
 
-    private Ending ending = (connection, results, failure) -> {};
-
-    void whenEnded(Ending e) {
+    void whenEnded(TransferReport.Ending e) {
         ending = e;
     }
 
@@ -74,6 +69,7 @@ final class TransferOptions {
         boolean streamed = put ? sources.contains("-") : destination.equals("-");
         PrintStream reportTo = put || !streamed ? out : err;
         String host = null;
+        Target[] resolved = {null};
         VpsConnection[] used = {null};
         try (Interrupts.Registration onInterrupt = reportingInterrupts(command, reportTo, err)) {
             Uploader.Options options = toOptions();
@@ -81,6 +77,7 @@ final class TransferOptions {
                 Uploader.checkSources(sources);
             }
             Target t = target.resolve(err);
+            resolved[0] = t;
             host = t.host();
             policy.check(t, target.inventoryNames, PolicyAction.transfer(put ? PolicyAction.Kind.UPLOAD : PolicyAction.Kind.DOWNLOAD, command), in, err);
             String where = host;
@@ -91,7 +88,7 @@ final class TransferOptions {
                 used[0] = connection;
                 List<TransferResult> results = Transfer.run(connection, put, sources, destination, options, quiet || json, in, out, err);
                 int code = report(command, where, results, (System.nanoTime() - start) / 1_000_000, reportTo, err);
-                ending.ended(connection, results, null);
+                ending.ended(t, connection, results, null);
                 return code;
             };
             // Partial files are resumed, so a transfer between files may run again after a dropped link; stdin or stdout may not.
@@ -102,7 +99,7 @@ final class TransferOptions {
             }
             return Reconnect.repeatable(() -> target.connect(t, err, Transfer.CHANNELS), work);
         } catch (VpsException e) {
-            ending.ended(used[0], null, e);
+            ending.ended(resolved[0], used[0], null, e);
             return fail(command, host, e, (System.nanoTime() - start) / 1_000_000, reportTo, err);
         }
     }
@@ -144,9 +141,9 @@ final class TransferOptions {
         if (Interrupts.happened()) {
             return Interrupts.EXIT;   // the interrupt's report is the one printed
         }
-        VpsException problem = problem(command, results);
+        VpsException problem = TransferReport.problem(command, results);
         if (json) {
-            out.println(Json.write(toJson(command, host, results, durationMs)));
+            out.println(Json.write(TransferReport.toJson(command, host, results, durationMs)));
         } else if (!quiet) {
             for (TransferResult t : results) {
                 String route = command.startsWith("sftp-get") ? t.remote() + " -> " + t.local() : t.local() + " -> " + t.remote();
@@ -160,48 +157,6 @@ final class TransferOptions {
             return 1;   // a problem with some files: the others were transferred
         }
         return 0;
-    }
-
-    /** The JSON envelope of a transfer: files, bytes, sent, sha256, rate; an error when names were refused or --no-clobber left files alone. */
-    static Map<String, Object> toJson(String command, String host, List<TransferResult> results, long durationMs) {
-        long sent = results.stream().mapToLong(TransferResult::sent).sum();
-        long bytes = results.stream().mapToLong(TransferResult::bytes).sum();
-        VpsException problem = problem(command, results);
-        Map<String, Object> r = Json.envelope(host, command, problem == null ? "exited" : "failed", problem == null ? 0 : 1, durationMs, problem);
-        r.put("files", results.stream().map(TransferResult::toJson).toList());
-        r.put("bytes", bytes);
-        r.put("sent", sent);
-        r.put("sha256", results.size() == 1 ? results.get(0).sha256() : null);
-        r.put("rateBytesPerSec", durationMs == 0 ? null : sent * 1000 / durationMs);
-        return r;
-    }
-
-    private static VpsException problem(String command, List<TransferResult> results) {
-        List<TransferResult> unsafe = results.stream().filter(r -> r.status().equals("refused")).toList();
-        if (!unsafe.isEmpty()) {
-            return new VpsException(VpsException.Kind.PROTOCOL, unsafe.size() + " name(s) sent by the server were refused (each must be one plain"
-                    + " file name): " + unsafe.get(0).remote() + (unsafe.size() > 1 ? ", ..." : "") + "; the other files were transferred",
-                    "the server is broken or hostile: nothing was written outside the destination; see files[].reason", false, null);
-        }
-        List<TransferResult> refused = results.stream().filter(r -> r.status().equals("exists")).toList();
-        // The file that exists is on the side written to: a local path for a download, a remote one for an upload.
-        String existing = refused.isEmpty() ? null : isDownload(command) ? refused.get(0).local() : refused.get(0).remote();
-        return refused.isEmpty() ? null : new VpsException(VpsException.Kind.REMOTE,
-                refused.size() + " file(s) already exist and were left alone (--no-clobber): " + existing
-                        + (refused.size() > 1 ? ", ..." : ""), "drop --no-clobber to replace them", false, null);
-    }
-
-    private static boolean isDownload(String command) {
-        return command.startsWith("sftp-get") || command.startsWith("download ");
-    }
-
-    /** Where a host set's download puts the files of the host whose path name (FleetHost.pathName, checked) is NAME: DESTINATION/NAME/. */
-    static String perHostDestination(String destination, String name) {
-        if (destination.equals("-")) {
-            throw VpsException.config("a download from several hosts cannot go to stdout ('-')",
-                    "give a local folder: each host's files land in FOLDER/NAME/");
-        }
-        return (destination.endsWith("/") ? destination : destination + "/") + name + "/";
     }
 
     int fail(String command, String host, VpsException e, long durationMs, PrintStream out, PrintStream err) {
