@@ -180,6 +180,8 @@ class AuditTest extends VpsTestBase {
         List<String> args = new ArrayList<>(List.of("-Duser.home=" + home, "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
                 "-cp", System.getProperty("java.class.path"), "McpServer"));
         args.addAll(vps.target("root"));
+        // A password that only its env file holds (offered with --password-auth; the key logs in first) is as secret as one in its environment.
+        args.addAll(List.of("--password-auth", "--env-file", Files.writeString(home.resolve("vps.env"), "VPS_PASSWORD=dotenv-pass-s3cret\n").toString()));
         Map<String, String> env = new HashMap<>(Map.of("VPS_SSH_CONFIG", Files.writeString(home.resolve("ssh_config"), "").toString(),
                 "VPS_TOOLKIT_HOME", toolkit.toString(), "VPS_SUDO_PASSWORD", "mcp-sudo-s3cret"));
         ServerParameters params = ServerParameters.builder(Path.of(System.getProperty("java.home"), "bin", "java").toString()).args(args).env(env).build();
@@ -189,7 +191,7 @@ class AuditTest extends VpsTestBase {
         try {
             client.initialize();
             McpSchema.CallToolResult r = client.callTool(new McpSchema.CallToolRequest("exec",
-                    Map.of("command", "echo " + TOKEN + " mcp-sudo-s3cret", "env", Map.of("DEPLOY_TOKEN", TOKEN))));
+                    Map.of("command", "echo " + TOKEN + " mcp-sudo-s3cret dotenv-pass-s3cret", "env", Map.of("DEPLOY_TOKEN", TOKEN))));
             assertFalse(Boolean.TRUE.equals(r.isError()), r.toString());
         } finally {
             client.closeGracefully();
@@ -197,11 +199,11 @@ class AuditTest extends VpsTestBase {
         Map<String, Object> line = only(lines(toolkit.resolve("audit")), "exec");
         assertEquals("mcp:audit-test", line.get("caller"));
         assertEquals(vps.hostKeyFingerprint, line.get("hostKey"));
-        assertEquals("echo *** ***", line.get("command"));
+        assertEquals("echo *** *** ***", line.get("command"));
         assertEquals(Map.of("DEPLOY_TOKEN", "***"), line.get("env"));
         assertEquals(0L, line.get("exitCode"));
         assertEquals("127.0.0.1", ((Map<?, ?>) line.get("target")).get("host"));
-        assertNoSecretIn(toolkit.resolve("audit"), TOKEN, "mcp-sudo-s3cret");
+        assertNoSecretIn(toolkit.resolve("audit"), TOKEN, "mcp-sudo-s3cret", "dotenv-pass-s3cret");
     }
 
     @Test

@@ -256,7 +256,7 @@ final class Audit {
 
     /** The audit of one mcp-server tool call on one target, with its ARGS; before the handler runs. */
     static Audit ofTool(String tool, Map<String, Object> args) {
-        VpsConnection.takeHostKeyUsedOnThisThread();   // forget what an earlier call on this thread used
+        VpsConnection.takeUsedOnThisThread();   // forget what an earlier call on this thread used
         Audit audit = start(tool);
         Map<String, Object> a = args == null ? Map.of() : args;
         audit.put("target", a.get("target") == null ? null : Map.of("name", String.valueOf(a.get("target"))));
@@ -278,7 +278,13 @@ final class Audit {
 
     /** Ends a tool call's audit with its ENVELOPE (DESIGN §5). */
     void endTool(Map<String, Object> envelope, PrintStream err) {
-        fields.put("hostKey", VpsConnection.takeHostKeyUsedOnThisThread());
+        VpsConnection used = VpsConnection.takeUsedOnThisThread();
+        if (used != null) {
+            fields.put("hostKey", used.hostKeyFingerprint());
+            // mcp-server's credentials may come from its .env or --env-file, not only from its environment.
+            secret(used.target.credentials().password());
+            secret(used.target.credentials().keyPassphrase());
+        }
         if (envelope.get("host") instanceof String host) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("name", fields.get("target") instanceof Map<?, ?> m ? m.get("name") : null);

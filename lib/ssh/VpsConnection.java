@@ -152,14 +152,14 @@ final class VpsConnection implements AutoCloseable {
         return liveSession().openChannel(type);
     }
 
-    /** The session a channel was last opened on by this thread: how mcp-server's audit finds the host key a tool call used. */
-    private static final ThreadLocal<Session> USED_ON_THIS_THREAD = new ThreadLocal<>();
+    /** The connection this thread last opened a channel on: how mcp-server's audit finds the host key and credentials a tool call used. */
+    private static final ThreadLocal<VpsConnection> USED_ON_THIS_THREAD = new ThreadLocal<>();
 
-    /** The host-key fingerprint of the session this thread last opened a channel on since the last call, or null; forgets it. */
-    static String takeHostKeyUsedOnThisThread() {
-        Session s = USED_ON_THIS_THREAD.get();
+    /** The connection this thread last opened a channel on since the last call, or null; forgets it. */
+    static VpsConnection takeUsedOnThisThread() {
+        VpsConnection c = USED_ON_THIS_THREAD.get();
         USED_ON_THIS_THREAD.remove();
-        return s == null || s.getHostKey() == null ? null : Fingerprints.sha256(java.util.Base64.getDecoder().decode(s.getHostKey().getKey()));
+        return c;
     }
 
     /** The session to open a channel on: for a lease found dead (nothing was sent on it yet), the pool's fresh one. */
@@ -168,7 +168,7 @@ final class VpsConnection implements AutoCloseable {
         if (lease != null && !s.isConnected()) {
             replaceDeadSession();
         }
-        USED_ON_THIS_THREAD.set(session);
+        USED_ON_THIS_THREAD.set(this);
         return session;
     }
 
