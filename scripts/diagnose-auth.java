@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
                 "Exit 0: login works; 1: it does not (the verdict says why); 255: the host cannot be reached.",
                 "With several hosts (-H a,b or --inventory/--limit) each host gets its own checks and verdict."},
         footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json",
-                "  diagnose-auth -H vps -u deploy --fix-script > fix.sh    (then run fix.sh as root on the server)"})
+                "  diagnose-auth -H vps -u deploy --fix-script > fix.sh"})
 class DiagnoseAuth implements Callable<Integer> {
     @Mixin
     TargetOptions target;

@@ -115,6 +115,23 @@ class DiagnoseFixScriptTest {
     }
 
     @Test
+    void withoutAnIncludeTheBlockGoesBeforeTheFirstMatch() {
+        server.exec(userWithKey("noinc"));
+        reloadedBy(() -> server.exec("cp -p /etc/ssh/sshd_config /tmp/sshd_config.saved && sed -i '/^Include /d' /etc/ssh/sshd_config"
+                + " && printf '%s\\n' 'Match User noinc' '  PubkeyAuthentication no' >> /etc/ssh/sshd_config && kill -HUP 1"));
+        try {
+            String output = fixAndLogIn("noinc", server.key, scriptFor("noinc", server.key));
+            assertTrue(output.contains("(in /etc/ssh/sshd_config)"), output);
+            String config = server.exec("cat /etc/ssh/sshd_config");
+            // Right before the file's first Match: every global line above it stays global.
+            int block = config.indexOf("# BEGIN vps-toolkit diagnose-auth --fix-script for noinc\nMatch User noinc\n");
+            assertTrue(block > 0 && block < config.indexOf("Match User pkoff"), config);
+        } finally {
+            reloadedBy(() -> server.exec("cp -p /tmp/sshd_config.saved /etc/ssh/sshd_config && kill -HUP 1"));
+        }
+    }
+
+    @Test
     void keyTypeNotAcceptedIsAdded() {
         server.exec(userWithKey("algo"));
         String output = fixAndLogIn("algo", server.key, scriptFor("algo", server.key));

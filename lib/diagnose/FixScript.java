@@ -165,7 +165,11 @@ final class FixScript {
                 ;;
             esac
             if [ -z "$found" ]; then
-              if [ -s "$file" ] && [ -n "$(tail -c 1 "$file")" ]; then printf '\\n' >>"$file"; fi
+              if [ ! -e "$file" ]; then
+                : >"$file"; chown "$uid:$gid" "$file"; chmod 600 "$file"
+              elif [ -s "$file" ] && [ -n "$(tail -c 1 "$file")" ]; then
+                printf '\\n' >>"$file"
+              fi
               printf '%s\\n' "$key" >>"$file"
               fixed "added the key to $file"
             fi
