@@ -40,7 +40,7 @@ import picocli.CommandLine.Option;
                 "With several hosts (-H a,b or --inventory/--limit) each host gets its own checks and verdict."},
         footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json",
                 "  diagnose-auth -H vps -u deploy --fix-script > fix.sh"})
-class DiagnoseAuth implements Callable<Integer> {
+class DiagnoseAuth implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;
 
@@ -70,6 +70,15 @@ class DiagnoseAuth implements Callable<Integer> {
 
     public static void main(String... args) {
         Cli.main((out, err, in) -> new DiagnoseAuth(out, err), args);
+    }
+
+    /** Several hosts' scripts on one stdout, each line prefixed with its host, would run as none of them. */
+    @Override
+    public void beforeFleet(java.util.List<FleetHost> hosts) {
+        if (fixScript && !json) {
+            throw VpsException.config("--fix-script prints one host's script: with several hosts it needs --json",
+                    "add --json (each host's script is hosts.NAME.fix.script), or give -H one host");
+        }
     }
 
     @Override

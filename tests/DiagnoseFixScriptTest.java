@@ -174,6 +174,17 @@ class DiagnoseFixScriptTest {
     }
 
     @Test
+    void severalHostsNeedJson() {
+        String host = "root@127.0.0.1:" + server.port;
+        List<String> args = new ArrayList<>(List.of("-H", host + "," + host.replace("127.0.0.1", "localhost"), "-i", server.key.toString(),
+                "--known-hosts", server.knownHosts.toString(), "--fix-script"));
+        Runs.Result r = Runs.run(args, new byte[0], (out, err, in) -> new DiagnoseAuth(out, err));
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: CONFIG: --fix-script prints one host's script: with several hosts it needs --json"), r.toString());
+        assertEquals("", r.stdout());
+    }
+
+    @Test
     void passwordOnlyHasNoKeyToAuthorize() {
         TestSupport.freshEnvironment(Map.of("VPS_PASSWORD", "not-the-password"));
         List<String> args = target("bob", null, server.port);
