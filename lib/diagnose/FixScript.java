@@ -90,13 +90,13 @@ final class FixScript {
               fixed "the login shell of $user was '$shell', which runs no commands: set it to $new"
             fi
             if [ ! -d "$home" ]; then
-              mkdir -p -m 755 "$home"; chown "$uid:$gid" "$home"
+              mkdir -p "$home"; chown "$uid:$gid" "$home"
               fixed "the home $home of $user did not exist: created it"
             fi
 
             # sshd's effective settings for this user (Match blocks included).
             sshd=$(command -v sshd) || sshd=/usr/sbin/sshd
-            [ -d /run/sshd ] || mkdir -p -m 755 /run/sshd    # sshd -T and -t refuse to run without it
+            [ -d /run/sshd ] || mkdir -p /run/sshd    # sshd -T and -t refuse to run without it
             effective() {
               "$sshd" -T -C "user=$user,host=localhost,addr=127.0.0.1" 2>&1 || fail "sshd cannot read its configuration: $("$sshd" -t 2>&1)"
             }
@@ -129,7 +129,9 @@ final class FixScript {
               fi
             }
             files=$(setting authorizedkeysfile)
-            [ -n "$files" ] && [ "$files" != none ] || fail "sshd reads no AuthorizedKeysFile for $user (AuthorizedKeysFile none)"
+            if [ -z "$files" ] || [ "$files" = none ]; then
+              fail "sshd reads no AuthorizedKeysFile for $user (AuthorizedKeysFile none)"
+            fi
             file=; first=
             for pattern in $files; do
               candidate=$(expand "$pattern")
@@ -160,7 +162,7 @@ final class FixScript {
                 ;;
               *)
                 if [ ! -d "${file%/*}" ]; then
-                  mkdir -p -m 755 "${file%/*}"; fixed "created ${file%/*}"
+                  mkdir -p "${file%/*}"; fixed "created ${file%/*}"
                 fi
                 ;;
             esac
@@ -216,7 +218,9 @@ final class FixScript {
                 END_MARK="# END vps-toolkit diagnose-auth --fix-script for $user"
                 BLOCK="$BEGIN_MARK
             $block
-            $END_MARK" BEGIN_MARK=$BEGIN_MARK END_MARK=$END_MARK awk '
+            $END_MARK"
+                export BEGIN_MARK END_MARK BLOCK
+                awk '
                   $0 == ENVIRON["BEGIN_MARK"] { skip = 1; next }
                   skip { if ($0 == ENVIRON["END_MARK"]) skip = 0; next }
                   !done && tolower($1) == "match" { print ENVIRON["BLOCK"]; done = 1 }
@@ -227,8 +231,7 @@ final class FixScript {
               if ! checked=$("$sshd" -t 2>&1); then
                 restore; fail "sshd -t rejected the change, which is undone: $checked"
               fi
-              config=$(effective)
-              if ! pubkey_ok || ! accepts_key; then
+              if ! config=$(effective) || ! pubkey_ok || ! accepts_key; then
                 restore; fail "the change did not take effect (a setting sshd reads earlier decides); it is undone; see: sshd -T -C user=$user,host=localhost,addr=127.0.0.1"
               fi
               rm -f "$backup"
