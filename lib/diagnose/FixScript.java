@@ -235,7 +235,7 @@ final class FixScript {
                 restore; fail "the change did not take effect (a setting sshd reads earlier decides); it is undone; see: sshd -T -C user=$user,host=localhost,addr=127.0.0.1"
               fi
               rm -f "$backup"
-              fixed "sshd now lets $user log in with a $key_algorithms key (in $changed)"
+              fixed "sshd now accepts the $key_algorithms key of $user (in $changed)"
               reloaded=
               if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
                 for unit in ssh.service sshd.service; do
