@@ -16,7 +16,7 @@
 //SOURCES ../lib/exec/Interaction.java ../lib/exec/Privilege.java ../lib/exec/PromptRules.java
 //SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
-//SOURCES ../lib/diagnose/AuthDiagnosis.java
+//SOURCES ../lib/diagnose/AuthDiagnosis.java ../lib/diagnose/FixScript.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
 //SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
@@ -38,8 +38,9 @@ import picocli.CommandLine.Option;
                 "Never prompts; a password is only tried with --password-auth.",
                 "Exit 0: login works; 1: it does not (the verdict says why); 255: the host cannot be reached.",
                 "With several hosts (-H a,b or --inventory/--limit) each host gets its own checks and verdict."},
-        footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json"})
-class DiagnoseAuth implements Callable<Integer> {
+        footer = {"", "Examples:", "  diagnose-auth -H vps", "  diagnose-auth -H 203.0.113.10 -u deploy -i ~/.ssh/id_ed25519 --json",
+                "  diagnose-auth -H vps -u deploy --fix-script > fix.sh"})
+class DiagnoseAuth implements Callable<Integer>, FleetAware {
     @Mixin
     TargetOptions target;
 
@@ -48,6 +49,12 @@ class DiagnoseAuth implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object with every check and the verdict.")
     boolean json;
+
+    @Option(names = "--fix-script", description = {"When the server refuses the key login (no such user, a nologin shell, the key missing",
+            "from the file sshd reads, owners or modes, PubkeyAuthentication off, the key's type not accepted), print a",
+            "POSIX sh script to run as root on the server (the provider's web console) that checks and fixes each of them.",
+            "The script alone goes to stdout, the checks and verdict to stderr; --json carries it as fix.script."})
+    boolean fixScript;
 
     private final PrintStream out;
     private final PrintStream err;
@@ -65,6 +72,15 @@ class DiagnoseAuth implements Callable<Integer> {
         Cli.main((out, err, in) -> new DiagnoseAuth(out, err), args);
     }
 
+    /** Several hosts' scripts on one stdout, each line prefixed with its host, would run as none of them. */
+    @Override
+    public void beforeFleet(java.util.List<FleetHost> hosts) {
+        if (fixScript && !json) {
+            throw VpsException.config("--fix-script prints one host's script: with several hosts it needs --json",
+                    "add --json (each host's script is hosts.NAME.fix.script), or give -H one host");
+        }
+    }
+
     @Override
     public Integer call() {
         long start = System.nanoTime();
@@ -80,7 +96,9 @@ class DiagnoseAuth implements Callable<Integer> {
             }
             return Cli.fail(e, err);
         }
-        AuthDiagnosis d = new AuthDiagnosis(t, json ? null : out).run();
+        // With --fix-script the script is what stdout holds (to save and run); the checks go to stderr.
+        PrintStream report = fixScript ? err : out;
+        AuthDiagnosis d = new AuthDiagnosis(t, json ? null : report).run();
         long ms = (System.nanoTime() - start) / 1_000_000;
         // Not reached at all is a NETWORK failure, as for any script: a host set counts the host as unreachable.
         VpsException unreachable = d.exitCode() == VpsException.EXIT_CONNECT
@@ -89,12 +107,22 @@ class DiagnoseAuth implements Callable<Integer> {
             Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), ms, unreachable);
             r.put("checks", d.checks.stream().map(Json::fields).toList());
             r.put("verdict", Json.fields(d.verdict));
+            if (fixScript) {
+                r.put("fix", Json.fields(FixScript.of(d, t.user())));
+            }
             out.println(Json.write(r));
         } else {
-            out.println();
-            out.println("verdict:  " + d.verdict.cause());
-            out.println("evidence: " + d.verdict.evidence());
-            out.println("fix:      " + d.verdict.fix());
+            report.println();
+            report.println("verdict:  " + d.verdict.cause());
+            report.println("evidence: " + d.verdict.evidence());
+            report.println("fix:      " + d.verdict.fix());
+            if (fixScript) {
+                FixScript.Result fix = FixScript.of(d, t.user());
+                report.println("script:   " + fix.note());
+                if (fix.script() != null) {
+                    out.print(fix.script());
+                }
+            }
         }
         return unreachable != null ? Cli.fail(unreachable, err) : d.exitCode();
     }

@@ -144,6 +144,23 @@ class DiagnoseAuthTest extends VpsTestBase {
     }
 
     @Test
+    void loginShellThatRunsNothing() {
+        vps.exec("id dshell >/dev/null 2>&1 || { useradd -m -s /usr/sbin/nologin dshell && mkdir /home/dshell/.ssh"
+                + " && cp /tmp/client.pub /home/dshell/.ssh/authorized_keys && chown -R dshell:dshell /home/dshell/.ssh; }");
+        Runs.Result r = diagnose(target(vps.port, "dshell", vps.key, vps.knownHosts));
+        assertEquals(1, r.exit(), r.toString());
+        assertEquals("the login shell of dshell runs no commands (nologin or false)", verdict(r).get("cause"), r.stdout());
+    }
+
+    @Test
+    void serverThatAllowsNoKeys(@TempDir Path dir) throws Exception {
+        int port = vps.extraSshd("PubkeyAuthentication=no");
+        Runs.Result r = diagnose(target(port, "root", vps.key, knownHosts(dir, port)));
+        assertEquals(1, r.exit(), r.toString());
+        assertEquals("the server does not accept keys for root", verdict(r).get("cause"), r.stdout());
+    }
+
+    @Test
     void closedPortAndNonSshService() throws Exception {
         Runs.Result closed = diagnose(target(VpsServer.freePort(), "root", vps.key, vps.knownHosts));
         assertEquals(255, closed.exit());

@@ -24,7 +24,7 @@ class LayoutTest {
     static final Path ROOT = EndToEndTest.ROOT.normalize();
     static final Set<String> PINS = Set.of("Deps.java", "McpDeps.java");
     /** Code without comments; a string literal stays only when it is exactly a name (a main class handed to `java`). */
-    static final Pattern TOKEN = Pattern.compile("\"\"\"(?:\\\\.|[^\\\\])*?\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'"
+    static final Pattern TOKEN = Pattern.compile("\"\"\"[^\\\\\"]*+(?:(?:\\\\.|\"(?!\"\"))[^\\\\\"]*+)*+\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'"
             + "|//[^\\n]*|/\\*.*?\\*/|[A-Za-z_$][\\w$]*", Pattern.DOTALL);
 
     @Test

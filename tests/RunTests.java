@@ -28,7 +28,7 @@
 //SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
-//SOURCES ../lib/diagnose/AuthDiagnosis.java
+//SOURCES ../lib/diagnose/AuthDiagnosis.java ../lib/diagnose/FixScript.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
 //SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
@@ -50,7 +50,7 @@
 //SOURCES ExecCommandTest.java FailurePathsTest.java HostKeyTest.java TargetResolutionTest.java
 //SOURCES SandboxTest.java OutputCaptureTest.java ShellQuoteTest.java EndToEndTest.java KeyFormatsTest.java
 //SOURCES SshConfigTest.java LoginTest.java TransferTest.java
-//SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
+//SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java DiagnoseFixScriptTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../scripts/session.java SessionTest.java
 //SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
@@ -86,7 +86,7 @@ public class RunTests {
     static final List<Class<?>> ALL = List.of(ShellQuoteTest.class, LayoutTest.class, OutputCaptureTest.class, TargetResolutionTest.class,
             SandboxTest.class, ExecCommandTest.class, FailurePathsTest.class, HostKeyTest.class, KeyFormatsTest.class,
             SshConfigTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class, DownloadTrustTest.class,
-            DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
+            DiagnoseAuthTest.class, DiagnoseFixScriptTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, McpServerTest.class, McpBoundsTest.class, SessionPoolTest.class, EngineTest.class,
             FaultTest.class, PartialFilesTest.class, HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class,
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
@@ -103,7 +103,7 @@ public class RunTests {
      */
     static final List<Class<?>> ENGINE_PASS = List.of(SandboxTest.class, ExecCommandTest.class, DryRunTest.class, FailurePathsTest.class,
             HostKeyTest.class, KeyFormatsTest.class, LoginTest.class, TransferTest.class, HostileSftpTest.class,
-            DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
+            DownloadTrustTest.class, DiagnoseAuthTest.class, DiagnoseFixScriptTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
             UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class,
             FleetScriptsTest.class, AuditTest.class, PolicyTest.class);

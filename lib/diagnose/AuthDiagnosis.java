@@ -42,8 +42,15 @@ final class AuthDiagnosis {
         }
     }
 
+    /** A key file and its pair: what a fix script on the server authorizes for the user. */
+    record KeyToAuthorize(Path file, KeyPair pair) {}
+
     final List<Check> checks = new ArrayList<>();
     Verdict verdict;
+    /** True when the verdict is a key login the server's side refuses (a fix script there applies). */
+    boolean serverSideCause;
+    /** With serverSideCause: the key to authorize there; null when there is none (a password login, no key file). */
+    KeyToAuthorize keyToAuthorize;
     private final PrintStream live;
     private final Target t;
     private final int timeoutMs;
@@ -259,6 +266,7 @@ final class AuthDiagnosis {
         jsch.setInstanceLogger(new Collector(log));
         HostKeyVerifier verifier;
         JSchException ended = null;
+        String serverMethods;
         try {
             Session session = jsch.getSession(t.user(), t.host(), t.port());
             verifier = HostKeyVerifier.install(jsch, session, t);
@@ -266,6 +274,7 @@ final class AuthDiagnosis {
                 session.setProxy(jump.tunnel());
             }
             session.setConfig("PreferredAuthentications", "publickey");
+            session.setConfig("userauth.none", MethodsProbe.class.getName());
             t.algorithms().forEach(session::setConfig);
             try {
                 session.connect(timeoutMs);
@@ -274,6 +283,7 @@ final class AuthDiagnosis {
                 ended = expected;
                 session.disconnect();
             }
+            serverMethods = MethodsProbe.ANSWERS.remove(session);
         } catch (JSchException e) {
             check("host key", "FAIL", e.getMessage());
             verdict = new Verdict("login fails", "cannot check the host key", e.getMessage(), "check the known_hosts file");
@@ -302,13 +312,30 @@ final class AuthDiagnosis {
                         + (verifier.verdict == HostKeyVerifier.Verdict.PINNED ? "the pinned key" : "known in " + t.knownHosts()));
         serverSigAlgs = log.stream().filter(l -> l.startsWith("server-sig-algs=<"))
                 .map(l -> List.of(l.substring(17, l.length() - 1).split(","))).findFirst().orElse(null);
-        String methods = log.stream().filter(l -> l.startsWith("Authentications that can continue: "))
+        String methods = serverMethods != null ? serverMethods : log.stream().filter(l -> l.startsWith("Authentications that can continue: "))
                 .map(l -> l.substring("Authentications that can continue: ".length())).findFirst().orElse(null);
         this.methods = methods == null ? List.of() : List.of(methods.split(","));
         check("methods", this.methods.contains("publickey") ? "PASS" : "FAIL",
                 "the server allows " + (methods == null ? "(no answer)" : methods) + " for user " + t.user()
                         + (serverSigAlgs == null ? "" : "; its signature algorithms: " + String.join(",", serverSigAlgs)));
         return verifier.verdict;
+    }
+
+    /**
+     * JSch's "none" login, keeping the server's answer to it: the methods the server allows for the
+     * user (JSch itself logs only those of ours the server allows, which hides "publickey is not one").
+     */
+    public static final class MethodsProbe extends com.jcraft.jsch.UserAuthNone {
+        static final Map<Session, String> ANSWERS = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+        @Override
+        public boolean start(Session session) throws Exception {
+            boolean loggedIn = super.start(session);
+            if (getMethods() != null) {
+                ANSWERS.put(session, getMethods());
+            }
+            return loggedIn;
+        }
     }
 
     private List<String> methods = List.of();
@@ -481,6 +508,7 @@ final class AuthDiagnosis {
         List<String> accepted = new ArrayList<>();
         List<String> rejected = new ArrayList<>();
         VpsConnection working = null;
+        Path workingKey = null;
         String allowedSetting = t.algorithms().get("PubkeyAcceptedAlgorithms");
         List<String> allowed = allowedSetting == null ? null : List.of(allowedSetting.split(","));
         for (Path key : usable) {
@@ -499,6 +527,7 @@ final class AuthDiagnosis {
                 boolean permitted = algorithm.isEmpty() || (allowed == null ? !algorithm.equals("ssh-rsa") : allowed.contains(algorithm));
                 if (permitted && working == null) {
                     working = c;
+                    workingKey = key;
                 } else {
                     if (!permitted && !algorithm.equals("ssh-rsa")) {
                         outsideSettings = label;
@@ -530,8 +559,15 @@ final class AuthDiagnosis {
                 (accepted.isEmpty() ? "" : "accepted: " + String.join(", ", accepted) + (rejected.isEmpty() ? "" : "; "))
                         + (rejected.isEmpty() ? "" : "rejected: " + String.join(", ", rejected)));
         if (working != null) {
+            String shellRefusal;
             try (VpsConnection c = working) {
-                remoteChecks(c);
+                shellRefusal = remoteChecks(c);
+            }
+            if (shellRefusal != null) {
+                verdict = new Verdict("login fails", "the login shell of " + t.user() + " runs no commands (nologin or false)", shellRefusal,
+                        "as root on the server: usermod -s /bin/bash " + t.user() + " (diagnose-auth --fix-script prints a script that does it)");
+                serverSide(workingKey);
+                return;
             }
             Check openKey = checks.stream().filter(c -> c.name().equals("key") && c.detail().contains("OpenSSH would refuse")).findFirst().orElse(null);
             if (openKey != null) {
@@ -551,6 +587,7 @@ final class AuthDiagnosis {
         if (t.passwordAuth() && usable.isEmpty() && !methods.isEmpty() && !methods.contains("password") && !methods.contains("keyboard-interactive")) {
             verdict = new Verdict("login fails", "the server does not accept passwords for " + t.user(), "it allows only " + String.join(",", methods),
                     "log in with a key (ask the server's owner to add your public key), or set PasswordAuthentication yes in its sshd_config");
+            serverSide(null);
             return;
         }
         if (outsideSettings != null) {
@@ -567,15 +604,18 @@ final class AuthDiagnosis {
         if (!methods.isEmpty() && !methods.contains("publickey")) {
             verdict = new Verdict("login fails", "the server does not accept keys for " + t.user(), "it allows only " + String.join(",", methods),
                     "enable PubkeyAuthentication yes in /etc/ssh/sshd_config (and any Match block for this user), then: systemctl reload ssh");
+            serverSide(usable.isEmpty() ? null : usable.get(0));
             return;
         }
         if (usable.isEmpty()) {
             verdict = new Verdict("login fails", agentKeys > 0 ? "the server refused the agent's keys" : "there is no usable key",
                     agentKeys > 0 ? "rejected: " + String.join(", ", rejected) : "no key file could be offered",
                     "create one with ssh-keygen -t ed25519 and pass it with -i, or set VPS_KEY");
+            serverSide(null);
             return;
         }
         KeyPair first = keys.get(usable.get(0));
+        serverSide(usable.get(0));
         String line = authorizedKeysLine(first);
         verdict = new Verdict("login fails", "the server refused every key for user '" + t.user() + "'",
                 "the server allows " + String.join(",", methods) + "; rejected: " + String.join(", ", rejected),
@@ -584,6 +624,12 @@ final class AuthDiagnosis {
                         + " keys (its PubkeyAcceptedAlgorithms; see sshd -T | grep -i pubkeyaccepted). Add this line there, as " + t.user() + ":\n  " + line
                         + "\n  e.g. from a machine that can log in: mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo '" + line
                         + "' >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys");
+    }
+
+    /** The verdict is a cause on the server's side; KEY (null: none) is the key file a fix there authorizes. */
+    private void serverSide(Path key) {
+        serverSideCause = true;
+        keyToAuthorize = key == null ? null : new KeyToAuthorize(key, keys.get(key));
     }
 
     private VpsConnection tryLogin(Path key, String algorithm) {
@@ -611,15 +657,24 @@ final class AuthDiagnosis {
         }
     }
 
-    private void remoteChecks(VpsConnection c) {
+    /** The account's details as the working login sees them; returns why its shell ran nothing (nologin, false), else null. */
+    private String remoteChecks(VpsConnection c) {
         String script = "id -un; printf '%s\\n' \"$HOME\"; for p in \"$HOME\" \"$HOME/.ssh\" \"$HOME/.ssh/authorized_keys\"; do "
                 + "stat -c '%a %U %n' \"$p\" 2>/dev/null || echo \"missing $p\"; done; sudo -n true 2>/dev/null && echo sudo:yes || echo sudo:no";
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecRunner.run(c, RemoteCommand.of(script), out, new ByteArrayOutputStream(), null);
+        try {
+            ExecRunner.run(c, RemoteCommand.of(script), out, new ByteArrayOutputStream(), null);
+        } catch (VpsException e) {
+            if (e.kind != VpsException.Kind.CONFIG) {
+                throw e;
+            }
+            check("server", "FAIL", e.getMessage());
+            return e.getMessage();
+        }
         String[] lines = out.toString(StandardCharsets.UTF_8).split("\n");
         if (lines.length < 6) {
             check("server", "WARN", "could not read the account's details");
-            return;
+            return null;
         }
         List<String> warnings = new ArrayList<>();
         for (int i = 2; i <= 4; i++) {
@@ -631,6 +686,7 @@ final class AuthDiagnosis {
         check("server", warnings.isEmpty() ? "PASS" : "WARN", "user " + lines[0] + ", home " + lines[1] + ", " + lines[2] + "; " + lines[3] + "; "
                 + lines[4] + "; " + (lines[5].equals("sudo:yes") ? "sudo -n works" : "sudo -n needs a password or is not allowed")
                 + (warnings.isEmpty() ? "" : "; " + String.join("; ", warnings)));
+        return null;
     }
 
     static String authorizedKeysLine(KeyPair pair) {
