@@ -128,6 +128,9 @@ class SetupServer implements Callable<Integer> {
         try {
             if (sshConfigAlias != null) {
                 SshClientConfig.checkAlias(sshConfigAlias);
+                if (!printScript) {
+                    SshClientConfig.create(SshClientConfig.file(target.sshConfig));   // the file to write may be new; the login reads it too
+                }
             }
             if (printScript) {
                 out.print(SetupScript.render(plan(newUser, proveWithFromOptions(), port)));
@@ -165,7 +168,7 @@ class SetupServer implements Callable<Integer> {
         Audit audit = Audit.start("setup").target(root).command(describe(plan) + " --check");
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
-            List<SetupScript.Change> changes = new ServerSetup(c, plan, json ? null : out).check();
+            List<SetupScript.Change> changes = new ServerSetup(c, asRoot(c), plan, json ? null : out).check();
             audit.put("changes", changes.size()).write("exited", 0, null, err);
             if (!json) {
                 out.println(changes.isEmpty() ? "nothing to change" : changes.size() + " change(s) to make; nothing was changed (--check)");
@@ -187,7 +190,7 @@ class SetupServer implements Callable<Integer> {
         }
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
-            ServerSetup setup = new ServerSetup(c, plan, json ? null : out);
+            ServerSetup setup = new ServerSetup(c, asRoot(c), plan, json ? null : out);
             List<SetupScript.Change> changes = setup.check();
             boolean proven = false;
             if (!changes.isEmpty()) {
@@ -215,22 +218,44 @@ class SetupServer implements Callable<Integer> {
         }
     }
 
-    /** Root's own login (never a warm one: it must outlive sshd's reload), on sshd's port, else on the new port it moved to. */
+    /**
+     * Root's own login (never a warm one: it must outlive sshd's reload), on sshd's port, else on the new port a run
+     * before moved sshd to. Once root's password is refused (a run before turned it off), the new user's login with
+     * sudo -n stands in for it.
+     */
     private VpsConnection connect(Target root, SetupPlan plan, Audit audit) {
         PrintStream log = target.verbose ? err : null;
         try {
+            Target at = root;
             try {
-                return VpsConnection.connect(root, log);
+                return VpsConnection.connect(at, log);
             } catch (VpsException refused) {
-                if (refused.kind != VpsException.Kind.NETWORK || plan.port() == null || plan.port() == root.port()) {
+                if (refused.kind == VpsException.Kind.NETWORK && plan.port() != null && plan.port() != root.port()) {
+                    at = LoginProof.onPort(root, plan.port());
+                    try {
+                        return VpsConnection.connect(at, log);
+                    } catch (VpsException stillRefused) {
+                        refused = stillRefused;
+                    }
+                }
+                if (refused.kind != VpsException.Kind.AUTH || plan.sudo() != SetupPlan.Sudo.NOPASSWD) {
                     throw refused;
                 }
-                return VpsConnection.connect(LoginProof.onPort(root, plan.port()), log);   // a run before moved sshd there
+                try {
+                    return VpsConnection.connect(LoginProof.newLogin(at, null, plan.user(), at.port()), log);
+                } catch (VpsException alsoRefused) {
+                    throw refused;   // root's refusal is the one to explain
+                }
             }
         } catch (VpsException notIn) {
             audit.put("error", notIn.kind.name()).write("failed", notIn.exitCode(), null, err);
             throw notIn;
         }
+    }
+
+    /** Root's own session runs the script as it is; the new user's through sudo -n. */
+    private static Privilege asRoot(VpsConnection c) {
+        return "root".equals(c.target.user()) ? Privilege.NONE : Privilege.sudo(null, null);
     }
 
     /** --write-ssh-config: the Host block and the host key the root login verified (read from the server's .pub files). */

@@ -16,12 +16,15 @@ final class ServerSetup {
     static final Duration SCRIPT_TIMEOUT = Duration.ofMinutes(5);
 
     private final VpsConnection root;
+    /** How the script becomes root there: it is root already, or sudo -n (the new user's, on a run after the first). */
+    private final Privilege asRoot;
     private final String script;
     /** Where the script's lines go as each mode ends (text output), or null (--json). */
     private final PrintStream progress;
 
-    ServerSetup(VpsConnection root, SetupPlan plan, PrintStream progress) {
+    ServerSetup(VpsConnection root, Privilege asRoot, SetupPlan plan, PrintStream progress) {
         this.root = root;
+        this.asRoot = asRoot;
         this.script = SetupScript.render(plan);
         this.progress = progress;
     }
@@ -62,7 +65,7 @@ final class ServerSetup {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         RemoteCommand own = RemoteCommand.of(SetupScript.inMode(script, mode));
-        RemoteCommand bounded = new RemoteCommand(own.command(), null, java.util.Map.of(), null, Privilege.NONE, false, SCRIPT_TIMEOUT,
+        RemoteCommand bounded = new RemoteCommand(own.command(), null, java.util.Map.of(), null, asRoot, false, SCRIPT_TIMEOUT,
                 own.runId(), null, true, false);
         ExecOutcome o = ExecRunner.run(root, bounded, out, err, java.io.InputStream.nullInputStream());
         String said = out.toString(StandardCharsets.UTF_8);

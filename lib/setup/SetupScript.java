@@ -94,6 +94,9 @@ final class SetupScript {
 
             case $mode in check|apply|all|rollback) ;; *) refuse "unknown mode $mode: check, apply, all or rollback" ;; esac
             [ "$(id -u)" = 0 ] || refuse "run this as root"
+            if [ "$firewall" = 1 ] && ! command -v ufw >/dev/null && ! command -v nft >/dev/null; then
+              refuse "--firewall: neither ufw nor nft is installed (apt-get install ufw), or leave --firewall out"
+            fi
 
             # --- sshd's files: a copy before the first change, put back on rollback
             save_sshd_files() {
@@ -301,8 +304,6 @@ final class SetupScript {
                 }
                 [ "$(cat /etc/nftables.vps-toolkit.nft 2>/dev/null)" = "$rules" ] && nft list table inet vps_toolkit >/dev/null 2>&1 \\
                   || step "load nftables table vps_toolkit (SSH on $(echo $fw_ports), all else in dropped)" "--firewall" write_nft
-              else
-                refuse "--firewall: neither ufw nor nft is installed (apt-get install ufw), or leave --firewall out"
               fi
             fi
 

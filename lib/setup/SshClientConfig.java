@@ -26,6 +26,19 @@ final class SshClientConfig {
         return explicit != null ? LocalFolders.expandHome(explicit) : LocalFolders.home().resolve(".ssh/config");
     }
 
+    /** CONFIG, created empty (0600) when it is missing. */
+    static void create(Path config) {
+        if (Files.exists(config)) {
+            return;
+        }
+        try {
+            Files.createDirectories(config.toAbsolutePath().getParent());
+            LocalFolders.writePrivate(config, "");
+        } catch (IOException e) {
+            throw VpsException.config("cannot create " + config + ": " + VpsException.reason(e), "check that folder's permissions");
+        }
+    }
+
     /** Appends the Host ALIAS block for LOGIN to CONFIG; false when the same block is there already. */
     static boolean writeHostBlock(Path config, String alias, Target login) {
         String block = hostBlock(alias, login);
