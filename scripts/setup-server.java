@@ -61,10 +61,13 @@ import picocli.CommandLine.Option;
                 "Here -u/--user and -p/--port name the NEW login: -p N moves sshd to port N (the old port stays until the",
                 "login is proven on N, then goes). Root is reached on VPS_PORT, the ssh config's Port or 22, else on N."},
         footer = {"", "Examples:",
-                "  setup-server -H 203.0.113.10 --password-auth --password-file ~/root-pw --accept-new -i ~/.ssh/id_ed25519 --check",
-                "  setup-server -H 203.0.113.10 --password-auth --password-file ~/root-pw -i ~/.ssh/id_ed25519 --write-ssh-config vps",
-                "  exec-command -H vps -- sudo -n true",
-                "  setup-server --authorize ~/.ssh/id_ed25519.pub --print-script > setup.sh   (paste it into the web console)"})
+                "  setup-server -H vps --check",
+                "  setup-server --authorize ~/.ssh/id_ed25519.pub --print-script > setup.sh",
+                "",
+                "First contact with root's password (from a file or VPS_PASSWORD, never an option value), then the new login:",
+                "  setup-server -H 203.0.113.10 --password-auth --password-file ~/root-pw --accept-new -i ~/.ssh/id_ed25519 \\",
+                "      --write-ssh-config vps",
+                "  exec-command -H vps -- sudo -n true"})
 class SetupServer implements Callable<Integer> {
     static final String DEFAULT_USER = "deployer";
 
@@ -168,7 +171,7 @@ class SetupServer implements Callable<Integer> {
         Audit audit = Audit.start("setup").target(root).command(describe(plan) + " --check");
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
-            List<SetupScript.Change> changes = new ServerSetup(c, asRoot(c), plan, json ? null : out).check();
+            List<SetupScript.Change> changes = new ServerSetup(c, asRoot(c), plan, json ? null : out).check(true);
             audit.put("changes", changes.size()).write("exited", 0, null, err);
             if (!json) {
                 out.println(changes.isEmpty() ? "nothing to change" : changes.size() + " change(s) to make; nothing was changed (--check)");
@@ -191,16 +194,18 @@ class SetupServer implements Callable<Integer> {
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
             ServerSetup setup = new ServerSetup(c, asRoot(c), plan, json ? null : out);
-            List<SetupScript.Change> changes = setup.check();
+            List<SetupScript.Change> changes = setup.check(false);
             boolean proven = false;
             if (!changes.isEmpty()) {
                 Target pinned = LoginProof.newLogin(root, c.hostKeyFingerprint(), plan.user(), login.port());
-                changes = setup.apply(() -> LoginProof.prove(pinned, plan.sudo() == SetupPlan.Sudo.NOPASSWD, target.verbose ? err : null));
+                changes = setup.apply(() -> {
+                    LoginProof.prove(pinned, plan.sudo() == SetupPlan.Sudo.NOPASSWD, target.verbose ? err : null);
+                    if (!json) {
+                        out.println("proven: " + plan.user() + "@" + root.host() + ":" + login.port() + " logs in with " + login.identities().get(0)
+                                + (plan.sudo() == SetupPlan.Sudo.NOPASSWD ? " and sudo -n works" : "") + ", while the root session stays open");
+                    }
+                });
                 proven = true;
-                if (!json) {
-                    out.println("proven: " + plan.user() + "@" + root.host() + ":" + login.port() + " logs in with " + login.identities().get(0)
-                            + (plan.sudo() == SetupPlan.Sudo.NOPASSWD ? " and sudo -n works" : "") + "; the root session was open throughout");
-                }
             } else if (!json) {
                 out.println("nothing to do: the server is already in this state");
             }

@@ -29,8 +29,9 @@ final class ServerSetup {
         this.progress = progress;
     }
 
-    List<SetupScript.Change> check() {
-        return SetupScript.changes(run(SetupScript.CHECK));
+    /** What a run would change; SHOW: its lines go to the progress stream too (--check), else they stay quiet. */
+    List<SetupScript.Change> check(boolean show) {
+        return SetupScript.changes(run(SetupScript.CHECK, show));
     }
 
     /** Applies the plan, proves the new login with PROOF before the old way in closes, and returns every change made. */
@@ -62,6 +63,10 @@ final class ServerSetup {
 
     /** Runs the script in MODE as root; its output, or a failure with the reason it printed. */
     private String run(String mode) {
+        return run(mode, true);
+    }
+
+    private String run(String mode, boolean show) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         RemoteCommand own = RemoteCommand.of(SetupScript.inMode(script, mode));
@@ -70,7 +75,7 @@ final class ServerSetup {
         ExecOutcome o = ExecRunner.run(root, bounded, out, err, java.io.InputStream.nullInputStream());
         String said = out.toString(StandardCharsets.UTF_8);
         String complaint = err.toString(StandardCharsets.UTF_8);
-        if (progress != null) {
+        if (progress != null && show) {
             progress.print(said);
             progress.print(complaint);
             progress.flush();
