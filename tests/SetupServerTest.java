@@ -137,6 +137,16 @@ class SetupServerTest {
             assertFalse(changes(first).isEmpty(), first.toString());
             assertEquals(Boolean.TRUE, ((Map<?, ?>) first.json().get("login")).get("proven"), first.toString());
 
+            String audit = String.join("\n", AuditLog.standard().files().stream().map(f -> {
+                try {
+                    return Files.readString(f);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList());
+            assertTrue(audit.contains("\"action\":\"setup\"") && audit.contains("setup-server --user deployer --sudo nopasswd"), audit);
+            assertFalse(audit.contains(ROOT_PASSWORD), "the root password is in no audit line");
+
             Runs.Result sudo = login(s, s.port, "deployer", key, "--", "sudo -n id -u");
             assertEquals(0, sudo.exit(), sudo.toString());
             assertEquals("0", ((String) sudo.json().get("stdout")).strip());
