@@ -131,7 +131,7 @@ class SetupServer implements Callable<Integer> {
         try {
             if (sshConfigAlias != null) {
                 SshClientConfig.checkAlias(sshConfigAlias);
-                if (!printScript) {
+                if (!printScript && !check) {
                     SshClientConfig.create(SshClientConfig.file(target.sshConfig));   // the file to write may be new; the login reads it too
                 }
             }

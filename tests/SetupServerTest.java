@@ -201,7 +201,7 @@ class SetupServerTest {
 
             Runs.Result printed = setup(List.of("--authorize", key + ".pub", "--print-script"));
             assertEquals(0, printed.exit(), printed.toString());
-            assertFalse(printed.stdout().contains("BEGIN"), "only the public key is in the script");
+            assertFalse(printed.stdout().contains("PRIVATE KEY"), "only the public key is in the script");
             byConsole.container.copyFileToContainer(Transferable.of(printed.stdout()), "/tmp/setup.sh");
             String ran = byConsole.exec("sh /tmp/setup.sh; echo exit=$?");
             assertTrue(ran.contains("changed: create user deployer") && ran.endsWith("exit=0\n"), ran);

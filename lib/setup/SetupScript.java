@@ -166,8 +166,11 @@ final class SetupScript {
             ak=$home/.ssh/authorized_keys
 
             # --- its keys: authorized_keys holds each (TYPE BASE64), owned by the user, private modes
-            has_key() { [ -f "$ak" ] && grep -qF -- "$(echo "$1" | cut -d' ' -f1,2)" "$ak"; }
-            missing_keys() { keys | while IFS= read -r k; do has_key "$k" || echo "$k"; done; }
+            # The keys go through awk's stdin, never an argv: any TYPE BASE64 pair of a line counts (options may come first).
+            missing_keys() {
+              keys | awk -v ak="$ak" 'BEGIN { while ((getline line < ak) > 0) { n = split(line, f, " "); for (i = 1; i < n; i++) have[f[i] " " f[i + 1]] = 1 } }
+                !(($1 " " $2) in have)'
+            }
             add_keys() {
               if [ -s "$ak" ] && [ -n "$(tail -c 1 "$ak")" ]; then echo >> "$ak"; fi
               missing_keys > "$ak.vps-new" && cat "$ak.vps-new" >> "$ak" && rm -f "$ak.vps-new"
