@@ -105,6 +105,8 @@ class SetupServer implements Callable<Integer> {
     private final PrintStream out;
     private final PrintStream err;
     private final InputStream in;
+    /** The run that changes the server, once it began: what it changed before a failure goes in --json's "changes". */
+    private ServerSetup setupRun;
 
     SetupServer() {
         this(System.out, System.err, System.in);
@@ -158,7 +160,7 @@ class SetupServer implements Callable<Integer> {
         } catch (VpsException e) {
             if (json) {
                 Map<String, Object> r = Json.failure(host, "setup-server", e, elapsedMs(start));
-                r.put("changes", List.of());
+                r.put("changes", setupRun == null ? List.of() : setupRun.made().stream().map(Json::fields).toList());
                 out.println(Json.write(r));
             }
             return Cli.fail(e, err);
@@ -194,6 +196,7 @@ class SetupServer implements Callable<Integer> {
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
             ServerSetup setup = new ServerSetup(c, asRoot(c), plan, json ? null : out);
+            setupRun = setup;
             List<SetupScript.Change> changes = setup.check(false);
             boolean proven = false;
             if (!changes.isEmpty()) {

@@ -180,6 +180,8 @@ class SetupServerTest {
             Map<?, ?> error = (Map<?, ?>) r.json().get("error");
             assertEquals("AUTH", error.get("kind"), r.toString());
             assertTrue(((String) error.get("message")).contains("rolled back"), r.toString());
+            assertTrue(r.stdout().contains("\"what\":\"create user deployer\"") && r.stdout().contains("restore sshd's settings"),
+                    "--json says what stays changed (the user) and what was undone: " + r.stdout());
             assertTrue(r.stderr().contains("vps: AUTH: the new login could not be proven"), r.stderr());
             assertTrue(r.stderr().contains("hint: "), r.stderr());
 

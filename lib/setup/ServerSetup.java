@@ -19,6 +19,7 @@ final class ServerSetup {
     /** How the script becomes root there: it is root already, or sudo -n (the new user's, on a run after the first). */
     private final Privilege asRoot;
     private final String script;
+    private final List<SetupScript.Change> made = new ArrayList<>();
     /** Where the script's lines go as each mode ends (text output), or null (--json). */
     private final PrintStream progress;
 
@@ -36,21 +37,26 @@ final class ServerSetup {
 
     /** Applies the plan, proves the new login with PROOF before the old way in closes, and returns every change made. */
     List<SetupScript.Change> apply(Runnable proof) {
-        List<SetupScript.Change> changes = new ArrayList<>(SetupScript.changes(run(SetupScript.APPLY)));
+        made.addAll(SetupScript.changes(run(SetupScript.APPLY)));
         try {
             proof.run();
         } catch (VpsException failed) {
             throw rolledBack(failed);
         }
-        changes.addAll(SetupScript.changes(run(SetupScript.ALL)));
-        return changes;
+        made.addAll(SetupScript.changes(run(SetupScript.ALL)));
+        return List.copyOf(made);
+    }
+
+    /** What {@link #apply} changed so far, rollback included: what a failure leaves on the server (--json reports it). */
+    List<SetupScript.Change> made() {
+        return List.copyOf(made);
     }
 
     /** The proof's FAILURE, once sshd's settings are back as they were (or saying they could not be put back). */
     private VpsException rolledBack(VpsException failure) {
         String undone;
         try {
-            run(SetupScript.ROLLBACK);
+            made.addAll(SetupScript.changes(run(SetupScript.ROLLBACK)));
             undone = "sshd's settings were rolled back: the old way in works as before";
         } catch (VpsException e) {
             undone = "the rollback failed too (" + e.getMessage() + "): keep this root session's server console at hand";
