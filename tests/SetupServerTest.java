@@ -281,4 +281,12 @@ class SetupServerTest {
         assertTrue(r.stderr().contains("vps: POLICY:"), r.stderr());
         assertNotEquals(-1, r.stderr().indexOf("read-only"), r.stderr());
     }
+
+    @Test
+    void oneServerAtATime(@TempDir Path dir) throws Exception {
+        TestSupport.freshEnvironment();
+        Runs.Result r = setup(List.of("-H", "web1,web2", "-i", key(dir, "id_deployer").toString()));
+        assertEquals(2, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: CONFIG: setup-server works on one host at a time"), r.stderr());
+    }
 }
