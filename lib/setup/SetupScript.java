@@ -141,13 +141,13 @@ final class SetupScript {
               kill -HUP "$pid"   # sshd re-executes itself; open connections stay
             }
             reload_and_wait() {
-              before=$(listeners | tr '\n' ' ')
+              before=$(listeners | tr '\\n' ' ')
               reload_sshd || return 1
               systemctl is-active --quiet ssh.socket 2>/dev/null || await_new_listeners "$before"
             }
 
             if [ "$mode" = rollback ]; then
-              [ -d "$saved" ] || fail "nothing to roll back: $saved is missing"
+              if [ ! -d "$saved" ]; then echo "nothing to roll back: this run left sshd's settings as they were"; exit 0; fi
               restore_sshd_files || fail "could not restore sshd's files from $saved"
               "$(sshd_bin)" -t || fail "sshd -t refuses the restored files in $saved"
               reload_and_wait || fail "could not reload sshd"
