@@ -20,6 +20,8 @@ import org.testcontainers.utility.DockerImageName;
 /**
  * setup-server against fresh servers as a VPS comes: root logs in with a password (a cloud-init drop-in allows
  * it), nobody else exists. Each test starts its own containers (setup-server changes sshd for good) and stops them.
+ * Another release: VPS_TEST_IMAGE=IMAGE (e.g. a debootstrap import of Ubuntu jammy or noble, as tests/docker-up
+ * makes Debian's) runs every test but debian13 on it.
  */
 class SetupServerTest {
     static final String ROOT_PASSWORD = "first-contact-pw";
