@@ -23,8 +23,11 @@ import org.junit.jupiter.api.Test;
 class LayoutTest {
     static final Path ROOT = EndToEndTest.ROOT.normalize();
     static final Set<String> PINS = Set.of("Deps.java", "McpDeps.java");
-    /** Code without comments; a string literal stays only when it is exactly a name (a main class handed to `java`). */
-    static final Pattern TOKEN = Pattern.compile("\"\"\"[^\\\\\"]*+(?:(?:\\\\.|\"(?!\"\"))[^\\\\\"]*+)*+\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'"
+    /**
+     * Code without comments; a string literal stays only when it is exactly a name (a main class handed to `java`).
+     * A text block is matched a run of plain characters at a time: one regex step per character overflowed the stack on long ones.
+     */
+    static final Pattern TOKEN = Pattern.compile("\"\"\"(?:[^\\\\\"]++|\\\\.|\"(?!\"\"))*+\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'"
             + "|//[^\\n]*|/\\*.*?\\*/|[A-Za-z_$][\\w$]*", Pattern.DOTALL);
 
     @Test

@@ -29,6 +29,8 @@
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java ../lib/diagnose/FixScript.java
+//SOURCES ../lib/setup/LoginProof.java ../lib/setup/ServerSetup.java ../lib/setup/SetupPlan.java
+//SOURCES ../lib/setup/SetupScript.java ../lib/setup/SshClientConfig.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
 //SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
@@ -63,6 +65,7 @@
 //SOURCES McpFleetTest.java FleetScriptsTest.java DryRunTest.java
 //SOURCES ../scripts/audit.java AuditTest.java
 //SOURCES PolicyCorpusTest.java PolicyTest.java
+//SOURCES ../scripts/setup-server.java SetupServerTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
@@ -91,7 +94,7 @@ public class RunTests {
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
             InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class, DryRunTest.class,
-            PolicyCorpusTest.class, PolicyTest.class);
+            PolicyCorpusTest.class, PolicyTest.class, SetupServerTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the

@@ -6,7 +6,7 @@ import java.util.List;
  */
 record PolicyAction(Kind kind, List<String> commands, boolean privileged, String shown) {
     enum Kind {
-        EXEC, JOB_START, SESSION_OPEN, SESSION_SEND, UPLOAD, DOWNLOAD;
+        EXEC, JOB_START, SESSION_OPEN, SESSION_SEND, UPLOAD, DOWNLOAD, SETUP;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
@@ -36,6 +36,7 @@ record PolicyAction(Kind kind, List<String> commands, boolean privileged, String
 
     /** Whether it can change the server whatever its commands are. */
     boolean changes() {
-        return privileged || kind == Kind.UPLOAD || kind == Kind.JOB_START || kind == Kind.SESSION_OPEN || kind == Kind.SESSION_SEND;
+        return privileged || kind == Kind.UPLOAD || kind == Kind.JOB_START || kind == Kind.SESSION_OPEN || kind == Kind.SESSION_SEND
+                || kind == Kind.SETUP;
     }
 }
