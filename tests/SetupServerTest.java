@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.Container;
@@ -20,8 +21,7 @@ import org.testcontainers.utility.DockerImageName;
 /**
  * setup-server against fresh servers as a VPS comes: root logs in with a password (a cloud-init drop-in allows
  * it), nobody else exists. Each test starts its own containers (setup-server changes sshd for good) and stops them.
- * Another release: VPS_TEST_IMAGE=IMAGE (e.g. a debootstrap import of Ubuntu jammy or noble, as tests/docker-up
- * makes Debian's) runs every test but debian13 on it.
+ * Debian 13 and Ubuntu 22.04 and 24.04 get a first contact each; VPS_TEST_IMAGE=IMAGE runs every test on another release.
  */
 class SetupServerTest {
     static final String ROOT_PASSWORD = "first-contact-pw";
@@ -260,6 +260,44 @@ class SetupServerTest {
             assertTrue(s.exec(SSHD_FACTS).contains("permitrootlogin no"), s.exec(SSHD_FACTS));
             Runs.Result in = login(s, s.port, "deployer", key, "--", "sudo -n true");
             assertEquals(0, in.exit(), in.toString());
+        }
+    }
+
+    @Test
+    void ubuntu2204(@TempDir Path dir) throws Exception {
+        onAnotherRelease(VpsServer.JAMMY_IMAGE, dir);
+    }
+
+    @Test
+    void ubuntu2404(@TempDir Path dir) throws Exception {
+        onAnotherRelease(VpsServer.NOBLE_IMAGE, dir);
+    }
+
+    /** The whole first contact on IMAGE's release: the deployer logs in and sudoes, passwords are refused, a second run finds nothing. */
+    private static void onAnotherRelease(String image, Path dir) throws Exception {
+        Assumptions.assumeTrue(imageExists(image), image + " was not built: tests/docker-up builds it only when archive.ubuntu.com answers");
+        try (FreshServer s = new FreshServer(image, true, dir)) {
+            freshEnvironment(s);
+            Path key = key(dir, "id_deployer");
+            Runs.Result first = setup(firstContact(s, key, "--json"));
+            assertEquals(0, first.exit(), first.toString());
+            Runs.Result in = login(s, s.port, "deployer", key, "--", "sudo -n true");
+            assertEquals(0, in.exit(), in.toString());
+            assertTrue(s.exec(SSHD_FACTS).contains("passwordauthentication no"), s.exec(SSHD_FACTS));
+            Runs.Result root = login(s, s.port, "root", null, "--password-auth", "--", "true");
+            assertEquals(255, root.exit(), "root's password is refused: " + root);
+            Runs.Result again = setup(firstContact(s, key, "--check", "--json"));
+            assertEquals(0, again.exit(), again.toString());
+            assertTrue(changes(again).isEmpty(), again.toString());
+        }
+    }
+
+    private static boolean imageExists(String image) {
+        try {
+            org.testcontainers.DockerClientFactory.instance().client().inspectImageCmd(image).exec();
+            return true;
+        } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+            return false;
         }
     }
 

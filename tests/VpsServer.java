@@ -22,6 +22,9 @@ final class VpsServer implements AutoCloseable {
     static final String IMAGE = System.getenv().getOrDefault("VPS_TEST_IMAGE", "vps-toolkit/openssh:bookworm-3");
     /** Debian 13 with OpenSSH 10 (tests/docker-up builds it too): ML-KEM is its default key exchange. */
     static final String TRIXIE_IMAGE = System.getenv().getOrDefault("VPS_TEST_TRIXIE_IMAGE", "vps-toolkit/openssh:trixie-1");
+    /** Ubuntu 22.04 and 24.04, which tests/docker-up builds when archive.ubuntu.com answers (setup-server's releases). */
+    static final String JAMMY_IMAGE = System.getenv().getOrDefault("VPS_TEST_JAMMY_IMAGE", "vps-toolkit/openssh:jammy-1");
+    static final String NOBLE_IMAGE = System.getenv().getOrDefault("VPS_TEST_NOBLE_IMAGE", "vps-toolkit/openssh:noble-1");
     private static VpsServer shared;
 
     final GenericContainer<?> container;
