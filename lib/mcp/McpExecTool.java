@@ -107,7 +107,10 @@ final class McpExecTool {
                 if (jobId == null) {
                     return ExecRunner.run(c, cmd, stdout, stderr, null);
                 }
-                detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, Interrupts.printingTo(log));
+                // A cancelled call (or a client gone) stops its command: the job is killed, as job_kill does, and job_status says so.
+                try (Interrupts.Registration kill = Interrupts.stopping(() -> killJob(c, jobId))) {
+                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, Interrupts.printingTo(log));
+                }
                 return detached[0].outcome();
             });
         } catch (VpsException e) {
@@ -126,13 +129,23 @@ final class McpExecTool {
             r.put("nextStderr", detached[0].stderrNext());
             return r;
         }
-        if (jobId != null) {
+        if (jobId != null && !Interrupts.happened()) {
             forget(name, jobId);
         }
         Map<String, Object> r = envelope(host[0], command, outcome.status(), outcome.exitCode(), outcome.signal(), stdout, stderr, start);
+        if (jobId != null && Interrupts.happened()) {
+            r.put("job", jobId);   // killed by the cancel: kept, so that job_status reports it
+        }
         VpsException problem = outcome.problem(timeout);
         r.put("error", problem == null ? null : Json.error(problem));
         return r;
+    }
+
+    /** job_kill's TERM, from a stop: in a scope of its own, since the interrupted one starts no new command. */
+    private static void killJob(VpsConnection c, String jobId) {
+        try (Interrupts.Registration own = Interrupts.enter(Interrupts.newScope())) {
+            new Jobs(c).kill(jobId, "TERM");
+        }
     }
 
     private static String jobId(Duration detachAfter) {
@@ -155,7 +168,8 @@ final class McpExecTool {
      */
     private void forget(String name, String jobId) {
         cleaner.execute(() -> {
-            try {
+            // The cleaner's thread inherited the scope of the call that created it: each removal runs in a scope of its own.
+            try (Interrupts.Registration own = Interrupts.enter(Interrupts.newScope())) {
                 connections.use(names.resolveFor(name, connections), 1, c -> {
                     new Jobs(c).remove(jobId);
                     return null;

@@ -174,12 +174,42 @@ final class McpSerialTransport implements McpServerTransportProvider {
                 if (error != null) {
                     answer(error);
                 } else if (!text.isBlank()) {
-                    raw.write('\n');
-                    line = raw.toByteArray();
-                    pos = 0;
-                    return true;
+                    String routed = routed(text);
+                    if (routed != null) {
+                        line = (routed + "\n").getBytes(StandardCharsets.UTF_8);
+                        pos = 0;
+                        return true;
+                    }
                 }
             }
+        }
+
+        /**
+         * A valid message as the SDK gets it: a tools/call carries its own JSON-RPC id in its _meta
+         * (the SDK hands a tool only its params), so that notifications/cancelled can name the call;
+         * that notification is acted on here ({@link McpCalls#cancel}) and goes no further (null).
+         */
+        private String routed(String text) throws IOException {
+            if (!text.contains("tools/call") && !text.contains("notifications/cancelled")) {
+                return text;
+            }
+            Map<String, Object> message = mapper.readValue(text, new TypeRef<Map<String, Object>>() { });
+            Object params = message.get("params");
+            if ("notifications/cancelled".equals(message.get("method"))) {
+                if (params instanceof Map<?, ?> p) {
+                    McpCalls.cancel(p.get("requestId"), p.get("reason") instanceof String r ? r : null);
+                }
+                return null;
+            }
+            if (!"tools/call".equals(message.get("method")) || message.get("id") == null || !(params instanceof Map<?, ?>)) {
+                return text;
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> p = (Map<String, Object>) params;
+            Map<String, Object> meta = p.get("_meta") instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m) : new LinkedHashMap<>();
+            meta.put(McpCalls.REQUEST_ID_META, message.get("id"));
+            p.put("_meta", meta);
+            return mapper.writeValueAsString(message);
         }
 
         /** Reads more of the input into the buffer; false at its end. */

@@ -12,8 +12,6 @@ import java.util.Map;
  * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
  */
 record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
-    private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
-
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
@@ -23,7 +21,10 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
                 .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
             Audit.caller(exchange.getClientInfo() != null ? "mcp:" + exchange.getClientInfo().name() : "mcp");
-            return call(request.arguments(), McpConfirm.through(exchange));
+            Object requestId = request.meta() == null ? null : request.meta().get(McpCalls.REQUEST_ID_META);
+            try (McpCalls.Call running = McpCalls.begin(requestId)) {
+                return call(request.arguments(), McpConfirm.through(exchange), running);
+            }
         }).build();
     }
 
@@ -34,26 +35,36 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
      * thread, and the call is then never answered.
      */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
-        return call(arguments, Guard.Confirmer.NOBODY);
-    }
-
-    McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer) {
-        long start = System.nanoTime();
-        McpArgs args = new McpArgs(arguments, confirmer);
-        IN_FLIGHT.incrementAndGet();
-        try {
-            return toResult(handle(args, start));
-        } catch (RuntimeException | Error e) {
-            // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
-            return toResult(internalFailure(args, e, start));
-        } finally {
-            IN_FLIGHT.decrementAndGet();
+        try (McpCalls.Call running = McpCalls.begin(null)) {
+            return call(arguments, Guard.Confirmer.NOBODY, running);
         }
     }
 
-    /** How many tool calls are running now, in this process. */
-    static int callsInFlight() {
-        return IN_FLIGHT.get();
+    private McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer, McpCalls.Call running) {
+        long start = System.nanoTime();
+        McpArgs args = new McpArgs(arguments, confirmer);
+        try {
+            return toResult(cancelledIf(running, handle(args, start)));
+        } catch (RuntimeException | Error e) {
+            // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
+            return toResult(internalFailure(args, e, start));
+        }
+    }
+
+    /**
+     * A cancelled call's result says so, whatever its work returned when its stops ended it (an exit
+     * by TERM, an interrupted wait); a job it named stays, reported killed by job_status.
+     */
+    private static Map<String, Object> cancelledIf(McpCalls.Call running, Map<String, Object> result) {
+        String why = running.cancelledBecause();
+        if (why == null) {
+            return result;
+        }
+        Map<String, Object> r = new java.util.LinkedHashMap<>(result);
+        r.put("status", "failed");
+        r.put("error", Interrupts.error(why + "; what it started on the server was stopped",
+                r.get("job") == null ? "run it again if it is still needed" : "job_status " + r.get("job") + " says how the job ended (killed)"));
+        return r;
     }
 
     private Map<String, Object> handle(McpArgs args, long start) {

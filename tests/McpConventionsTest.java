@@ -1,0 +1,131 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * mcp-server and the MCP conventions of issue 23: a lifetime bound to its client, structured
+ * results, cancellation, progress, resources; driven by raw JSON-RPC lines, the SDK's client and
+ * the official Inspector CLI, against the OpenSSH container.
+ */
+class McpConventionsTest extends VpsTestBase {
+    static Path dir;
+
+    @BeforeAll
+    static void folders() throws IOException {
+        dir = Files.createTempDirectory("mcp-conventions");
+        Files.writeString(dir.resolve("ssh_config"), "");
+    }
+
+    /** The java command line that starts mcp-server with SERVER_ARGS, as McpServerTest's sessions do. */
+    static List<String> serverCommand(List<String> serverArgs) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Duser.home=" + dir, "-cp", System.getProperty("java.class.path"), "McpServer"));
+        cmd.addAll(serverArgs);
+        return cmd;
+    }
+
+    static ProcessBuilder withServerEnvironment(ProcessBuilder pb) {
+        pb.environment().put("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString());
+        pb.environment().put("VPS_SSH_CONFIG", dir.resolve("ssh_config").toString());
+        return pb;
+    }
+
+    /** JSON-RPC lines: initialize, initialized, then CALLS (tool name and arguments), ids 1.. */
+    static String session(List<Map<String, Object>> calls) {
+        StringBuilder s = new StringBuilder();
+        s.append(Json.write(Map.of("jsonrpc", "2.0", "id", 0, "method", "initialize", "params", Map.of("protocolVersion", "2025-06-18",
+                "capabilities", Map.of(), "clientInfo", Map.of("name", "conventions-test", "version", "1"))))).append('\n');
+        s.append(Json.write(Map.of("jsonrpc", "2.0", "method", "notifications/initialized"))).append('\n');
+        int id = 1;
+        for (Map<String, Object> call : calls) {
+            s.append(Json.write(Map.of("jsonrpc", "2.0", "id", id++, "method", "tools/call", "params", call))).append('\n');
+        }
+        return s.toString();
+    }
+
+    /** How many processes in the container run exactly `sleep SECONDS`. */
+    static int remoteSleeps(int seconds) {
+        String out = vps.exec("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $' || true");
+        return Integer.parseInt(out.trim());
+    }
+
+    /** Polls (every 100 ms, at most MS) until CONDITION holds; whether it did. */
+    static boolean within(long ms, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + ms * 1_000_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(100);
+        }
+        return true;
+    }
+
+    @Test
+    void aClientKilledWithAnswersUnreadLeavesNoServerBehind() throws Exception {
+        int seconds = 3000 + ThreadLocalRandom.current().nextInt(900);
+        List<Map<String, Object>> calls = new ArrayList<>();
+        for (int i = 0; i < 18; i++) {   // 18 answers of 200 kB each: far more than a pipe holds, and nobody reads them
+            calls.add(Map.of("name", "exec", "arguments", Map.of("command", "head -c 200000 /dev/zero | tr '\\0' x")));
+        }
+        calls.add(Map.of("name", "exec", "arguments", Map.of("command", "sleep " + seconds)));   // a job (detach_after 45s)
+        calls.add(Map.of("name", "exec", "arguments", Map.of("command", "sleep " + seconds, "detach_after", "0")));   // a plain exec
+        Path requests = Files.writeString(dir.resolve("killed-client.jsonl"), session(calls));
+        Path log = dir.resolve("killed-client.log");
+        // The client: a shell whose pipeline outlives it. Its first member keeps mcp-server's stdin open,
+        // its last holds stdout and never reads it; then the shell itself is killed.
+        List<String> sh = new ArrayList<>(List.of("sh", "-c", "{ cat \"$1\"; exec sleep 600; } | { shift 2; exec \"$@\"; } 2>\"$2\" | exec sleep 600",
+                "client", requests.toString(), log.toString()));
+        sh.addAll(serverCommand(vps.target("root")));
+        Process client = withServerEnvironment(new ProcessBuilder(sh)).redirectErrorStream(true).start();
+        List<ProcessHandle> family = new ArrayList<>();
+        try {
+            vps.await("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $'", "2");
+            family.addAll(client.descendants().toList());
+            ProcessHandle server = family.stream().filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                    .findFirst().orElseThrow(() -> new AssertionError("no mcp-server among the client's processes"));
+            assertEquals(client.pid(), server.parent().map(ProcessHandle::pid).orElse(-1L), "mcp-server is the client shell's child");
+
+            client.destroyForcibly();   // SIGKILL: nothing of the client says goodbye
+            boolean ended = within(5_000, () -> !server.isAlive());
+            assertTrue(ended, "mcp-server still runs 5 s after its client was killed; its log:\n" + Files.readString(log));
+            assertTrue(within(1_000, () -> remoteSleeps(seconds) == 0), "the calls' sleeps were left running on the server");
+            assertTrue(Files.readString(log).contains("the client went away (its parent process"), Files.readString(log));
+        } finally {
+            client.destroyForcibly();
+            family.forEach(ProcessHandle::destroyForcibly);
+            vps.exec("pkill -x -f 'sleep " + seconds + "' || true");
+        }
+    }
+
+    @Test
+    void stdinAtItsEndStopsTheCallsInFlightAndEndsTheServer() throws Exception {
+        int seconds = 3000 + ThreadLocalRandom.current().nextInt(900);
+        String lines = session(List.of(Map.of("name", "exec", "arguments", Map.of("command", "sleep " + seconds))));
+        Process server = withServerEnvironment(new ProcessBuilder(serverCommand(vps.target("root"))))
+                .redirectError(dir.resolve("stdin-end.log").toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            server.getOutputStream().write(lines.getBytes(StandardCharsets.UTF_8));
+            server.getOutputStream().flush();
+            vps.await("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $'", "1");
+            server.getOutputStream().close();
+            assertTrue(within(5_000, () -> !server.isAlive()), "mcp-server still runs 5 s after its stdin ended");
+            assertEquals(0, remoteSleeps(seconds), "the call's job was left running");
+        } finally {
+            server.destroyForcibly();
+            vps.exec("pkill -x -f 'sleep " + seconds + "' || true");
+        }
+    }
+}
