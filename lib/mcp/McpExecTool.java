@@ -109,7 +109,8 @@ final class McpExecTool {
                 }
                 // A cancelled call (or a client gone) stops its command: the job is killed, as job_kill does, and job_status says so.
                 try (Interrupts.Registration kill = Interrupts.stopping(() -> killJob(c, jobId))) {
-                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, Interrupts.printingTo(log));
+                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr,
+                            (what, hint) -> log.println("mcp-server: the call was cancelled: its job " + jobId + " is killed"));
                 }
                 return detached[0].outcome();
             });
