@@ -3,6 +3,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,6 +14,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -127,5 +134,102 @@ class McpConventionsTest extends VpsTestBase {
             server.destroyForcibly();
             vps.exec("pkill -x -f 'sleep " + seconds + "' || true");
         }
+    }
+
+    /** A session of the SDK's client with mcp-server, the container's root as the default target. */
+    static McpServerTest.Session rootSession() {
+        return new McpServerTest.Session(dir, dir.resolve("ssh_config"), vps.target("root"), Map.of());
+    }
+
+    /** Validates STRUCTURED against SCHEMA with an independent validator (networknt, JSON Schema 2020-12); the errors, empty when valid. */
+    static List<String> violations(Map<String, Object> schema, Object structured) {
+        return SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12).getSchema(Json.write(schema))
+                .validate(Json.write(structured), InputFormat.JSON).stream().map(Object::toString).toList();
+    }
+
+    @Test
+    void everyToolDeclaresItsOutputAndEveryResultMatchesIt() throws IOException {
+        Path local = Files.writeString(dir.resolve("up.txt"), "uploaded\n");
+        String remote = "/tmp/conventions-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        try (McpServerTest.Session s = rootSession()) {
+            Map<String, McpSchema.Tool> tools = s.client.listTools().tools().stream().collect(Collectors.toMap(McpSchema.Tool::name, Function.identity()));
+            for (McpSchema.Tool t : tools.values()) {
+                assertNotNull(t.outputSchema(), t.name() + " declares an outputSchema");
+                assertNotNull(t.title(), t.name() + " has a title");
+                McpSchema.ToolAnnotations a = t.annotations();
+                assertNotNull(a.readOnlyHint(), t.name());
+                assertNotNull(a.destructiveHint(), t.name());
+                assertNotNull(a.idempotentHint(), t.name());
+                assertNotNull(a.openWorldHint(), t.name());
+                assertFalse(a.readOnlyHint() && a.destructiveHint(), t.name() + ": a read-only tool destroys nothing");
+            }
+            for (String reads : List.of("read_file", "job_status", "job_logs", "job_wait", "job_list", "session_read", "list_targets", "diagnose_auth")) {
+                assertTrue(tools.get(reads).annotations().readOnlyHint(), reads + " is read-only");
+            }
+            for (String changes : List.of("exec", "write_file", "upload", "download", "job_start", "job_kill", "session_open", "session_send", "session_close")) {
+                assertFalse(tools.get(changes).annotations().readOnlyHint(), changes + " changes something");
+            }
+            assertFalse(tools.get("list_targets").annotations().openWorldHint(), "list_targets reads only this server's own settings");
+
+            List<String> called = new ArrayList<>();
+            Function<McpSchema.CallToolRequest, McpSchema.CallToolResult> call = request -> {
+                McpSchema.CallToolResult r = s.client.callTool(request);
+                called.add(request.name());
+                String text = ((McpSchema.TextContent) r.content().get(0)).text();
+                assertNotNull(r.structuredContent(), request.name() + " returns structuredContent: " + text);
+                assertEquals(Json.read(text, Map.class), Json.read(Json.write(r.structuredContent()), Map.class), request.name() + ": the text is the same JSON, for older clients");
+                assertEquals(List.of(), violations(tools.get(request.name()).outputSchema(), r.structuredContent()), request.name() + ": " + text);
+                return r;
+            };
+            Function<McpSchema.CallToolResult, Map<?, ?>> json = r -> (Map<?, ?>) r.structuredContent();
+            assertEquals("hi\n", json.apply(call.apply(request("exec", "command", "echo hi"))).get("stdout"));
+            call.apply(request("exec", "command", "echo hi", "dry_run", true));
+            call.apply(request("exec", "command", "echo hi", "targets", List.of("127.0.0.1")));
+            McpSchema.CallToolResult failed = call.apply(request("exec", "command", "echo hi", "target", "nobody@127.0.0.1:1"));
+            assertTrue(failed.isError(), "a failure is a tool error, and its structuredContent matches the schema too");
+            call.apply(request("write_file", "path", remote + "/w.txt", "content", "written\n", "mkdir", true));
+            assertEquals("written\n", json.apply(call.apply(request("read_file", "path", remote + "/w.txt"))).get("content"));
+            call.apply(request("upload", "local", local.toString(), "remote", remote + "/up.txt"));
+            call.apply(request("upload", "local", local.toString(), "remote", remote + "/up.txt", "dry_run", true));
+            call.apply(request("download", "remote", remote + "/up.txt", "local", dir.resolve("down.txt").toString()));
+            String job = (String) json.apply(call.apply(request("job_start", "command", "echo job; sleep 60"))).get("job");
+            call.apply(request("job_status", "id", job));
+            call.apply(request("job_logs", "id", job));
+            call.apply(request("job_list"));
+            call.apply(request("job_kill", "id", job));
+            call.apply(request("job_wait", "id", job, "max", "5s"));
+            String session = (String) json.apply(call.apply(request("session_open", "command", "sh -i"))).get("session");
+            call.apply(request("session_send", "id", session, "text", "echo said-$((1+1))\n"));
+            call.apply(request("session_read", "id", session, "wait_for", "said-2"));
+            call.apply(request("session_close", "id", session));
+            call.apply(request("list_targets"));
+            call.apply(request("diagnose_auth"));
+            assertEquals(tools.keySet(), Set.copyOf(called), "a call of every tool");
+        } finally {
+            vps.exec("rm -rf " + remote);
+        }
+    }
+
+    @Test
+    void diagnoseAuthRecordsNoHostKeyUnlessAsked() throws IOException {
+        Path knownHosts = Files.writeString(dir.resolve("fresh_known_hosts"), "");
+        Path config = Files.writeString(dir.resolve("fresh_ssh_config"), "Host fresh\n  HostName 127.0.0.1\n  Port " + vps.port + "\n  User root\n  IdentityFile "
+                + vps.key + "\n  UserKnownHostsFile " + knownHosts + "\n  StrictHostKeyChecking accept-new\n");
+        try (McpServerTest.Session s = new McpServerTest.Session(dir, config, List.of(), Map.of())) {
+            McpSchema.CallToolResult looked = s.client.callTool(request("diagnose_auth", "target", "fresh"));
+            assertEquals("", Files.readString(knownHosts), "diagnose_auth wrote known_hosts unasked: " + looked.structuredContent());
+            assertTrue(String.valueOf(looked.structuredContent()).contains("not known yet"), String.valueOf(looked.structuredContent()));
+
+            s.client.callTool(request("diagnose_auth", "target", "fresh", "accept_new", true));
+            assertTrue(Files.readString(knownHosts).contains("ssh-ed25519"), "accept_new: true records the key");
+        }
+    }
+
+    static McpSchema.CallToolRequest request(String tool, Object... pairs) {
+        Map<String, Object> arguments = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            arguments.put((String) pairs[i], pairs[i + 1]);
+        }
+        return new McpSchema.CallToolRequest(tool, arguments);
     }
 }

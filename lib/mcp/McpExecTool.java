@@ -50,7 +50,7 @@ final class McpExecTool {
                                 + "the exact request this call would make, secrets and env values shown as ***.")
                         .fleet())
                         .build(),
-                false, new McpFleet(names).each("exec", this::exec));
+                McpOutput.exec(), McpTool.Hints.changes("Run a command", true, false), new McpFleet(names).each("exec", this::exec));
     }
 
     /** sudo, sudo_user and su: the passwords come only from this server's environment or .env, never from an argument. */

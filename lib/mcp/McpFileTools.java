@@ -60,7 +60,7 @@ final class McpFileTools {
                                 .choice("encoding", "How content is written: utf8 (default) or base64 for binary data.", "utf8", "base64")
                                 .flag("mkdir", "Create missing parent folders.")
                                 .build(),
-                        false, this::writeFile),
+                        McpOutput.transfer(false), McpTool.Hints.changes("Write a remote file", true, true), this::writeFile),
                 new McpTool("read_file",
                         "Read a remote regular file into the result (content, bytes, and sha256 of the content returned). Refuses "
                                 + "files larger than max_bytes (default 256 KiB, at most 8 MiB) instead of cutting them, also when a file "
@@ -72,7 +72,7 @@ final class McpFileTools {
                                 .requiredText("path", "Remote file path.")
                                 .integer("max_bytes", "Largest file to return, in bytes (default 262144, at most 8388608).")
                                 .build(),
-                        true, this::readFile),
+                        McpOutput.readFile(), McpTool.Hints.reads("Read a remote file"), this::readFile),
                 new McpTool("upload",
                         "Copy a local file or folder (on the machine running this MCP server) to the server over SFTP: atomic per "
                                 + "file, SHA-256 verified, resumable (repeat the same call after a failure). Like scp: an existing target "
@@ -86,7 +86,7 @@ final class McpFileTools {
                                 .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
-                        false, new McpFleet(names).each("upload", this::upload)),
+                        McpOutput.transfer(true), McpTool.Hints.changes("Upload local files", true, true), new McpFleet(names).each("upload", this::upload)),
                 new McpTool("download",
                         "Copy remote files or folders to a local path (on the machine running this MCP server) over SFTP: atomic per "
                                 + "file, SHA-256 verified, resumable. remote may be a glob such as '/var/log/nginx/*.log' (expanded by "
@@ -100,7 +100,7 @@ final class McpFileTools {
                                 .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
-                        false, new McpFleet(names).each("download", UnaryOperator.identity(),
+                        McpOutput.transfer(true), McpTool.Hints.changes("Download to local files", true, true), new McpFleet(names).each("download", UnaryOperator.identity(),
                                 (args, host) -> args.with("local", TransferOptions.perHostDestination(args.requiredText("local"), host.pathName())), this::download)));
     }
 

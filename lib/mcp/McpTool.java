@@ -11,14 +11,40 @@ import java.util.Map;
  * and every VpsException, is a tool error (isError): the envelope with error {kind, message,
  * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
  */
-record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+record McpTool(String name, String description, Map<String, Object> inputSchema, Map<String, Object> outputSchema, Hints hints, Handler handler) {
+    /** A tool with the envelope as its output schema, read-only or else destructive. */
+    McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+        this(name, description, inputSchema, McpOutput.plain(), readOnly ? Hints.reads(name) : Hints.changes(name, true, false), handler);
+    }
+
+    /** The tool's title and what it does to the world, as MCP's annotations tell a client (which may ask the person before a destructive one). */
+    record Hints(String title, boolean readOnly, boolean destructive, boolean idempotent, boolean openWorld) {
+        /** Only reads, on the server: repeating it changes nothing. */
+        static Hints reads(String title) {
+            return new Hints(title, true, false, true, true);
+        }
+
+        /** Changes something; DESTRUCTIVE when it may delete or replace what was there; IDEMPOTENT when repeating it adds nothing. */
+        static Hints changes(String title, boolean destructive, boolean idempotent) {
+            return new Hints(title, false, destructive, idempotent, true);
+        }
+
+        /** Reads only what this MCP server knows, no server. */
+        static Hints local(String title) {
+            return new Hints(title, true, false, true, false);
+        }
+
+        McpSchema.ToolAnnotations annotations() {
+            return new McpSchema.ToolAnnotations(title, readOnly, destructive, idempotent, openWorld, null);
+        }
+    }
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
 
     SyncToolSpecification specification() {
-        McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
-                .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
+        McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).title(hints.title()).description(description)
+                .outputSchema(outputSchema).annotations(hints.annotations()).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
             Audit.caller(exchange.getClientInfo() != null ? "mcp:" + exchange.getClientInfo().name() : "mcp");
             Object requestId = request.meta() == null ? null : request.meta().get(McpCalls.REQUEST_ID_META);
@@ -99,8 +125,9 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
         return Json.failure(args.target(), args.label(name), internal, (System.nanoTime() - start) / 1_000_000);
     }
 
+    /** The result as structuredContent and, for clients older than it, the same JSON as text (then the error's two lines). */
     private static McpSchema.CallToolResult toResult(Map<String, Object> result) {
-        McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().addTextContent(Json.write(result));
+        McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().structuredContent(result).addTextContent(Json.write(result));
         if (result.get("error") instanceof Map<?, ?> error) {
             out.addTextContent("vps: " + error.get("kind") + ": " + error.get("message") + (error.get("hint") == null ? "" : "\nhint: " + error.get("hint")));
             out.isError(true);
