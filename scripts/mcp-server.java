@@ -36,8 +36,9 @@
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpCalls.java ../lib/mcp/McpClientLifetime.java ../lib/mcp/McpConfirm.java
 //SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java
-//SOURCES ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpSerialTransport.java
+//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
+//SOURCES ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -88,6 +89,11 @@ class McpServer implements Callable<Integer> {
             description = "An Ansible inventory (INI or YAML; env VPS_INVENTORY): its host names resolve with their vars, and a tool's 'targets' may be a pattern over it.")
     Path inventory;
 
+    @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
+            description = "When a call's client asks for progress (a progressToken), send notifications/progress after each DUR of silence "
+                    + "(exec, job_wait, session_read with wait_for; transfers every few seconds): elapsed time, bytes, last line. Default: ${DEFAULT-VALUE}.")
+    java.time.Duration heartbeat;
+
     private final InputStream in;
     private final OutputStream protocol;
     private final PrintStream err;
@@ -118,6 +124,7 @@ class McpServer implements Callable<Integer> {
         } catch (VpsException e) {
             return Cli.fail(e, err);
         }
+        McpProgress.every(heartbeat);
         OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();
         SessionPool connections = new SessionPool(err);

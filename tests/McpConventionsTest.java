@@ -6,7 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.json.TypeRef;
+import io.modelcontextprotocol.spec.McpClientTransport;
 import io.modelcontextprotocol.spec.McpSchema;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import reactor.core.publisher.Mono;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,9 +75,14 @@ class McpConventionsTest extends VpsTestBase {
         return s.toString();
     }
 
+    /** A shell command that prints how many processes run exactly `sleep SECONDS` (their command lines, from /proc). */
+    static String sleepsCommand(int seconds) {
+        return "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $'";
+    }
+
     /** How many processes in the container run exactly `sleep SECONDS`. */
     static int remoteSleeps(int seconds) {
-        String out = vps.exec("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $' || true");
+        String out = vps.exec(sleepsCommand(seconds) + " || true");
         return Integer.parseInt(out.trim());
     }
 
@@ -99,7 +117,7 @@ class McpConventionsTest extends VpsTestBase {
         Process client = withServerEnvironment(new ProcessBuilder(sh)).redirectErrorStream(true).start();
         List<ProcessHandle> family = new ArrayList<>();
         try {
-            vps.await("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $'", "2");
+            vps.await(sleepsCommand(seconds), "2");
             family.addAll(client.descendants().toList());
             ProcessHandle server = family.stream().filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
                     .findFirst().orElseThrow(() -> new AssertionError("no mcp-server among the client's processes"));
@@ -126,7 +144,7 @@ class McpConventionsTest extends VpsTestBase {
         try {
             server.getOutputStream().write(lines.getBytes(StandardCharsets.UTF_8));
             server.getOutputStream().flush();
-            vps.await("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep " + seconds + " $'", "1");
+            vps.await(sleepsCommand(seconds), "1");
             server.getOutputStream().close();
             assertTrue(within(5_000, () -> !server.isAlive()), "mcp-server still runs 5 s after its stdin ended");
             assertEquals(0, remoteSleeps(seconds), "the call's job was left running");
@@ -231,5 +249,137 @@ class McpConventionsTest extends VpsTestBase {
             arguments.put((String) pairs[i], pairs[i + 1]);
         }
         return new McpSchema.CallToolRequest(tool, arguments);
+    }
+
+    /**
+     * The SDK's client over stdio, with what it has no API for: the JSON-RPC ids of its tools/call
+     * requests (seen on the way out) and notifications/cancelled sent for one of them; progress
+     * and resource updates are collected.
+     */
+    static final class Client implements AutoCloseable {
+        final McpSyncClient client;
+        final List<Object> callIds = java.util.Collections.synchronizedList(new ArrayList<>());
+        final BlockingQueue<McpSchema.ProgressNotification> progress = new LinkedBlockingQueue<>();
+        final BlockingQueue<List<McpSchema.ResourceContents>> updates = new LinkedBlockingQueue<>();
+        final List<String> stderr = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final McpClientTransport transport;
+
+        Client(List<String> serverArgs) {
+            List<String> cmd = serverCommand(serverArgs);
+            ServerParameters params = ServerParameters.builder(cmd.get(0)).args(cmd.subList(1, cmd.size()))
+                    .env(Map.of("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString(), "VPS_SSH_CONFIG", dir.resolve("ssh_config").toString())).build();
+            StdioClientTransport stdio = new StdioClientTransport(params, McpJsonDefaults.getMapper());
+            stdio.setStdErrorHandler(stderr::add);
+            transport = new Recording(stdio, callIds);
+            client = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(120)).initializationTimeout(Duration.ofSeconds(60))
+                    .progressConsumer(progress::add).resourcesUpdateConsumer(updates::add).build();
+            client.initialize();
+        }
+
+        /** Calls TOOL on a thread of its own; the call's JSON-RPC id is the next of callIds. */
+        CompletableFuture<McpSchema.CallToolResult> start(McpSchema.CallToolRequest request) {
+            return CompletableFuture.supplyAsync(() -> client.callTool(request));
+        }
+
+        /** The id of the INDEXth tools/call sent, once it was sent (at most 30 s). */
+        Object callId(int index) throws InterruptedException {
+            assertTrue(within(30_000, () -> callIds.size() > index), "the call was never sent");
+            return callIds.get(index);
+        }
+
+        void cancel(Object requestId) {
+            transport.sendMessage(new McpSchema.JSONRPCNotification("2.0", "notifications/cancelled",
+                    Map.of("requestId", requestId, "reason", "the test cancels it"))).block(Duration.ofSeconds(10));
+        }
+
+        @Override
+        public void close() {
+            client.closeGracefully();
+        }
+    }
+
+    private record Recording(McpClientTransport delegate, List<Object> callIds) implements McpClientTransport {
+        @Override
+        public Mono<Void> connect(java.util.function.Function<Mono<McpSchema.JSONRPCMessage>, Mono<McpSchema.JSONRPCMessage>> handler) {
+            return delegate.connect(handler);
+        }
+
+        @Override
+        public Mono<Void> sendMessage(McpSchema.JSONRPCMessage message) {
+            if (message instanceof McpSchema.JSONRPCRequest r && r.method().equals("tools/call")) {
+                callIds.add(r.id());
+            }
+            return delegate.sendMessage(message);
+        }
+
+        @Override
+        public Mono<Void> closeGracefully() {
+            return delegate.closeGracefully();
+        }
+
+        @Override
+        public <T> T unmarshalFrom(Object data, TypeRef<T> type) {
+            return delegate.unmarshalFrom(data, type);
+        }
+
+        @Override
+        public List<String> protocolVersions() {
+            return delegate.protocolVersions();
+        }
+    }
+
+    @Test
+    void cancellingASleepStopsItOnTheServerAndItsJobIsReportedKilled() throws Exception {
+        int seconds = 3000 + ThreadLocalRandom.current().nextInt(900);
+        try (Client c = new Client(vps.target("root"))) {
+            // As a job (detach_after's default), then as a plain exec.
+            for (String detachAfter : List.of("45s", "0")) {
+                int index = c.callIds.size();
+                CompletableFuture<McpSchema.CallToolResult> call = c.start(request("exec", "command", "sleep " + seconds, "detach_after", detachAfter));
+                vps.await(sleepsCommand(seconds), "1");
+                c.cancel(c.callId(index));
+                assertTrue(within(5_000, () -> remoteSleeps(seconds) == 0), "sleep still runs 5 s after the cancel (detach_after " + detachAfter + ")");
+                Map<?, ?> result = (Map<?, ?>) call.get(30, TimeUnit.SECONDS).structuredContent();
+                assertEquals("INTERRUPTED", ((Map<?, ?>) result.get("error")).get("kind"), String.valueOf(result));
+                if (!detachAfter.equals("0")) {
+                    Map<?, ?> job = (Map<?, ?>) c.client.callTool(request("job_status", "id", result.get("job"))).structuredContent();
+                    assertEquals("killed", job.get("status"), "the cancelled call's job: " + job);
+                }
+            }
+        } finally {
+            vps.exec("pkill -x -f 'sleep " + seconds + "' || true");
+        }
+    }
+
+    @Test
+    void aSilentCommandSendsProgressAtTheHeartbeat() throws Exception {
+        String barrier = "/tmp/progress-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        List<String> serverArgs = new ArrayList<>(vps.target("root"));
+        serverArgs.addAll(List.of("--heartbeat", "1s"));
+        try (Client c = new Client(serverArgs)) {
+            McpSchema.CallToolRequest silent = McpSchema.CallToolRequest.builder().name("exec").progressToken("silent-1")
+                    .arguments(Map.of("command", "echo started; " + VpsServer.waitForFile(barrier) + "; echo ended")).build();
+            CompletableFuture<McpSchema.CallToolResult> call = c.start(silent);
+            List<McpSchema.ProgressNotification> got = new ArrayList<>();
+            // The command prints one line, then nothing until the barrier opens: three notifications after that line
+            // must come before it ends (the first may come while it still starts).
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (got.stream().filter(n -> n.message().endsWith("last line: started")).count() < 3) {
+                McpSchema.ProgressNotification n = c.progress.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                assertNotNull(n, "not three progress notifications within 60 s of silence (heartbeat 1s); got " + got);
+                got.add(n);
+            }
+            assertFalse(call.isDone(), "the command still waits at its barrier");
+            vps.exec("touch " + barrier);
+            assertEquals("started\nended\n", ((Map<?, ?>) call.get(60, TimeUnit.SECONDS).structuredContent()).get("stdout"));
+            for (int i = 0; i < got.size(); i++) {
+                McpSchema.ProgressNotification n = got.get(i);
+                assertEquals("silent-1", n.progressToken());
+                assertTrue(i == 0 || n.progress() > got.get(i - 1).progress(), "progress (the seconds elapsed) grows: " + got);
+                assertTrue(n.message().startsWith("the command still running after ") && n.message().contains(" of output so far"), n.message());
+            }
+        } finally {
+            vps.exec("rm -f " + barrier);
+        }
     }
 }

@@ -20,12 +20,14 @@ final class McpCalls {
     private static final Map<String, Call> BY_REQUEST = new ConcurrentHashMap<>();
     /** Ids cancelled before their call began (the notification overtook the call's start). */
     private static final Set<String> CANCELLED_EARLY = ConcurrentHashMap.newKeySet();
+    private static final ThreadLocal<Call> CURRENT = new ThreadLocal<>();
 
     private McpCalls() {}
 
     /** One running call: begun and ended on its handler's thread. */
     static final class Call implements AutoCloseable {
         private final String requestKey;
+        private final McpProgress progress;
         private final Interrupts.Scope scope = Interrupts.newScope();
         private final Thread thread = Thread.currentThread();
         private final Interrupts.Registration entered;
@@ -33,9 +35,11 @@ final class McpCalls {
         private volatile String cancelledBecause;
         private boolean done;
 
-        private Call(String requestKey) {
+        private Call(String requestKey, McpProgress progress) {
             this.requestKey = requestKey;
+            this.progress = progress;
             this.entered = Interrupts.enter(scope);
+            CURRENT.set(this);
         }
 
         /** Why the call was cancelled (the client asked, or went away); null while it was not. */
@@ -78,6 +82,7 @@ final class McpCalls {
                 Thread.interrupted();   // the handler's thread serves other calls next: no interrupt meant for this one stays
             }
             entered.close();
+            CURRENT.remove();
             RUNNING.remove(this);
             if (requestKey != null) {
                 BY_REQUEST.remove(requestKey, this);
@@ -86,10 +91,13 @@ final class McpCalls {
         }
     }
 
-    /** Begins a call on this thread; REQUEST_ID is its JSON-RPC id (null: it cannot be cancelled by id). */
-    static Call begin(Object requestId) {
+    /**
+     * Begins a call on this thread; REQUEST_ID is its JSON-RPC id (null: it cannot be cancelled by id),
+     * PROGRESS where it reports progress (null: the client did not ask).
+     */
+    static Call begin(Object requestId, McpProgress progress) {
         String key = key(requestId);
-        Call call = new Call(key);
+        Call call = new Call(key, progress);
         RUNNING.add(call);
         if (key != null) {
             BY_REQUEST.put(key, call);
@@ -126,6 +134,12 @@ final class McpCalls {
                 return;
             }
         }
+    }
+
+    /** The progress of the call running on this thread; null when its client did not ask for it (or on another thread). */
+    static McpProgress progress() {
+        Call call = CURRENT.get();
+        return call == null ? null : call.progress;
     }
 
     /** How many tool calls are running now. */

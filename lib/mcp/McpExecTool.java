@@ -1,4 +1,5 @@
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
@@ -94,7 +95,9 @@ final class McpExecTool {
         String jobId = jobId(detachAfter);
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
-        try {
+        try (Heartbeat beat = McpProgress.heartbeat(McpCalls.progress(), "the command", null)) {
+            OutputStream out = beat.watch(stdout);
+            OutputStream err = beat.watch(stderr);
             outcome = connections.use(McpConfirm.checked(args, names, name, connections,
                     PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), env.keySet())), 2, c -> {
                 host[0] = c.target.host();
@@ -105,11 +108,11 @@ final class McpExecTool {
                 RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, asWho, false, timeout);
                 started[0] = true;
                 if (jobId == null) {
-                    return ExecRunner.run(c, cmd, stdout, stderr, null);
+                    return ExecRunner.run(c, cmd, out, err, null);
                 }
                 // A cancelled call (or a client gone) stops its command: the job is killed, as job_kill does, and job_status says so.
                 try (Interrupts.Registration kill = Interrupts.stopping(() -> killJob(c, jobId))) {
-                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr,
+                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, out, err,
                             (what, hint) -> log.println("mcp-server: the call was cancelled: its job " + jobId + " is killed"));
                 }
                 return detached[0].outcome();

@@ -249,7 +249,8 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
                 }
-                List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
+                McpProgress progress = McpCalls.progress();   // the transfer's progress lines, every few seconds
+                List<TransferResult> done = new Uploader(fs, options, McpProgress.orLog(progress, log)).upload(List.of(local), remote, null, progress == null);
                 return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
         });
@@ -270,7 +271,8 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
                 }
-                List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
+                McpProgress progress = McpCalls.progress();
+                List<TransferResult> done = new Downloader(fs, options, McpProgress.orLog(progress, log)).download(List.of(remote), local, null, progress == null);
                 return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });

@@ -120,7 +120,11 @@ final class McpJobTools {
             throw VpsException.config("max " + Durations.format(max) + " is longer than " + Durations.format(MAX_WAIT),
                     "wait in several calls of at most 10m");
         }
-        return withJobs(args, "job_wait", (jobs, r) -> jobs.awaitEnd(id, max, 500).putInto(r));
+        return withJobs(args, "job_wait", (jobs, r) -> {
+            try (Heartbeat beat = McpProgress.heartbeat(McpCalls.progress(), "job " + id, () -> "waiting for it to end, at most " + Durations.format(max))) {
+                jobs.awaitEnd(id, max, 500).putInto(r);
+            }
+        });
     }
 
     private Map<String, Object> kill(McpArgs args) {

@@ -93,7 +93,11 @@ final class McpSessionTools {
         long start = System.nanoTime();
         return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
             Map<String, Object> r = Sessions.result(c.target.host(), args.label("session_read"));
-            Sessions.Reading reading = new Sessions(c).read(id, from, waitFor, max, maxBytes);
+            Sessions.Reading reading;
+            try (Heartbeat beat = McpProgress.heartbeat(waitFor == null ? null : McpCalls.progress(), "session " + id,
+                    () -> "waiting for its output to match wait_for, at most " + Durations.format(max))) {
+                reading = new Sessions(c).read(id, from, waitFor, max, maxBytes);
+            }
             reading.putInto(r);
             VpsException missed = reading.missed(waitFor, max);
             r.put("error", missed == null ? null : Json.error(missed));

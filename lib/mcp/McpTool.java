@@ -48,7 +48,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
             Audit.caller(exchange.getClientInfo() != null ? "mcp:" + exchange.getClientInfo().name() : "mcp");
             Object requestId = request.meta() == null ? null : request.meta().get(McpCalls.REQUEST_ID_META);
-            try (McpCalls.Call running = McpCalls.begin(requestId)) {
+            try (McpCalls.Call running = McpCalls.begin(requestId, McpProgress.of(exchange, request, System.err))) {
                 return call(request.arguments(), McpConfirm.through(exchange), running);
             }
         }).build();
@@ -61,7 +61,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
      * thread, and the call is then never answered.
      */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
-        try (McpCalls.Call running = McpCalls.begin(null)) {
+        try (McpCalls.Call running = McpCalls.begin(null, null)) {
             return call(arguments, Guard.Confirmer.NOBODY, running);
         }
     }
