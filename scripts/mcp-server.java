@@ -36,9 +36,9 @@
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpCalls.java ../lib/mcp/McpClientLifetime.java ../lib/mcp/McpConfirm.java
 //SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpSerialTransport.java
-//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpResources.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -134,13 +134,16 @@ class McpServer implements Callable<Integer> {
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpSessionTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
+            McpResources resources = new McpResources(names, connections);
             McpClientLifetime client = new McpClientLifetime();
             McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(McpSerialTransport.stdio(client.watch(in), client.watch(protocol)))
                     .serverInfo("vps-toolkit", Cli.VERSION)
                     .instructions(INSTRUCTIONS)
-                    .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+                    .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(true, false).build())
                     .tools(tools)
+                    .resourceTemplates(resources.templates())
                     .build();
+            resources.follow(server);
             client.watchParent();
             if (names.defaultName() != null) {
                 warmUp(names, connections);

@@ -382,4 +382,46 @@ class McpConventionsTest extends VpsTestBase {
             vps.exec("rm -f " + barrier);
         }
     }
+
+    @Test
+    void aJobsLogAndASessionsBufferAreResourcesAClientFollows() throws Exception {
+        String barrier = "/tmp/resource-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        try (Client c = new Client(vps.target("root"))) {
+            assertEquals(List.of("vps://{target}/jobs/{id}/log", "vps://{target}/sessions/{id}/buffer"),
+                    c.client.listResourceTemplates().resourceTemplates().stream().map(McpSchema.ResourceTemplate::uriTemplate).sorted().toList());
+            String job = (String) ((Map<?, ?>) c.client.callTool(request("job_start", "command",
+                    "echo one; " + VpsServer.waitForFile(barrier) + "; echo two")).structuredContent()).get("job");
+            String log = "vps://127.0.0.1/jobs/" + job + "/log";
+            assertTrue(within(30_000, () -> text(c.client.readResource(new McpSchema.ReadResourceRequest(log))).equals("one\n")), "the job's first line");
+            c.client.subscribeResource(new McpSchema.SubscribeRequest(log));
+            vps.exec("touch " + barrier);   // only now does the job write more: the update cannot come before the subscription
+            assertEquals("one\ntwo\n", awaitUpdate(c, log), "notifications/resources/updated, and the client read the new output");
+
+            String session = (String) ((Map<?, ?>) c.client.callTool(request("session_open", "command", "sh")).structuredContent()).get("session");
+            String buffer = "vps://127.0.0.1/sessions/" + session + "/buffer";
+            assertEquals("", text(c.client.readResource(new McpSchema.ReadResourceRequest(buffer))));
+            c.client.subscribeResource(new McpSchema.SubscribeRequest(buffer));
+            c.client.callTool(request("session_send", "id", session, "text", "echo said-$((2+3))\n"));
+            assertEquals("said-5\n", awaitUpdate(c, buffer));
+            c.client.callTool(request("session_close", "id", session));
+        } finally {
+            vps.exec("rm -f " + barrier);
+        }
+    }
+
+    private static String text(McpSchema.ReadResourceResult r) {
+        return ((McpSchema.TextResourceContents) r.contents().get(0)).text();
+    }
+
+    /** The contents of the first update of URI the client got (at most 30 s, 100 updates). */
+    private static String awaitUpdate(Client c, String uri) throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            List<McpSchema.ResourceContents> update = c.updates.poll(30, TimeUnit.SECONDS);
+            assertNotNull(update, "no notifications/resources/updated for " + uri + " within 30 s; the server said: " + String.join("\n", c.stderr));
+            if (update.get(0).uri().equals(uri)) {
+                return ((McpSchema.TextResourceContents) update.get(0)).text();
+            }
+        }
+        throw new AssertionError("no update of " + uri + " among 100");
+    }
 }

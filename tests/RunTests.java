@@ -42,9 +42,9 @@
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpCalls.java ../lib/mcp/McpClientLifetime.java ../lib/mcp/McpConfirm.java
 //SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
-//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpSerialTransport.java
-//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpResources.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
