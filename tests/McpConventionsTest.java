@@ -424,4 +424,59 @@ class McpConventionsTest extends VpsTestBase {
         }
         throw new AssertionError("no update of " + uri + " among 100");
     }
+
+    @Test
+    void theOfficialInspectorListsTheToolsAndCallsExec() throws Exception {
+        String bin = System.getenv("VPS_TEST_INSPECTOR");
+        assertNotNull(bin, "tests/run installs the MCP Inspector (tests/inspector-up) and names its bin folder in VPS_TEST_INSPECTOR");
+        Inspected list = inspector(bin, List.of("--method", "tools/list", "--strict"));
+        assertEquals(0, list.exit(), "tools/list --strict: " + list);
+        assertFalse(list.stderr().contains("Warning:"), "the Inspector finds no portability problem in the schemas: " + list.stderr());
+        List<?> tools = (List<?>) Json.read(list.stdout(), Map.class).get("tools");
+        assertEquals(17, tools.size(), list.stdout());
+        for (Object tool : tools) {
+            assertNotNull(((Map<?, ?>) tool).get("outputSchema"), "the Inspector sees an outputSchema: " + tool);
+        }
+
+        Inspected exec = inspector(bin, List.of("--method", "tools/call", "--tool-name", "exec", "--tool-arg", "command=echo from-inspector"));
+        assertEquals(0, exec.exit(), exec.toString());
+        Map<?, ?> result = Json.read(exec.stdout(), Map.class);
+        assertEquals(false, result.get("isError"), exec.stdout());
+        Map<?, ?> structured = (Map<?, ?>) result.get("structuredContent");
+        assertNotNull(structured, "structuredContent reaches the Inspector: " + exec.stdout());
+        assertEquals("from-inspector\n", structured.get("stdout"));
+        assertEquals("exited", structured.get("status"));
+    }
+
+    private record Inspected(int exit, String stdout, String stderr) {}
+
+    /** Runs the Inspector's CLI with ARGS against mcp-server (root on the container as its default target), at most 3 minutes. */
+    private static Inspected inspector(String bin, List<String> args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(bin, "mcp-inspector").toString(), "--cli", "--connect-timeout", "120000",
+                "-e", "VPS_TOOLKIT_HOME=" + dir.resolve("toolkit"), "-e", "VPS_SSH_CONFIG=" + dir.resolve("ssh_config")));
+        cmd.addAll(args);
+        cmd.add("--");
+        cmd.addAll(serverCommand(vps.target("root")));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(dir.resolve("inspector.err").toFile());
+        pb.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));   // its node (22), before any older one
+        pb.environment().put("MCP_CATALOG_PATH", dir.resolve("inspector-catalog.json").toString());   // nothing written to ~/.mcp-inspector
+        Process p = pb.start();
+        p.getOutputStream().close();
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try {
+            assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the Inspector did not end within 3 minutes");
+            return new Inspected(p.exitValue(), out.get(30, TimeUnit.SECONDS), Files.readString(dir.resolve("inspector.err")));
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the Inspector's output could not be read", e);
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
 }

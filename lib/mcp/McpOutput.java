@@ -14,11 +14,12 @@ final class McpOutput {
 
     private McpOutput() {}
 
-    private static final Map<String, Object> ERROR = Map.of("type", List.of("object", "null"),
+    private static final Map<String, Object> ERROR = Map.of(
             "description", "Set when the call failed: what happened and what to do (do what the hint says before retrying).",
-            "properties", Map.of("kind", Map.of("type", "string", "description", "CONFIG, AUTH, HOSTKEY, NETWORK, TIMEOUT, REMOTE, PROTOCOL, POLICY or INTERRUPTED."),
-                    "message", Map.of("type", "string"), "hint", Map.of("type", List.of("string", "null")), "retriable", Map.of("type", "boolean")),
-            "required", List.of("kind", "message"));
+            "anyOf", List.of(Map.of("type", "object",
+                    "properties", Map.of("kind", Map.of("type", "string", "description", "CONFIG, AUTH, HOSTKEY, NETWORK, TIMEOUT, REMOTE, PROTOCOL, POLICY or INTERRUPTED."),
+                            "message", Map.of("type", "string"), "hint", nullable("string"), "retriable", Map.of("type", "boolean")),
+                    "required", List.of("kind", "message")), Map.of("type", "null")));
 
     /** DESIGN §5's envelope: host, command, status, exitCode, signal, stdout, stderr, truncated, durationMs, job, error. */
     static McpOutput envelope() {
@@ -128,9 +129,16 @@ final class McpOutput {
                 .requires("status", "error").fleet().build();
     }
 
+    /** A field of TYPE, or of TYPE or null ("null" as the second type): anyOf branches, which more clients map than a list of types. */
     private McpOutput field(String name, String description, String... types) {
-        properties.put(name, Map.of("type", types.length == 1 ? types[0] : List.of(types), "description", description));
+        Map<String, Object> spec = new LinkedHashMap<>(types.length == 1 ? Map.of("type", types[0]) : nullable(types[0]));
+        spec.put("description", description);
+        properties.put(name, spec);
         return this;
+    }
+
+    private static Map<String, Object> nullable(String type) {
+        return Map.of("anyOf", List.of(Map.of("type", type), Map.of("type", "null")));
     }
 
     private McpOutput requires(String... names) {
