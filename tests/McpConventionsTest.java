@@ -154,6 +154,27 @@ class McpConventionsTest extends VpsTestBase {
         }
     }
 
+    @Test
+    void aStdoutNobodyCanReadEndsTheServer() throws Exception {
+        int seconds = 3000 + ThreadLocalRandom.current().nextInt(900);
+        Process server = withServerEnvironment(new ProcessBuilder(serverCommand(vps.target("root"))))
+                .redirectError(dir.resolve("stdout-broken.log").toFile()).start();
+        try {
+            // The client closes its end of stdout but keeps stdin open and lives on: only the failed write tells.
+            server.getInputStream().close();
+            server.getOutputStream().write(session(List.of(Map.of("name", "exec", "arguments", Map.of("command", "sleep " + seconds))))
+                    .getBytes(StandardCharsets.UTF_8));
+            server.getOutputStream().flush();
+            assertTrue(within(60_000, () -> !server.isAlive()), "mcp-server still runs a minute after its stdout broke");
+            assertTrue(Files.readString(dir.resolve("stdout-broken.log")).contains("the client went away (stdout broke"),
+                    Files.readString(dir.resolve("stdout-broken.log")));
+            assertTrue(within(5_000, () -> remoteSleeps(seconds) == 0), "the call's command was left running");
+        } finally {
+            server.destroyForcibly();
+            vps.exec("pkill -x -f 'sleep " + seconds + "' || true");
+        }
+    }
+
     /** A session of the SDK's client with mcp-server, the container's root as the default target. */
     static McpServerTest.Session rootSession() {
         return new McpServerTest.Session(dir, dir.resolve("ssh_config"), vps.target("root"), Map.of());

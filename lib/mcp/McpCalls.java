@@ -21,6 +21,8 @@ final class McpCalls {
     /** Ids cancelled before their call began (the notification overtook the call's start). */
     private static final Set<String> CANCELLED_EARLY = ConcurrentHashMap.newKeySet();
     private static final ThreadLocal<Call> CURRENT = new ThreadLocal<>();
+    /** Why every call is cancelled from now on (the client went away); null while it is there. */
+    private static volatile String closed;
 
     private McpCalls() {}
 
@@ -66,6 +68,12 @@ final class McpCalls {
             });
         }
 
+        /** A call cancelled before it began: it starts nothing (its scope is interrupted before its work runs). */
+        private void cancelAtStart(String why) {
+            cancelledBecause = why;
+            scope.interrupt();
+        }
+
         private boolean awaitEnd(long ms) {
             try {
                 return ended.await(ms, TimeUnit.MILLISECONDS);
@@ -99,10 +107,12 @@ final class McpCalls {
         String key = key(requestId);
         Call call = new Call(key, progress);
         RUNNING.add(call);
-        if (key != null) {
+        if (closed != null) {
+            call.cancelAtStart(closed);   // the client is gone: whatever still comes in starts nothing
+        } else if (key != null) {
             BY_REQUEST.put(key, call);
             if (CANCELLED_EARLY.remove(key)) {
-                call.cancel("the client cancelled it");
+                call.cancelAtStart("the client cancelled it");
             }
         }
         return call;
@@ -123,8 +133,9 @@ final class McpCalls {
         }
     }
 
-    /** Cancels every running call, then waits until they ended, at most MAX_MS. */
+    /** Cancels every running call and every call that begins from now on, then waits until the running ones ended, at most MAX_MS. */
     static void cancelAll(String why, long maxMs) {
+        closed = why;
         long deadline = System.nanoTime() + maxMs * 1_000_000;
         Set<Call> calls = Set.copyOf(RUNNING);
         calls.forEach(c -> c.cancel(why));

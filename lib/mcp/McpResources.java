@@ -116,7 +116,7 @@ final class McpResources {
         long start = System.nanoTime();
         Where w = Where.of(request.uri());
         Audit.newCall();
-        Audit audit = Audit.ofTool("read_resource", Map.of("target", w.target(), "uri", w.uri()));
+        Audit audit = Audit.ofTool("read_resource", Map.of("target", w.target(), "path", w.uri()));   // the audit line names the URI as its path
         Map<String, Object> envelope = Json.envelope(null, "read_resource " + w.uri(), "exited", 0, 0, null);
         try {
             Tail tail = connections.useRepeatable(names.resolveFor(w.target(), connections), 1, c -> {
