@@ -175,6 +175,38 @@ class McpConventionsTest extends VpsTestBase {
         }
     }
 
+    @Test
+    void aConfirmationAsksForNothingAndShowsNoSecret() throws Exception {
+        Path policy = Files.writeString(dir.resolve("confirm-policy.yaml"), "default:\n  mode: confirm\n");
+        String secret = "s3cret-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        String envValue = "env-" + secret;
+        String file = "/tmp/confirm-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        List<McpSchema.ElicitFormRequest> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (Client c = new Client(vps.target("root"), Map.of("VPS_POLICY", policy.toString(), "MCP_TEST_SECRET", secret), request -> {
+            asked.add(request);
+            return new McpSchema.ElicitResult(McpSchema.ElicitResult.Action.ACCEPT, Map.of());
+        })) {
+            McpSchema.CallToolResult exec = c.client.callTool(request("exec", "command", "printf %s \"$TOKEN\" > " + file, "env", Map.of("TOKEN", envValue)));
+            assertEquals(false, exec.isError(), String.valueOf(exec.structuredContent()));
+            assertEquals(envValue, vps.exec("cat " + file), "the confirmed command ran");
+            String session = (String) ((Map<?, ?>) c.client.callTool(request("session_open", "command", "cat > " + file)).structuredContent()).get("session");
+            McpSchema.CallToolResult sent = c.client.callTool(request("session_send", "id", session, "send_env", "MCP_TEST_SECRET"));
+            assertEquals(false, sent.isError(), String.valueOf(sent.structuredContent()));
+            c.client.callTool(request("session_close", "id", session));
+
+            assertTrue(asked.size() >= 2, "the confirm rule asked for the exec and the send: " + asked);
+            assertTrue(asked.stream().anyMatch(r -> r.message().contains("(the value of MCP_TEST_SECRET)")), asked.toString());
+            for (McpSchema.ElicitFormRequest r : asked) {
+                assertFalse(r.toString().contains(secret), "an elicitation showed a secret: " + r);
+                Map<?, ?> properties = (Map<?, ?>) r.requestedSchema().get("properties");
+                assertEquals(Set.of("target", "command"), properties.keySet(), "it asks only to confirm the target and the command: " + r);
+                properties.values().forEach(p -> assertEquals(null, ((Map<?, ?>) p).get("format"), "no secret input: " + p));
+            }
+        } finally {
+            vps.exec("rm -f " + file);
+        }
+    }
+
     /** A session of the SDK's client with mcp-server, the container's root as the default target. */
     static McpServerTest.Session rootSession() {
         return new McpServerTest.Session(dir, dir.resolve("ssh_config"), vps.target("root"), Map.of());
@@ -286,14 +318,25 @@ class McpConventionsTest extends VpsTestBase {
         private final McpClientTransport transport;
 
         Client(List<String> serverArgs) {
+            this(serverArgs, Map.of(), null);
+        }
+
+        /** With EXTRA variables in the server's environment, and a client that answers elicitations with ELICITATION (null: it cannot). */
+        Client(List<String> serverArgs, Map<String, String> extra, Function<McpSchema.ElicitFormRequest, McpSchema.ElicitResult> elicitation) {
             List<String> cmd = serverCommand(serverArgs);
-            ServerParameters params = ServerParameters.builder(cmd.get(0)).args(cmd.subList(1, cmd.size()))
-                    .env(Map.of("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString(), "VPS_SSH_CONFIG", dir.resolve("ssh_config").toString())).build();
+            Map<String, String> env = new java.util.HashMap<>(extra);
+            env.put("VPS_TOOLKIT_HOME", dir.resolve("toolkit").toString());
+            env.put("VPS_SSH_CONFIG", dir.resolve("ssh_config").toString());
+            ServerParameters params = ServerParameters.builder(cmd.get(0)).args(cmd.subList(1, cmd.size())).env(env).build();
             StdioClientTransport stdio = new StdioClientTransport(params, McpJsonDefaults.getMapper());
             stdio.setStdErrorHandler(stderr::add);
             transport = new Recording(stdio, callIds);
-            client = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(120)).initializationTimeout(Duration.ofSeconds(60))
-                    .progressConsumer(progress::add).resourcesUpdateConsumer(updates::add).build();
+            McpClient.SyncSpec spec = McpClient.sync(transport).requestTimeout(Duration.ofSeconds(120)).initializationTimeout(Duration.ofSeconds(60))
+                    .progressConsumer(progress::add).resourcesUpdateConsumer(updates::add);
+            if (elicitation != null) {
+                spec = spec.capabilities(McpSchema.ClientCapabilities.builder().elicitation().build()).elicitation(elicitation);
+            }
+            client = spec.build();
             client.initialize();
         }
 
