@@ -38,7 +38,7 @@
 //SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
 //SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpResources.java
 //SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
-//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/McpTransferFeed.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;

@@ -416,6 +416,32 @@ class McpConventionsTest extends VpsTestBase {
     }
 
     @Test
+    void cancellingAnUploadStopsItAndItsProgressShowedItRunning() throws Exception {
+        Path big = dir.resolve("big.bin");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(2L << 30);   // 2 GiB, sparse: longer to send than this test waits
+        }
+        String remote = "/tmp/cancelled-upload-" + ThreadLocalRandom.current().nextInt(1_000_000);
+        List<String> serverArgs = new ArrayList<>(vps.target("root"));
+        serverArgs.addAll(List.of("--heartbeat", "1s"));
+        try (Client c = new Client(serverArgs)) {
+            CompletableFuture<McpSchema.CallToolResult> call = c.start(McpSchema.CallToolRequest.builder().name("upload").progressToken("up-1")
+                    .arguments(Map.of("local", big.toString(), "remote", remote + "/big.bin", "mkdir", true)).build());
+            McpSchema.ProgressNotification first = c.progress.poll(60, TimeUnit.SECONDS);
+            assertNotNull(first, "no progress notification from the upload within 60 s");
+            assertEquals(2.0 * (1L << 30), first.total(), "the transfer's total: " + first);
+            assertTrue(first.progress() > 0 && first.progress() < first.total() && first.message().contains(" sent"), first.toString());
+            c.cancel(c.callId(0));
+            Map<?, ?> result = (Map<?, ?>) call.get(5, TimeUnit.SECONDS).structuredContent();   // stopped within 5 s of the cancel
+            assertEquals("INTERRUPTED", ((Map<?, ?>) result.get("error")).get("kind"), String.valueOf(result));
+            assertEquals("no\n", vps.exec("[ -e " + remote + "/big.bin ] && echo yes || echo no"), "the cancelled upload never completed the file");
+        } finally {
+            vps.exec("rm -rf " + remote);
+            Files.deleteIfExists(big);
+        }
+    }
+
+    @Test
     void aSilentCommandSendsProgressAtTheHeartbeat() throws Exception {
         String barrier = "/tmp/progress-" + ThreadLocalRandom.current().nextInt(1_000_000);
         List<String> serverArgs = new ArrayList<>(vps.target("root"));

@@ -249,8 +249,11 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
                 }
-                McpProgress progress = McpCalls.progress();   // the transfer's progress lines, every few seconds
-                List<TransferResult> done = new Uploader(fs, options, McpProgress.orLog(progress, log)).upload(List.of(local), remote, null, progress == null);
+                List<TransferResult> done;
+                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
+                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {   // a cancelled call stops at the next packet
+                    done = new Uploader(fs, options, sink.feed).upload(List.of(local), remote, null, true);
+                }
                 return TransferOptions.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
         });
@@ -271,8 +274,11 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
                 }
-                McpProgress progress = McpCalls.progress();
-                List<TransferResult> done = new Downloader(fs, options, McpProgress.orLog(progress, log)).download(List.of(remote), local, null, progress == null);
+                List<TransferResult> done;
+                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
+                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {
+                    done = new Downloader(fs, options, sink.feed).download(List.of(remote), local, null, true);
+                }
                 return TransferOptions.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });

@@ -44,11 +44,6 @@ final class McpProgress extends PrintStream {
         return new Heartbeat(progress, progress == null ? null : every, what, details);
     }
 
-    /** Where a transfer of this call writes its lines: the progress when the client asked for it, else LOG. */
-    static PrintStream orLog(McpProgress progress, PrintStream log) {
-        return progress == null ? log : progress;
-    }
-
     @Override
     public void println(String line) {
         if (line != null && line.startsWith(Heartbeat.PREFIX)) {
@@ -58,16 +53,29 @@ final class McpProgress extends PrintStream {
         }
     }
 
+    /** A transfer's progress: DONE bytes of TOTAL (-1: unknown), sent only when DONE grew. */
+    synchronized void transferred(long done, long total, String message) {
+        if (done <= sent) {
+            return;
+        }
+        sent = done;
+        deliver(new McpSchema.ProgressNotification(token, (double) done, total >= 0 ? (double) total : null, message));
+    }
+
+    private void deliver(McpSchema.ProgressNotification n) {
+        try {
+            exchange.progressNotification(n);
+        } catch (RuntimeException clientGone) {
+            // progress is only for show: the call's own result says how it went
+        }
+    }
+
     private void send(String message) {
         double elapsed;
         synchronized (this) {
             elapsed = Math.max((System.nanoTime() - start) / 1e9, sent + 0.001);
             sent = elapsed;
         }
-        try {
-            exchange.progressNotification(new McpSchema.ProgressNotification(token, elapsed, null, message));
-        } catch (RuntimeException clientGone) {
-            // progress is only for show: the call's own result says how it went
-        }
+        deliver(new McpSchema.ProgressNotification(token, elapsed, null, message));
     }
 }

@@ -109,6 +109,11 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
             return handler.call(args);
         } catch (VpsException e) {
             return Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
+        } catch (java.util.concurrent.CancellationException e) {
+            // A transfer of a cancelled call stopped at its next packet (McpTransferFeed): no bug of ours.
+            Map<String, Object> r = Json.envelope(null, args.label(name), "failed", null, (System.nanoTime() - start) / 1_000_000, null);
+            r.put("error", Interrupts.error("the transfer was stopped", "run it again to resume it"));
+            return r;
         } catch (RuntimeException | Error e) {
             return internalFailure(args, e, start);
         }
