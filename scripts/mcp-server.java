@@ -91,7 +91,8 @@ class McpServer implements Callable<Integer> {
 
     @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
             description = "When a call's client asks for progress (a progressToken), send notifications/progress after each DUR of silence "
-                    + "(exec, job_wait, session_read with wait_for; transfers every few seconds): elapsed time, bytes, last line. Default: ${DEFAULT-VALUE}.")
+                    + "(exec, job_wait, session_read with wait_for: elapsed time, bytes, last line), and for a transfer its bytes at most once a DUR. "
+                    + "Default: ${DEFAULT-VALUE}.")
     java.time.Duration heartbeat;
 
     private final InputStream in;

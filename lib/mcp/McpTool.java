@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One tool of mcp-server: its name, the description an agent acts on, its input schema, and a
- * handler that returns the DESIGN §5 envelope, sent as JSON text. A result whose "error" is set,
- * and every VpsException, is a tool error (isError): the envelope with error {kind, message,
- * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
+ * One tool of mcp-server: its name, the description an agent acts on, its input and output
+ * schemas, its title and annotations, and a handler that returns the DESIGN §5 envelope, sent as
+ * structuredContent and as JSON text. A result whose "error" is set, and every VpsException, is a
+ * tool error (isError): the envelope with error {kind, message, hint, retriable}, then the two
+ * lines `vps: KIND: message` and `hint: ...`. Each call runs as one of {@link McpCalls}: it can be
+ * cancelled, and reports progress when asked.
  */
 record McpTool(String name, String description, Map<String, Object> inputSchema, Map<String, Object> outputSchema, Hints hints, Handler handler) {
     /** A tool with the envelope as its output schema, read-only or else destructive. */
@@ -38,6 +40,7 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
             return new McpSchema.ToolAnnotations(title, readOnly, destructive, idempotent, openWorld, null);
         }
     }
+
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
