@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
  * The tool calls running in this mcp-server, each in its own {@link Interrupts.Scope}: cancelling one
  * (notifications/cancelled names its JSON-RPC id) or all of them (the client went away) stops what
  * it started on the server as a Ctrl-C does: the command's process group, the job of a detached
- * exec; a call that is still busy after that (a transfer, a wait) has its thread interrupted.
+ * exec, a transfer (at its next packet); a call still busy 2 s later (a wait) has its thread interrupted.
  */
 final class McpCalls {
     /** Where {@link McpSerialTransport} writes a tools/call's JSON-RPC id into its _meta, so that the call can be named. */
