@@ -34,10 +34,11 @@
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/policy/Decision.java ../lib/policy/DryRun.java ../lib/policy/Guard.java ../lib/policy/Policy.java
 //SOURCES ../lib/policy/PolicyAction.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
-//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpConfirm.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java
-//SOURCES ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java
-//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpCalls.java ../lib/mcp/McpClientLifetime.java ../lib/mcp/McpConfirm.java
+//SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
+//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpResources.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/McpTransferFeed.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java
 
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
@@ -45,8 +46,6 @@ import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
-import java.io.FilterInputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -54,7 +53,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -80,12 +78,22 @@ class McpServer implements Callable<Integer> {
             + "several servers, pass targets (a list of names, or an inventory pattern) instead of target: the result has each server's "
             + "own result under hosts, identical ones grouped, and a summary.";
 
+    /** How long the calls in flight get to stop their remote work when the client went away (the process ends within 5 s). */
+    private static final long STOP_CALLS_MS = 3_500;
+    private static final long CLOSE_MS = 500;
+
     @Mixin
     TargetOptions target;
 
     @Option(names = "--inventory", paramLabel = "FILE",
             description = "An Ansible inventory (INI or YAML; env VPS_INVENTORY): its host names resolve with their vars, and a tool's 'targets' may be a pattern over it.")
     Path inventory;
+
+    @Option(names = "--heartbeat", paramLabel = "DUR", converter = Durations.class, defaultValue = "20s",
+            description = "When a call's client asks for progress (a progressToken), send notifications/progress after each DUR of silence "
+                    + "(exec, job_wait, session_read with wait_for: elapsed time, bytes, last line), and for a transfer its bytes at most once a DUR. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    java.time.Duration heartbeat;
 
     private final InputStream in;
     private final OutputStream protocol;
@@ -117,6 +125,7 @@ class McpServer implements Callable<Integer> {
         } catch (VpsException e) {
             return Cli.fail(e, err);
         }
+        McpProgress.every(heartbeat);
         OutputCapture.removeOldSpills();   // what earlier runs left in output/ goes by age and size (each new spill checks again)
         List<SyncToolSpecification> tools = new ArrayList<>();
         SessionPool connections = new SessionPool(err);
@@ -126,29 +135,41 @@ class McpServer implements Callable<Integer> {
             new McpJobTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpSessionTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
             new McpTargetTools(names, connections).tools().forEach(t -> tools.add(t.specification()));
-            CountDownLatch stdinClosed = new CountDownLatch(1);
-            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(McpSerialTransport.stdio(new EndWatcher(in, stdinClosed), protocol))
+            McpResources resources = new McpResources(names, connections);
+            McpClientLifetime client = new McpClientLifetime();
+            McpSyncServer server = io.modelcontextprotocol.server.McpServer.sync(McpSerialTransport.stdio(client.watch(in), client.watch(protocol)))
                     .serverInfo("vps-toolkit", Cli.VERSION)
                     .instructions(INSTRUCTIONS)
-                    .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
+                    .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(true, false).build())
                     .tools(tools)
+                    .resourceTemplates(resources.templates())
                     .build();
+            resources.follow(server);
+            client.watchParent();
             if (names.defaultName() != null) {
                 warmUp(names, connections);
             }
             err.println("mcp-server " + Cli.VERSION + " serving " + tools.size() + " tools on stdio; default target: "
                     + (names.defaultName() == null ? "none (every call names its target)" : names.defaultName()));
-            stdinClosed.await();
-            server.closeGracefully();
-        } finally {
-            if (McpTool.callsInFlight() == 0) {
-                connections.close();
+            try (Interrupts.Registration onSignal = Interrupts.stopping(() -> McpCalls.cancelAll("mcp-server was stopped", STOP_CALLS_MS))) {
+                String why = client.await();
+                err.println("mcp-server: the client went away (" + why + "); stopping " + McpCalls.inFlight() + " calls in flight and closing the connections");
+                McpCalls.cancelAll("the client went away", STOP_CALLS_MS);
             }
-            // Else the connections stay up until the process exits: the commands those calls started
-            // on the server (a plain exec, a transfer's hash) are ended by their runs' exit hooks,
-            // which need them; the exit then closes them.
+            closeBounded(server);
+        } finally {
+            connections.close();
         }
         return 0;
+    }
+
+    /**
+     * The SDK's own goodbye, given a moment: a stdout nobody reads keeps its writer blocked, and the
+     * process must end anyway.
+     */
+    private static void closeBounded(McpSyncServer server) throws InterruptedException {
+        Thread closing = Daemons.start("vps-mcp-close", server::closeGracefully);
+        closing.join(CLOSE_MS);
     }
 
     /** Opens the default target's session in the background, so that the first call finds it warm; failures are only logged. */
@@ -160,32 +181,5 @@ class McpServer implements Callable<Integer> {
                 err.println("vps: could not connect to " + names.defaultName() + " yet: " + e.getMessage() + " (the first call will try again)");
             }
         });
-    }
-
-    /** Tells when the client closed our stdin: the session is over and the connections can go. */
-    private static final class EndWatcher extends FilterInputStream {
-        private final CountDownLatch closed;
-
-        EndWatcher(InputStream in, CountDownLatch closed) {
-            super(in);
-            this.closed = closed;
-        }
-
-        @Override
-        public int read() throws IOException {
-            return ended(super.read());
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            return ended(super.read(b, off, len));
-        }
-
-        private int ended(int n) {
-            if (n < 0) {
-                closed.countDown();
-            }
-            return n;
-        }
     }
 }

@@ -42,10 +42,11 @@
 //SOURCES ../lib/policy/PolicyAction.java ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java
 //SOURCES ../lib/policy/ShellCommands.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
-//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpConfirm.java ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java
-//SOURCES ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java ../lib/mcp/McpSerialTransport.java
-//SOURCES ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java ../lib/mcp/McpTool.java
-//SOURCES ../lib/mcp/TargetNames.java
+//SOURCES ../lib/mcp/McpArgs.java ../lib/mcp/McpCalls.java ../lib/mcp/McpClientLifetime.java ../lib/mcp/McpConfirm.java
+//SOURCES ../lib/mcp/McpExecTool.java ../lib/mcp/McpFileTools.java ../lib/mcp/McpFleet.java ../lib/mcp/McpJobTools.java
+//SOURCES ../lib/mcp/McpOutput.java ../lib/mcp/McpProgress.java ../lib/mcp/McpResources.java
+//SOURCES ../lib/mcp/McpSerialTransport.java ../lib/mcp/McpSessionTools.java ../lib/mcp/McpTargetTools.java
+//SOURCES ../lib/mcp/McpTool.java ../lib/mcp/McpTransferFeed.java ../lib/mcp/TargetNames.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java ../lib/cli/TransferOptions.java
 //SOURCES ../scripts/exec-command.java ../scripts/sandbox.java
 //SOURCES TestDeps.java VpsServer.java VpsTestBase.java Runs.java EngineRuns.java TestSupport.java TcpProxy.java SshAgent.java
@@ -55,7 +56,7 @@
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java DiagnoseFixScriptTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../scripts/session.java SessionTest.java
-//SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
+//SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java McpConventionsTest.java
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
 //SOURCES LoginShellsTest.java ProcessListTest.java UsabilityTransferTest.java InterruptTest.java DocsExamplesTest.java
@@ -94,7 +95,7 @@ public class RunTests {
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
             InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class, DryRunTest.class,
-            PolicyCorpusTest.class, PolicyTest.class, SetupServerTest.class);
+            PolicyCorpusTest.class, PolicyTest.class, SetupServerTest.class, McpConventionsTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the

@@ -1,4 +1,5 @@
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
@@ -50,7 +51,7 @@ final class McpExecTool {
                                 + "the exact request this call would make, secrets and env values shown as ***.")
                         .fleet())
                         .build(),
-                false, new McpFleet(names).each("exec", this::exec));
+                McpOutput.exec(), McpTool.Hints.changes("Run a command", true, false), new McpFleet(names).each("exec", this::exec));
     }
 
     /** sudo, sudo_user and su: the passwords come only from this server's environment or .env, never from an argument. */
@@ -94,7 +95,9 @@ final class McpExecTool {
         String jobId = jobId(detachAfter);
         DetachedExec.Result[] detached = {null};
         ExecOutcome outcome;
-        try {
+        try (Heartbeat beat = McpProgress.heartbeat(McpCalls.progress(), "the command", null)) {
+            OutputStream out = beat.watch(stdout);
+            OutputStream err = beat.watch(stderr);
             outcome = connections.use(McpConfirm.checked(args, names, name, connections,
                     PolicyAction.exec(List.of(command), args.flag("sudo") || args.text("sudo_user") != null || args.flag("su"), env.keySet())), 2, c -> {
                 host[0] = c.target.host();
@@ -105,9 +108,13 @@ final class McpExecTool {
                 RemoteCommand cmd = new RemoteCommand(command, null, env, cwd, asWho, false, timeout);
                 started[0] = true;
                 if (jobId == null) {
-                    return ExecRunner.run(c, cmd, stdout, stderr, null);
+                    return ExecRunner.run(c, cmd, out, err, null);
                 }
-                detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, stdout, stderr, Interrupts.printingTo(log));
+                // A cancelled call (or a client gone) stops its command: the job is killed, as job_kill does, and job_status says so.
+                try (Interrupts.Registration kill = Interrupts.stopping(() -> killJob(c, jobId))) {
+                    detached[0] = DetachedExec.run(c, cmd, jobId, detachAfter, out, err,
+                            (what, hint) -> log.println("mcp-server: the call was cancelled: its job " + jobId + " is killed"));
+                }
                 return detached[0].outcome();
             });
         } catch (VpsException e) {
@@ -126,13 +133,23 @@ final class McpExecTool {
             r.put("nextStderr", detached[0].stderrNext());
             return r;
         }
-        if (jobId != null) {
+        if (jobId != null && !Interrupts.happened()) {
             forget(name, jobId);
         }
         Map<String, Object> r = envelope(host[0], command, outcome.status(), outcome.exitCode(), outcome.signal(), stdout, stderr, start);
+        if (jobId != null && Interrupts.happened()) {
+            r.put("job", jobId);   // killed by the cancel: kept, so that job_status reports it
+        }
         VpsException problem = outcome.problem(timeout);
         r.put("error", problem == null ? null : Json.error(problem));
         return r;
+    }
+
+    /** job_kill's TERM, from a stop: in a scope of its own, since the interrupted one starts no new command. */
+    private static void killJob(VpsConnection c, String jobId) {
+        try (Interrupts.Registration own = Interrupts.enter(Interrupts.newScope())) {
+            new Jobs(c).kill(jobId, "TERM");
+        }
     }
 
     private static String jobId(Duration detachAfter) {
@@ -155,7 +172,8 @@ final class McpExecTool {
      */
     private void forget(String name, String jobId) {
         cleaner.execute(() -> {
-            try {
+            // The cleaner's thread inherited the scope of the call that created it: each removal runs in a scope of its own.
+            try (Interrupts.Registration own = Interrupts.enter(Interrupts.newScope())) {
                 connections.use(names.resolveFor(name, connections), 1, c -> {
                     new Jobs(c).remove(jobId);
                     return null;

@@ -60,7 +60,7 @@ final class McpFileTools {
                                 .choice("encoding", "How content is written: utf8 (default) or base64 for binary data.", "utf8", "base64")
                                 .flag("mkdir", "Create missing parent folders.")
                                 .build(),
-                        false, this::writeFile),
+                        McpOutput.transfer(false), McpTool.Hints.changes("Write a remote file", true, true), this::writeFile),
                 new McpTool("read_file",
                         "Read a remote regular file into the result (content, bytes, and sha256 of the content returned). Refuses "
                                 + "files larger than max_bytes (default 256 KiB, at most 8 MiB) instead of cutting them, also when a file "
@@ -72,7 +72,7 @@ final class McpFileTools {
                                 .requiredText("path", "Remote file path.")
                                 .integer("max_bytes", "Largest file to return, in bytes (default 262144, at most 8388608).")
                                 .build(),
-                        true, this::readFile),
+                        McpOutput.readFile(), McpTool.Hints.reads("Read a remote file"), this::readFile),
                 new McpTool("upload",
                         "Copy a local file or folder (on the machine running this MCP server) to the server over SFTP: atomic per "
                                 + "file, SHA-256 verified, resumable (repeat the same call after a failure). Like scp: an existing target "
@@ -86,7 +86,7 @@ final class McpFileTools {
                                 .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
-                        false, new McpFleet(names).each("upload", this::upload)),
+                        McpOutput.transfer(true), McpTool.Hints.changes("Upload local files", true, true), new McpFleet(names).each("upload", this::upload)),
                 new McpTool("download",
                         "Copy remote files or folders to a local path (on the machine running this MCP server) over SFTP: atomic per "
                                 + "file, SHA-256 verified, resumable. remote may be a glob such as '/var/log/nginx/*.log' (expanded by "
@@ -100,7 +100,7 @@ final class McpFileTools {
                                 .flag("dry_run", DRY_RUN)
                                 .fleet()
                                 .build(),
-                        false, new McpFleet(names).each("download", UnaryOperator.identity(),
+                        McpOutput.transfer(true), McpTool.Hints.changes("Download to local files", true, true), new McpFleet(names).each("download", UnaryOperator.identity(),
                                 (args, host) -> args.with("local", TransferReport.perHostDestination(args.requiredText("local"), host.pathName())), this::download)));
     }
 
@@ -249,7 +249,11 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
                 }
-                List<TransferResult> done = new Uploader(fs, options, log).upload(List.of(local), remote, null, true);
+                List<TransferResult> done;
+                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
+                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {   // a cancelled call stops at the next packet
+                    done = new Uploader(fs, options, sink.feed).upload(List.of(local), remote, null, true);
+                }
                 return TransferReport.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
         });
@@ -270,7 +274,11 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
                 }
-                List<TransferResult> done = new Downloader(fs, options, log).download(List.of(remote), local, null, true);
+                List<TransferResult> done;
+                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
+                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {
+                    done = new Downloader(fs, options, sink.feed).download(List.of(remote), local, null, true);
+                }
                 return TransferReport.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });

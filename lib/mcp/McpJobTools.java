@@ -38,11 +38,11 @@ final class McpJobTools {
                                 .requiredText("command", "The shell command line to run.")
                                 .text("id", "Job id: letters, digits, '.', '_', '-' (up to 64). Default: a new unique id."))
                                 .fleet().build(),
-                        false, fleet.each("job_start", McpJobTools::oneId, this::start)),
+                        McpOutput.job("created"), McpTool.Hints.changes("Start a job", true, false), fleet.each("job_start", McpJobTools::oneId, this::start)),
                 new McpTool("job_status",
                         "Say whether a job is running, exited (with exitCode), killed, or lost (its server rebooted or its runner died).",
                         new McpTool.Schema().requiredText("id", "The job id.").fleet().build(),
-                        true, fleet.each("job_status", this::status)),
+                        McpOutput.job(), McpTool.Hints.reads("A job's status"), fleet.each("job_status", this::status)),
                 new McpTool("job_logs",
                         "Read a job's output from byte offset 'from' (default 0), at most max_bytes (default 64 KiB). The result's "
                                 + "'next' is the offset to pass as 'from' next time: no gap, no repeated byte. Read it while the job runs "
@@ -53,7 +53,7 @@ final class McpJobTools {
                                 .flag("stderr", "Read the job's stderr instead of its stdout.")
                                 .integer("max_bytes", "Return at most this many bytes (default 65536, at most 8388608).")
                                 .fleet().build(),
-                        true, fleet.each("job_logs", this::logs)),
+                        McpOutput.job("next"), McpTool.Hints.reads("Read a job's output"), fleet.each("job_logs", this::logs)),
                 new McpTool("job_wait",
                         "Wait until a job ends, at most 'max' (default 30s, at most 10m), and return its status and exitCode. "
                                 + "status 'running' means it still runs: call job_wait again.",
@@ -61,7 +61,7 @@ final class McpJobTools {
                                 .requiredText("id", "The job id.")
                                 .text("max", "Wait at most this long, e.g. '30s', '2m' (default 30s).")
                                 .fleet().build(),
-                        true, fleet.each("job_wait", this::await)),
+                        McpOutput.job(), McpTool.Hints.reads("Wait for a job"), fleet.each("job_wait", this::await)),
                 new McpTool("job_kill",
                         "Send a signal (default TERM) to a job's whole process group and return its status (killed, or exited if it "
                                 + "had already ended).",
@@ -69,11 +69,11 @@ final class McpJobTools {
                                 .requiredText("id", "The job id.")
                                 .text("signal", "TERM (default), KILL, INT, HUP, ...")
                                 .fleet().build(),
-                        false, fleet.each("job_kill", this::kill)),
+                        McpOutput.job(), McpTool.Hints.changes("Kill a job", true, true), fleet.each("job_kill", this::kill)),
                 new McpTool("job_list",
                         "List the jobs on the server: id, status, exitCode, start time (epoch seconds), output sizes and command.",
                         new McpTool.Schema().fleet().build(),
-                        true, fleet.each("job_list", this::list)));
+                        McpOutput.job("jobs"), McpTool.Hints.reads("List jobs"), fleet.each("job_list", this::list)));
     }
 
     private Map<String, Object> start(McpArgs args) {
@@ -120,7 +120,11 @@ final class McpJobTools {
             throw VpsException.config("max " + Durations.format(max) + " is longer than " + Durations.format(MAX_WAIT),
                     "wait in several calls of at most 10m");
         }
-        return withJobs(args, "job_wait", (jobs, r) -> jobs.awaitEnd(id, max, 500).putInto(r));
+        return withJobs(args, "job_wait", (jobs, r) -> {
+            try (Heartbeat beat = McpProgress.heartbeat(McpCalls.progress(), "job " + id, () -> "waiting for it to end, at most " + Durations.format(max))) {
+                jobs.awaitEnd(id, max, 500).putInto(r);
+            }
+        });
     }
 
     private Map<String, Object> kill(McpArgs args) {

@@ -46,6 +46,11 @@ final class McpSerialTransport implements McpServerTransportProvider {
     }
 
     @Override
+    public Mono<Void> notifyClient(String sessionId, String method, Object params) {
+        return delegate.notifyClient(sessionId, method, params);   // resource subscriptions' updates go to one session
+    }
+
+    @Override
     public Mono<Void> closeGracefully() {
         return delegate.closeGracefully();
     }
@@ -174,12 +179,49 @@ final class McpSerialTransport implements McpServerTransportProvider {
                 if (error != null) {
                     answer(error);
                 } else if (!text.isBlank()) {
-                    raw.write('\n');
-                    line = raw.toByteArray();
-                    pos = 0;
-                    return true;
+                    String routed = routed(text);
+                    if (routed != null) {
+                        line = (routed + "\n").getBytes(StandardCharsets.UTF_8);
+                        pos = 0;
+                        return true;
+                    }
                 }
             }
+        }
+
+        /**
+         * A valid message as the SDK gets it: a tools/call carries its own JSON-RPC id in its _meta
+         * (the SDK hands a tool only its params), so that notifications/cancelled can name the call;
+         * that notification is acted on here ({@link McpCalls#cancel}) and goes no further (null).
+         * resources/subscribe and unsubscribe go on to the SDK, and tell {@link McpResources} what to poll.
+         */
+        private String routed(String text) throws IOException {
+            if (!text.contains("tools/call") && !text.contains("notifications/cancelled") && !text.contains("resources/")) {
+                return text;
+            }
+            Map<String, Object> message = mapper.readValue(text, new TypeRef<Map<String, Object>>() { });
+            Object params = message.get("params");
+            Object uri = params instanceof Map<?, ?> p ? p.get("uri") : null;
+            if ("resources/subscribe".equals(message.get("method"))) {
+                McpResources.subscribed(uri instanceof String u ? u : null);   // the SDK answers it and keeps who subscribed
+            } else if ("resources/unsubscribe".equals(message.get("method"))) {
+                McpResources.unsubscribed(uri instanceof String u ? u : null);
+            }
+            if ("notifications/cancelled".equals(message.get("method"))) {
+                if (params instanceof Map<?, ?> p) {
+                    McpCalls.cancel(p.get("requestId"), p.get("reason") instanceof String r ? r : null);
+                }
+                return null;
+            }
+            if (!"tools/call".equals(message.get("method")) || message.get("id") == null || !(params instanceof Map<?, ?>)) {
+                return text;
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> p = (Map<String, Object>) params;
+            Map<String, Object> meta = p.get("_meta") instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m) : new LinkedHashMap<>();
+            meta.put(McpCalls.REQUEST_ID_META, message.get("id"));
+            p.put("_meta", meta);
+            return mapper.writeValueAsString(message);
         }
 
         /** Reads more of the input into the buffer; false at its end. */

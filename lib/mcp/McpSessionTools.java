@@ -27,7 +27,7 @@ final class McpSessionTools {
                                 .flag("pty", "Give it a terminal (120x40, TERM=dumb), for programs that insist on one; the terminal echoes input.")
                                 .text("idle", "Close the session after this long without input, e.g. '10m' (default 30m).")
                                 .build(),
-                        false, this::open),
+                        McpOutput.session(), McpTool.Hints.changes("Open an interactive session", true, false), this::open),
                 new McpTool("session_send",
                         "Type text into a session's program: exactly these characters, so end with a newline to press Enter "
                                 + "(\\u0003 is Ctrl-C with pty). Or send_env: the value of a variable of this server's environment and a "
@@ -37,7 +37,7 @@ final class McpSessionTools {
                                 .text("text", "What to type, e.g. 'ls -la\\n'.")
                                 .text("send_env", "Instead of text: the name of an environment variable of mcp-server whose value to send.")
                                 .build(),
-                        false, this::send),
+                        McpOutput.session(), McpTool.Hints.changes("Type into a session", true, false), this::send),
                 new McpTool("session_read",
                         "Read a session's output (stdout and stderr merged) from byte offset 'from' (default 0); the result's 'next' "
                                 + "is the next call's 'from'. With wait_for (a regex, e.g. '\\$ $' for a shell prompt) it waits, at most "
@@ -50,11 +50,11 @@ final class McpSessionTools {
                                 .text("max", "With wait_for: wait at most this long, e.g. '20s' (default 10s, at most 50s).")
                                 .integer("max_bytes", "Return at most this many bytes (default 65536, at most 1048576).")
                                 .build(),
-                        true, this::read),
+                        McpOutput.session(), McpTool.Hints.reads("Read a session's output"), this::read),
                 new McpTool("session_close",
                         "Stop a session's program (every process of it) and remove the session with its output. Read what you need first.",
                         new McpTool.Schema().requiredText("id", "The session id.").build(),
-                        false, this::close));
+                        McpOutput.session(), McpTool.Hints.changes("Close a session", true, true), this::close));
     }
 
     private Map<String, Object> open(McpArgs args) {
@@ -93,7 +93,11 @@ final class McpSessionTools {
         long start = System.nanoTime();
         return connections.useRepeatable(names.resolveFor(names.nameOrDefault(args.target()), connections), 1, c -> {
             Map<String, Object> r = Sessions.result(c.target.host(), args.label("session_read"));
-            Sessions.Reading reading = new Sessions(c).read(id, from, waitFor, max, maxBytes);
+            Sessions.Reading reading;
+            try (Heartbeat beat = McpProgress.heartbeat(waitFor == null ? null : McpCalls.progress(), "session " + id,
+                    () -> "waiting for its output to match wait_for, at most " + Durations.format(max))) {
+                reading = new Sessions(c).read(id, from, waitFor, max, maxBytes);
+            }
             reading.putInto(r);
             VpsException missed = reading.missed(waitFor, max);
             r.put("error", missed == null ? null : Json.error(missed));

@@ -17,13 +17,25 @@ final class McpTargetTools {
                         "List the servers this MCP server can reach by name: the default target it was started with, then every "
                                 + "host of its inventory (--inventory), then every alias of the ssh config, each with host, port, user, whether a connection is open now, and any "
                                 + "problem resolving it. Pass a name as 'target' to the other tools.",
-                        new McpTool.Schema().build(), true, this::list),
+                        new McpTool.Schema().build(), McpOutput.listTargets(), McpTool.Hints.local("List targets"), this::list),
                 new McpTool("diagnose_auth",
                         "When a call fails with AUTH, HOSTKEY or NETWORK: explain why login to the target fails, check by check "
                                 + "(DNS, TCP, banner, algorithms, host key, key files, agent, each key against the server, the account), "
                                 + "and return a verdict with cause, evidence and the exact fix to apply or show the user. "
                                 + "exitCode 0: login works; 1: it does not; 255: the host cannot be reached.",
-                        new McpTool.Schema().fleet().build(), true, new McpFleet(names).each("diagnose_auth", this::diagnose)));
+                        new McpTool.Schema()
+                                .flag("accept_new", "Record the server's host key in known_hosts when it is not known yet (trust on first use). "
+                                        + "Default false: diagnose_auth only reads, whatever the target's settings say, and reports an unknown key with its fingerprint.")
+                                .fleet().build(), McpOutput.diagnoseAuth(), McpTool.Hints.reads("Diagnose a failing login"),
+                        new McpFleet(names).each("diagnose_auth", this::diagnose)));
+    }
+
+    /** T, recording an unknown host key (its own and its jump hosts') only when ACCEPT_NEW: a read-only tool writes nothing unasked. */
+    private static Target recordingHostKeys(Target t, boolean acceptNew) {
+        Target.HostKeyPolicy k = t.hostKeys();
+        return new Target(t.alias(), t.host(), t.port(), t.user(), t.credentials(), new Target.HostKeyPolicy(k.knownHosts(), k.pinned(), acceptNew, k.alias()),
+                t.connectTimeout(), t.aliveInterval(), t.aliveCountMax(), t.algorithms(),
+                t.jumps().stream().map(hop -> recordingHostKeys(hop, acceptNew)).toList(), t.origins(), t.notes());
     }
 
     private Map<String, Object> list(McpArgs args) {
@@ -36,7 +48,7 @@ final class McpTargetTools {
 
     private Map<String, Object> diagnose(McpArgs args) {
         long start = System.nanoTime();
-        Target t = names.resolve(names.nameOrDefault(args.target()));
+        Target t = recordingHostKeys(names.resolve(names.nameOrDefault(args.target())), args.flag("accept_new"));
         AuthDiagnosis d = new AuthDiagnosis(t, null).run();
         Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), (System.nanoTime() - start) / 1_000_000, null);
         r.put("checks", d.checks.stream().map(Json::fields).toList());

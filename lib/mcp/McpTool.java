@@ -6,24 +6,54 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One tool of mcp-server: its name, the description an agent acts on, its input schema, and a
- * handler that returns the DESIGN §5 envelope, sent as JSON text. A result whose "error" is set,
- * and every VpsException, is a tool error (isError): the envelope with error {kind, message,
- * hint, retriable}, then the two lines `vps: KIND: message` and `hint: ...`.
+ * One tool of mcp-server: its name, the description an agent acts on, its input and output
+ * schemas, its title and annotations, and a handler that returns the DESIGN §5 envelope, sent as
+ * structuredContent and as JSON text. A result whose "error" is set, and every VpsException, is a
+ * tool error (isError): the envelope with error {kind, message, hint, retriable}, then the two
+ * lines `vps: KIND: message` and `hint: ...`. Each call runs as one of {@link McpCalls}: it can be
+ * cancelled, and reports progress when asked.
  */
-record McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
-    private static final java.util.concurrent.atomic.AtomicInteger IN_FLIGHT = new java.util.concurrent.atomic.AtomicInteger();
+record McpTool(String name, String description, Map<String, Object> inputSchema, Map<String, Object> outputSchema, Hints hints, Handler handler) {
+    /** A tool with the envelope as its output schema, read-only or else destructive. */
+    McpTool(String name, String description, Map<String, Object> inputSchema, boolean readOnly, Handler handler) {
+        this(name, description, inputSchema, McpOutput.plain(), readOnly ? Hints.reads(name) : Hints.changes(name, true, false), handler);
+    }
+
+    /** The tool's title and what it does to the world, as MCP's annotations tell a client (which may ask the person before a destructive one). */
+    record Hints(String title, boolean readOnly, boolean destructive, boolean idempotent, boolean openWorld) {
+        /** Only reads, on the server: repeating it changes nothing. */
+        static Hints reads(String title) {
+            return new Hints(title, true, false, true, true);
+        }
+
+        /** Changes something; DESTRUCTIVE when it may delete or replace what was there; IDEMPOTENT when repeating it adds nothing. */
+        static Hints changes(String title, boolean destructive, boolean idempotent) {
+            return new Hints(title, false, destructive, idempotent, true);
+        }
+
+        /** Reads only what this MCP server knows, no server. */
+        static Hints local(String title) {
+            return new Hints(title, true, false, true, false);
+        }
+
+        McpSchema.ToolAnnotations annotations() {
+            return new McpSchema.ToolAnnotations(title, readOnly, destructive, idempotent, openWorld, null);
+        }
+    }
 
     interface Handler {
         Map<String, Object> call(McpArgs args);
     }
 
     SyncToolSpecification specification() {
-        McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).description(description)
-                .annotations(new McpSchema.ToolAnnotations(null, readOnly, !readOnly, null, true, null)).build();
+        McpSchema.Tool tool = McpSchema.Tool.builder(name, inputSchema).title(hints.title()).description(description)
+                .outputSchema(outputSchema).annotations(hints.annotations()).build();
         return SyncToolSpecification.builder().tool(tool).callHandler((exchange, request) -> {
             Audit.caller(exchange.getClientInfo() != null ? "mcp:" + exchange.getClientInfo().name() : "mcp");
-            return call(request.arguments(), McpConfirm.through(exchange));
+            Object requestId = request.meta() == null ? null : request.meta().get(McpCalls.REQUEST_ID_META);
+            try (McpCalls.Call running = McpCalls.begin(requestId, McpProgress.of(exchange, request, System.err))) {
+                return call(request.arguments(), McpConfirm.through(exchange), running);
+            }
         }).build();
     }
 
@@ -34,26 +64,36 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
      * thread, and the call is then never answered.
      */
     McpSchema.CallToolResult call(Map<String, Object> arguments) {
-        return call(arguments, Guard.Confirmer.NOBODY);
-    }
-
-    McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer) {
-        long start = System.nanoTime();
-        McpArgs args = new McpArgs(arguments, confirmer);
-        IN_FLIGHT.incrementAndGet();
-        try {
-            return toResult(handle(args, start));
-        } catch (RuntimeException | Error e) {
-            // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
-            return toResult(internalFailure(args, e, start));
-        } finally {
-            IN_FLIGHT.decrementAndGet();
+        try (McpCalls.Call running = McpCalls.begin(null, null)) {
+            return call(arguments, Guard.Confirmer.NOBODY, running);
         }
     }
 
-    /** How many tool calls are running now, in this process. */
-    static int callsInFlight() {
-        return IN_FLIGHT.get();
+    private McpSchema.CallToolResult call(Map<String, Object> arguments, Guard.Confirmer confirmer, McpCalls.Call running) {
+        long start = System.nanoTime();
+        McpArgs args = new McpArgs(arguments, confirmer);
+        try {
+            return toResult(cancelledIf(running, handle(args, start)));
+        } catch (RuntimeException | Error e) {
+            // Writing the result failed (e.g. no memory for its JSON): the short failure still fits.
+            return toResult(internalFailure(args, e, start));
+        }
+    }
+
+    /**
+     * A cancelled call's result says so, whatever its work returned when its stops ended it (an exit
+     * by TERM, an interrupted wait); a job it named stays, reported killed by job_status.
+     */
+    private static Map<String, Object> cancelledIf(McpCalls.Call running, Map<String, Object> result) {
+        String why = running.cancelledBecause();
+        if (why == null) {
+            return result;
+        }
+        Map<String, Object> r = new java.util.LinkedHashMap<>(result);
+        r.put("status", "failed");
+        r.put("error", Interrupts.error(why + "; what it started on the server was stopped",
+                r.get("job") == null ? "run it again if it is still needed" : "job_status " + r.get("job") + " says how the job ended (killed)"));
+        return r;
     }
 
     private Map<String, Object> handle(McpArgs args, long start) {
@@ -72,6 +112,11 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
             return handler.call(args);
         } catch (VpsException e) {
             return Json.failure(args.target(), args.label(name), e, (System.nanoTime() - start) / 1_000_000);
+        } catch (java.util.concurrent.CancellationException e) {
+            // A transfer of a cancelled call stopped at its next packet (McpTransferFeed): no bug of ours.
+            Map<String, Object> r = Json.envelope(null, args.label(name), "failed", null, (System.nanoTime() - start) / 1_000_000, null);
+            r.put("error", Interrupts.error("the transfer was stopped", "run it again to resume it"));
+            return r;
         } catch (RuntimeException | Error e) {
             return internalFailure(args, e, start);
         }
@@ -88,8 +133,9 @@ record McpTool(String name, String description, Map<String, Object> inputSchema,
         return Json.failure(args.target(), args.label(name), internal, (System.nanoTime() - start) / 1_000_000);
     }
 
+    /** The result as structuredContent and, for clients older than it, the same JSON as text (then the error's two lines). */
     private static McpSchema.CallToolResult toResult(Map<String, Object> result) {
-        McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().addTextContent(Json.write(result));
+        McpSchema.CallToolResult.Builder out = McpSchema.CallToolResult.builder().structuredContent(result).addTextContent(Json.write(result));
         if (result.get("error") instanceof Map<?, ?> error) {
             out.addTextContent("vps: " + error.get("kind") + ": " + error.get("message") + (error.get("hint") == null ? "" : "\nhint: " + error.get("hint")));
             out.isError(true);
