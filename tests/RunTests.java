@@ -29,6 +29,9 @@
 //SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
+//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
+//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -53,6 +56,7 @@
 //SOURCES ../scripts/sftp-put.java ../scripts/sftp-get.java ../scripts/diagnose-auth.java DiagnoseAuthTest.java
 //SOURCES ../scripts/job.java JobTest.java LongRunningTest.java
 //SOURCES ../scripts/session.java SessionTest.java
+//SOURCES ../scripts/tunnel.java TunnelTest.java
 //SOURCES ../scripts/mcp-server.java McpServerTest.java McpBoundsTest.java
 //SOURCES ../scripts/connection.java SessionPoolTest.java FaultTest.java PartialFilesTest.java EngineTest.java
 //SOURCES HostCertificateTest.java TrustAnchorsTest.java HostileSftpTest.java DownloadTrustTest.java
@@ -91,7 +95,7 @@ public class RunTests {
             ProcessListTest.class, UsabilityTransferTest.class, InterruptTest.class, DocsExamplesTest.class, NewcomerTest.class, CallScopeTest.class,
             PrivateFoldersTest.class, EndToEndTest.class, EngineExitStatusTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class,
             InventoryTest.class, FleetTest.class, McpFleetTest.class, FleetScriptsTest.class, AuditTest.class, DryRunTest.class,
-            PolicyCorpusTest.class, PolicyTest.class);
+            PolicyCorpusTest.class, PolicyTest.class, TunnelTest.class);
 
     /**
      * The CLI test classes: they drive the scripts through Runs, so they run a second time through the
