@@ -409,4 +409,31 @@ class TunnelTest extends VpsTestBase {
         assertEquals(1, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: REMOTE: the server refused to listen on 127.0.0.1:22 for -R"), r.stderr());
     }
+
+    @Test
+    void mcpToolsStartReportAndStopATunnel() throws Exception {
+        int http = httpServer();
+        Path home = Files.createTempDirectory("tunnel-mcp");
+        try (McpServerTest.Session mcp = new McpServerTest.Session(home, Files.writeString(home.resolve("ssh_config"), ""), vps.target("alice"), Map.of())) {
+            try {
+                McpServerTest.Call start = mcp.call("tunnel_start", McpServerTest.args("local", "0:127.0.0.1:" + http));
+                assertFalse(start.isError(), start.toString());
+                assertEquals("up", start.get("status"), start.toString());
+                String id = (String) start.get("tunnel");
+                int local = port(start.json(), 0);
+                assertEquals(BODY, get(local));
+                McpServerTest.Call status = mcp.call("tunnel_status", McpServerTest.args("id", id));
+                assertFalse(status.isError(), status.toString());
+                assertEquals("up", status.get("status"), status.toString());
+                McpServerTest.Call stop = mcp.call("tunnel_stop", McpServerTest.args("id", id));
+                assertEquals(List.of(id), stop.get("stopped"), stop.toString());
+                assertThrows(IOException.class, () -> new Socket("127.0.0.1", local).close(), "stopped: its port is released");
+                McpServerTest.Call bad = mcp.call("tunnel_start", McpServerTest.args("local", "5432:localhost"));
+                assertTrue(bad.isError(), bad.toString());
+                assertEquals("CONFIG", bad.errorKind(), bad.toString());
+            } finally {
+                mcp.call("tunnel_stop", McpServerTest.args("all", true));
+            }
+        }
+    }
 }

@@ -83,6 +83,7 @@ MAPPING = {
     "AuditLog.java": "audit", "Audit.java": "audit",
     "ShellCommands.java": "policy", "ReadOnlyPrograms.java": "policy", "Policy.java": "policy", "PolicyAction.java": "policy",
     "Decision.java": "policy", "Guard.java": "policy", "PolicyOptions.java": "policy", "McpConfirm.java": "mcp",
+    "McpTunnelTools.java": "mcp",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):
