@@ -56,10 +56,10 @@ import picocli.CommandLine.Parameters;
                 "Exit codes: 0; 1 status of a tunnel that is not up; 2 CONFIG (bad forward, local port in use, no such tunnel)."},
         subcommands = {TunnelCommand.Start.class, TunnelCommand.Status.class, TunnelCommand.ListTunnels.class, TunnelCommand.Stop.class},
         footer = {"", "Examples:",
-                "  export T=$(tunnel -H vps start -L 5432:127.0.0.1:5432)   # psql -h 127.0.0.1 then reaches the server's PostgreSQL",
-                "  tunnel -H vps start -L 2375:/var/run/docker.sock          # DOCKER_HOST=tcp://127.0.0.1:2375",
-                "  tunnel -H vps start -D 1080                               # curl --socks5-hostname 127.0.0.1:1080 http://localhost:8080/",
-                "  tunnel status \"$T\" --json", "  tunnel stop --all"})
+                "  export T=$(tunnel -H vps start -L 15432:127.0.0.1:5432)   # the server's PostgreSQL on local port 15432",
+                "  tunnel -H vps start -L 12375:/var/run/docker.sock -D 11080   # its Docker socket; a SOCKS5 proxy",
+                "  tunnel status \"$T\" --json",
+                "  tunnel stop --all"})
 class TunnelCommand extends ParentCommand {
     TunnelCommand() {
         this(System.out, System.err);
