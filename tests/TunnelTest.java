@@ -158,6 +158,12 @@ class TunnelTest extends VpsTestBase {
         assertTrue(((Number) s.get("bytesIn")).longValue() > 2 * BODY.length(), String.valueOf(s));
         assertTrue(((Number) s.get("bytesOut")).longValue() > 0, String.valueOf(s));
         assertEquals(vps.hostKeyFingerprint, s.get("hostKey"));
+        Map<?, ?> v6 = started(tunnel(vps.target("alice"), "start", "-L", "[::1]:0:127.0.0.1:" + http, "--json"));
+        try (Socket s6 = new Socket("::1", port(v6, 0))) {
+            s6.setSoTimeout(10_000);
+            s6.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertTrue(new String(s6.getInputStream().readAllBytes(), StandardCharsets.UTF_8).endsWith(BODY));
+        }
         Runs.Result listed = tunnel("list");
         assertTrue(listed.stdout().contains(t.get("tunnel") + "  up since "), listed.toString());
         assertTrue(listed.stdout().contains("-L 127.0.0.1:" + local + " -> 127.0.0.1:" + http), listed.toString());
@@ -169,9 +175,11 @@ class TunnelTest extends VpsTestBase {
         int sshdPort = VpsServer.freePort();
         startSshd(sshdPort);
         cleanup.add(() -> stopSshd(sshdPort));
-        Map<?, ?> t = started(tunnel(targetAt("dana", sshdPort), "start", "-L", "0:127.0.0.1:" + http, "--json"));
+        int remote = VpsServer.freePort();
+        Map<?, ?> t = started(tunnel(targetAt("dana", sshdPort), "start", "-L", "0:127.0.0.1:" + http, "-R", remote + ":127.0.0.1:" + http, "--json"));
         int local = port(t, 0);
         assertEquals(BODY, get(local));
+        assertEquals(BODY, get(remote));
 
         vps.exec("pkill -f 'sshd: dana'");   // the session's processes: the link drops, the listener stays
         assertTrue(awaitReconnects(t, 1), "the drop was never noticed");
@@ -188,6 +196,28 @@ class TunnelTest extends VpsTestBase {
         assertEquals("up", s.get("status"), String.valueOf(s));
         assertTrue(((Number) s.get("reconnects")).longValue() >= 2, String.valueOf(s));
         assertEquals(t.get("tunnel"), s.get("tunnel"));
+        assertTrue(answersWithin10s(remote), "-R was not asked for again after the new login: " + s);
+    }
+
+    @Test
+    void aChangedHostKeyAtAReconnectStopsTheTunnel() throws Exception {
+        int http = httpServer();
+        int sshdPort = VpsServer.freePort();
+        startSshd(sshdPort);
+        cleanup.add(() -> stopSshd(sshdPort));
+        Map<?, ?> t = started(tunnel(targetAt("dana", sshdPort), "start", "-L", "0:127.0.0.1:" + http, "--json"));
+        assertEquals(BODY, get(port(t, 0)));
+        stopSshd(sshdPort);
+        awaitStatus(t, "reconnecting");
+        String otherKey = "/tmp/tunnel-other-host-key-" + sshdPort;
+        vps.exec("rm -f " + otherKey + "*; ssh-keygen -q -t ed25519 -N '' -f " + otherKey);
+        cleanup.add(() -> vps.exec("rm -f " + otherKey + "*"));
+        startSshd(sshdPort, "-h", otherKey);   // the same port answers with another host key: never trusted silently
+        Map<?, ?> s = awaitStatus(t, "failed");
+        assertEquals("HOSTKEY", ((Map<?, ?>) s.get("error")).get("kind"), String.valueOf(s));
+        Runs.Result r = tunnel("status", (String) t.get("tunnel"));
+        assertEquals(255, r.exit(), r.toString());
+        assertTrue(r.stderr().startsWith("vps: HOSTKEY: "), r.stderr());
     }
 
     private static boolean awaitReconnects(Map<?, ?> t, int atLeast) throws InterruptedException {
@@ -201,9 +231,11 @@ class TunnelTest extends VpsTestBase {
         return false;
     }
 
-    private static void startSshd(int port) throws IOException, InterruptedException {
-        Container.ExecResult r = vps.container.execInContainer("/usr/sbin/sshd", "-p", Integer.toString(port), "-o", "ListenAddress=127.0.0.1",
-                "-o", "PidFile=/run/sshd-tunnel-" + port + ".pid");
+    private static void startSshd(int port, String... more) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/sbin/sshd", "-p", Integer.toString(port), "-o", "ListenAddress=127.0.0.1",
+                "-o", "PidFile=/run/sshd-tunnel-" + port + ".pid"));
+        cmd.addAll(List.of(more));
+        Container.ExecResult r = vps.container.execInContainer(cmd.toArray(String[]::new));
         assertEquals(0, r.getExitCode(), r.getStderr());
         VpsServer.awaitPort(port, true);
     }
