@@ -187,10 +187,17 @@ class TunnelTest extends VpsTestBase {
 
         stopSshd(sshdPort);                   // the server goes away: the tunnel waits, its port stays bound
         awaitStatus(t, "reconnecting");
-        try (Socket stillBound = new Socket("127.0.0.1", local)) {
-            assertTrue(stillBound.isConnected());
-        }
+        // A client that connects now waits for the new login instead of being refused.
+        java.util.concurrent.CompletableFuture<String> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return get(local);
+            } catch (IOException e) {
+                return "failed: " + e;
+            }
+        });
+        awaitField(t, "connectionsOpen", 1L);
         startSshd(sshdPort);                  // and comes back on the same port: the tunnel logs in again by itself
+        assertEquals(BODY, waiting.get(20, TimeUnit.SECONDS), "the client accepted while reconnecting");
         assertTrue(answersWithin10s(local), "no answer within 10 s after sshd came back: " + status(t));
         Map<?, ?> s = status(t);
         assertEquals("up", s.get("status"), String.valueOf(s));
