@@ -152,9 +152,9 @@ class TunnelTest extends VpsTestBase {
         int local = port(t, 0);
         assertEquals(BODY, get(local));
         assertEquals(BODY, get(local));
+        awaitField(t, "connectionsTotal", 2L);
         Map<?, ?> s = awaitField(t, "connectionsOpen", 0L);
         assertEquals("up", s.get("status"), String.valueOf(s));
-        assertEquals(2L, s.get("connectionsTotal"), String.valueOf(s));
         assertTrue(((Number) s.get("bytesIn")).longValue() > 2 * BODY.length(), String.valueOf(s));
         assertTrue(((Number) s.get("bytesOut")).longValue() > 0, String.valueOf(s));
         assertEquals(vps.hostKeyFingerprint, s.get("hostKey"));
@@ -412,12 +412,18 @@ class TunnelTest extends VpsTestBase {
     }
 
     @Test
-    void readOnlyPolicyRefusesATunnel() throws Exception {
+    void readOnlyPolicyRefusesATunnelAndConfirmAsks() throws Exception {
         Path policy = Files.writeString(Files.createTempDirectory("tunnel-policy").resolve("policy.yaml"), "default: { mode: read-only }\n");
         TestSupport.freshEnvironment(Map.of("VPS_POLICY", policy.toString()));
         Runs.Result r = tunnel(vps.target("alice"), "start", "-L", "0:127.0.0.1:80");
         assertEquals(77, r.exit(), r.toString());
         assertTrue(r.stderr().startsWith("vps: POLICY: refused tunnel start `tunnel -L 127.0.0.1:0 -> 127.0.0.1:80 (on the server)`"), r.stderr());
+        assertEquals(List.of(), tunnel("list", "--json").json().get("tunnels"));
+
+        Files.writeString(policy, "default: { mode: confirm }\n");   // no terminal here: nobody can say yes
+        Runs.Result confirm = tunnel(vps.target("alice"), "start", "-L", "0:127.0.0.1:80", "--yes");
+        assertEquals(77, confirm.exit(), confirm.toString());
+        assertTrue(confirm.stderr().contains("it needs a person's yes and nobody can be asked"), confirm.stderr());
         assertEquals(List.of(), tunnel("list", "--json").json().get("tunnels"));
     }
 
