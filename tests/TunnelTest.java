@@ -481,4 +481,31 @@ class TunnelTest extends VpsTestBase {
             }
         }
     }
+
+    @Test
+    void foregroundRunsUntilCtrlC() throws Exception {
+        int http = httpServer();
+        int local = VpsServer.freePort();
+        Path dir = Files.createTempDirectory("tunnel-foreground");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Duser.home=" + System.getProperty("user.home"), "-Djdk.net.hosts.file=" + System.getProperty("jdk.net.hosts.file"),
+                "-cp", System.getProperty("java.class.path"), "TunnelCommand", "start", "--foreground", "-L", local + ":127.0.0.1:" + http));
+        cmd.addAll(vps.target("alice"));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile());
+        pb.environment().clear();
+        pb.environment().putAll(Environment.all());
+        Process p = pb.start();
+        cleanup.add(() -> Processes.waitOrKill(p, java.time.Duration.ZERO));
+        boolean up = answersWithin10s(local) || answersWithin10s(local);   // a JVM starts first: up to twice 10 s
+        assertTrue(up, "the foreground tunnel never answered: " + Files.readString(dir.resolve("stderr")));
+        assertTrue(Files.readString(dir.resolve("stderr")).startsWith("tunnel: up\n  -L 127.0.0.1:" + local + " -> 127.0.0.1:" + http),
+                Files.readString(dir.resolve("stderr")));
+        assertEquals(List.of(), tunnel("list", "--json").json().get("tunnels"), "a foreground tunnel is not a detached one");
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -INT was sent");
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the tunnel did not end on Ctrl-C");
+        assertEquals(130, p.exitValue(), Files.readString(dir.resolve("stderr")));
+        assertThrows(IOException.class, () -> new Socket("127.0.0.1", local).close(), "ended: its port is released");
+    }
 }
