@@ -110,7 +110,7 @@ public class RunTests {
             DownloadTrustTest.class, DiagnoseAuthTest.class, JobTest.class, LongRunningTest.class, SessionTest.class, PartialFilesTest.class,
             HostCertificateTest.class, TrustAnchorsTest.class, LoginShellsTest.class, ProcessListTest.class,
             UsabilityTransferTest.class, NewcomerTest.class, PrivilegeTest.class, TerminalTest.class, PostQuantumKexTest.class, FleetTest.class,
-            FleetScriptsTest.class, AuditTest.class, PolicyTest.class);
+            FleetScriptsTest.class, AuditTest.class, PolicyTest.class, TunnelTest.class);
 
     private static final AtomicInteger passed = new AtomicInteger();
     private static final AtomicInteger failed = new AtomicInteger();
