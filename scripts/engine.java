@@ -24,6 +24,9 @@
 //SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
+//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
+//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java ../lib/diagnose/FixScript.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -37,7 +40,7 @@
 //SOURCES ../lib/policy/ShellCommands.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java ../lib/cli/TransferOptions.java
-//SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java
+//SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java tunnel.java
 
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -85,6 +88,7 @@ class EngineCommand implements Callable<Integer> {
             case "session" -> new SessionCommand(out, err);
             case "diagnose-auth" -> Cli.made((o, e, i) -> new DiagnoseAuth(o, e), out, err, in);
             case "connection" -> new ConnectionCommand(out, err);
+            case "tunnel" -> new TunnelCommand(out, err);   // the front door only: each tunnel runs in a process of its own
             default -> null;
         };
     }

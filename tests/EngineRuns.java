@@ -20,7 +20,7 @@ import java.util.Set;
  */
 final class EngineRuns {
     /** The scripts the engine runs (scripts/engine.java); others (sandbox) stay in-process. */
-    static final Set<String> SERVED = Set.of("exec-command", "sftp-put", "sftp-get", "job", "session", "diagnose-auth", "connection");
+    static final Set<String> SERVED = Set.of("exec-command", "sftp-put", "sftp-get", "job", "session", "diagnose-auth", "connection", "tunnel");
     private static final String PERSIST = "2m";   // an engine the suite forgets to stop ends soon anyway
     private static final long START_LIMIT_MS = 180_000;   // the first start may compile the engine
     private static final long CALL_LIMIT_MIN = 10;

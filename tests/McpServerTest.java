@@ -137,7 +137,8 @@ class McpServerTest extends VpsTestBase {
         assertTrue(shared.client.getServerInstructions().contains("job_start"));
         List<McpSchema.Tool> tools = shared.client.listTools().tools();
         assertEquals(Set.of("exec", "write_file", "read_file", "upload", "download", "job_start", "job_status", "job_logs",
-                "job_wait", "job_kill", "job_list", "session_open", "session_send", "session_read", "session_close", "diagnose_auth", "list_targets"), tools.stream().map(McpSchema.Tool::name).collect(Collectors.toSet()));
+                "job_wait", "job_kill", "job_list", "session_open", "session_send", "session_read", "session_close", "diagnose_auth", "list_targets",
+                "tunnel_start", "tunnel_status", "tunnel_stop"), tools.stream().map(McpSchema.Tool::name).collect(Collectors.toSet()));
         for (McpSchema.Tool t : tools) {
             assertTrue(t.description().length() > 60, t.name() + " has a description an agent can act on");
             assertTrue(((Map<?, ?>) t.inputSchema().get("properties")).containsKey("target"), t.name() + " takes a target");

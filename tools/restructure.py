@@ -38,6 +38,7 @@ FOLDERS = {  # folder -> what it holds; lowest layer first (--layers reports ref
     "transfer": "sftp-put and sftp-get: local and remote trees, striped writes, verification",
     "jobs": "detached jobs: start, follow, reattach",
     "sessions": "interactive programs living on the server: open, send, read, close",
+    "tunnel": "-L/-R/-D forwards kept up across drops: specs, the tunnel, SOCKS5, the detached tunnel processes",
     "diagnose": "diagnose-auth's checks and verdict, and the fix script it prints for the server",
     "setup": "setup-server: the declared state, its one POSIX sh script, the proof of the new login, the client's ssh config",
     "sandbox": "the embedded sandbox SSH server",
@@ -72,6 +73,8 @@ MAPPING = {
     "PosixModes.java": "transfer",
     "Jobs.java": "jobs", "DetachedExec.java": "jobs",
     "Sessions.java": "sessions",
+    "TunnelSpec.java": "tunnel", "Tunnel.java": "tunnel", "TunnelOptions.java": "tunnel", "Tunnels.java": "tunnel",
+    "TunnelDaemon.java": "tunnel", "Socks5.java": "tunnel", "PortHolder.java": "tunnel",
     "AuthDiagnosis.java": "diagnose", "FixScript.java": "diagnose",
     "SetupPlan.java": "setup", "SetupScript.java": "setup", "ServerSetup.java": "setup", "LoginProof.java": "setup", "SshClientConfig.java": "setup",
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",
@@ -82,6 +85,7 @@ MAPPING = {
     "AuditLog.java": "audit", "Audit.java": "audit",
     "ShellCommands.java": "policy", "ReadOnlyPrograms.java": "policy", "Policy.java": "policy", "PolicyAction.java": "policy",
     "Decision.java": "policy", "Guard.java": "policy", "PolicyOptions.java": "policy", "McpConfirm.java": "mcp",
+    "McpTunnelTools.java": "mcp",
 }
 # Name prefixes, first match wins: a folder, or an Error("why") for files that should not exist.
 class Error(str):

@@ -6,7 +6,7 @@ import java.util.List;
  */
 record PolicyAction(Kind kind, List<String> commands, boolean privileged, String shown) {
     enum Kind {
-        EXEC, JOB_START, SESSION_OPEN, SESSION_SEND, UPLOAD, DOWNLOAD, SETUP;
+        EXEC, JOB_START, SESSION_OPEN, SESSION_SEND, UPLOAD, DOWNLOAD, SETUP, TUNNEL_START;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
@@ -34,9 +34,9 @@ record PolicyAction(Kind kind, List<String> commands, boolean privileged, String
         return new PolicyAction(kind, List.of(), false, shown);
     }
 
-    /** Whether it can change the server whatever its commands are. */
+    /** Whether it can change the server whatever its commands are (a tunnel reads and writes through the server's ports). */
     boolean changes() {
         return privileged || kind == Kind.UPLOAD || kind == Kind.JOB_START || kind == Kind.SESSION_OPEN || kind == Kind.SESSION_SEND
-                || kind == Kind.SETUP;
+                || kind == Kind.SETUP, TUNNEL_START;
     }
 }

@@ -152,6 +152,11 @@ final class VpsConnection implements AutoCloseable {
         return liveSession().openChannel(type);
     }
 
+    /** Asks the server to listen on BIND:PORT and send each connection to HOST:HOST_PORT on this side (ssh -R); JSch makes the local connections. */
+    void forwardFromServer(String bind, int port, String host, int hostPort) throws JSchException {
+        liveSession().setPortForwardingR(bind, port, host, hostPort);
+    }
+
     /** The connection this thread last opened a channel on: how mcp-server's audit finds the host key and credentials a tool call used. */
     private static final ThreadLocal<VpsConnection> USED_ON_THIS_THREAD = new ThreadLocal<>();
 
