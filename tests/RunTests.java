@@ -71,6 +71,7 @@
 //SOURCES ../scripts/audit.java AuditTest.java
 //SOURCES PolicyCorpusTest.java PolicyTest.java
 //SOURCES ../scripts/setup-server.java SetupServerTest.java
+//SOURCES ../scripts/tunnel.java TunnelTest.java
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 

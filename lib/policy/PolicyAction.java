@@ -37,6 +37,6 @@ record PolicyAction(Kind kind, List<String> commands, boolean privileged, String
     /** Whether it can change the server whatever its commands are (a tunnel reads and writes through the server's ports). */
     boolean changes() {
         return privileged || kind == Kind.UPLOAD || kind == Kind.JOB_START || kind == Kind.SESSION_OPEN || kind == Kind.SESSION_SEND
-                || kind == Kind.SETUP, TUNNEL_START;
+                || kind == Kind.SETUP || kind == Kind.TUNNEL_START;
     }
 }
