@@ -237,7 +237,8 @@ class McpConventionsTest extends VpsTestBase {
             for (String reads : List.of("read_file", "job_status", "job_logs", "job_wait", "job_list", "session_read", "list_targets", "diagnose_auth")) {
                 assertTrue(tools.get(reads).annotations().readOnlyHint(), reads + " is read-only");
             }
-            for (String changes : List.of("exec", "write_file", "upload", "download", "job_start", "job_kill", "session_open", "session_send", "session_close")) {
+            for (String changes : List.of("exec", "write_file", "upload", "download", "job_start", "job_kill", "session_open", "session_send", "session_close",
+                    "tunnel_start", "tunnel_stop")) {
                 assertFalse(tools.get(changes).annotations().readOnlyHint(), changes + " changes something");
             }
             assertFalse(tools.get("list_targets").annotations().openWorldHint(), "list_targets reads only this server's own settings");
@@ -275,6 +276,14 @@ class McpConventionsTest extends VpsTestBase {
             call.apply(request("session_close", "id", session));
             call.apply(request("list_targets"));
             call.apply(request("diagnose_auth"));
+            // A forward to sshd's own port: any listening port on the server's loopback will do.
+            String tunnel = (String) json.apply(call.apply(request("tunnel_start", "local", "0:127.0.0.1:" + vps.port))).get("tunnel");
+            try {
+                call.apply(request("tunnel_status", "id", tunnel));
+                call.apply(request("tunnel_status"));
+            } finally {
+                call.apply(request("tunnel_stop", "id", tunnel));
+            }
             assertEquals(tools.keySet(), Set.copyOf(called), "a call of every tool");
         } finally {
             vps.exec("rm -rf " + remote);
@@ -533,7 +542,7 @@ class McpConventionsTest extends VpsTestBase {
         assertEquals(0, list.exit(), "tools/list --strict: " + list);
         assertFalse(list.stderr().contains("Warning:"), "the Inspector finds no portability problem in the schemas: " + list.stderr());
         List<?> tools = (List<?>) Json.read(list.stdout(), Map.class).get("tools");
-        assertEquals(17, tools.size(), list.stdout());
+        assertEquals(20, tools.size(), list.stdout());
         for (Object tool : tools) {
             assertNotNull(((Map<?, ?>) tool).get("outputSchema"), "the Inspector sees an outputSchema: " + tool);
         }

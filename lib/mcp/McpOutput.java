@@ -129,6 +129,25 @@ final class McpOutput {
                 .requires("status", "error").fleet().build();
     }
 
+    /** tunnel_start, tunnel_status, tunnel_stop: a tunnel's state, the list of them, or the ones stopped. */
+    static Map<String, Object> tunnel() {
+        return envelope()
+                .field("tunnel", "The tunnel id: tunnel_status and tunnel_stop take it.", "string")
+                .field("since", "When the tunnel entered its status (ISO-8601).", "string", "null")
+                .field("target", "The server the tunnel goes through.", "string", "null")
+                .field("hostKey", "The server's host-key fingerprint its last login verified.", "string", "null")
+                .field("forwards", "Each forward: kind (L, R, D), bind, port (the real one when 0 was asked), destination.", "array", "null")
+                .field("bytesIn", "Bytes from the server to local clients.", "integer", "null")
+                .field("bytesOut", "Bytes from local clients to the server.", "integer", "null")
+                .field("connectionsOpen", "Client connections open now.", "integer", "null")
+                .field("connectionsTotal", "Client connections since the start.", "integer", "null")
+                .field("reconnects", "How often the tunnel logged in again after a drop.", "integer", "null")
+                .field("lastError", "The last error of one connection (e.g. connect failed: HOST:PORT); the tunnel stays up.", "string", "null")
+                .field("tunnels", "tunnel_status without id: every tunnel's state.", "array")
+                .field("stopped", "tunnel_stop: the ids it stopped.", "array")
+                .build();
+    }
+
     /** A field of TYPE, or of TYPE or null ("null" as the second type): anyOf branches, which more clients map than a list of types. */
     private McpOutput field(String name, String description, String... types) {
         Map<String, Object> spec = new LinkedHashMap<>(types.length == 1 ? Map.of("type", types[0]) : nullable(types[0]));

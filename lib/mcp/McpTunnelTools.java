@@ -31,16 +31,16 @@ final class McpTunnelTools {
                                 .flag("bind_any", "Allow a bind address other than loopback (reachable from other machines).")
                                 .text("idle", "End the tunnel after this long with no client connection, e.g. '30m' (default: never).")
                                 .build(),
-                        false, this::start),
+                        McpOutput.tunnel(), McpTool.Hints.changes("Start a tunnel", false, false), this::start),
                 new McpTool("tunnel_status",
                         "A tunnel's state (status up | reconnecting | failed with its error | stopped | lost; since; forwards with their "
                                 + "ports; bytesIn/bytesOut; connectionsOpen/connectionsTotal; lastError), or every tunnel without 'id'.",
                         new McpTool.Schema().text("id", "The tunnel id from tunnel_start; omit for all.").build(),
-                        true, this::status),
+                        McpOutput.tunnel(), McpTool.Hints.local("Tunnel status"), this::status),
                 new McpTool("tunnel_stop",
                         "Stop a tunnel (its ports are released) and forget it; all=true stops every tunnel.",
                         new McpTool.Schema().text("id", "The tunnel id.").flag("all", "Stop every tunnel.").build(),
-                        false, this::stop));
+                        McpOutput.tunnel(), McpTool.Hints.changes("Stop a tunnel", true, true), this::stop));
     }
 
     private Map<String, Object> start(McpArgs args) {
