@@ -143,6 +143,9 @@ class TunnelCommand extends ParentCommand {
             String id = Tunnels.newId();
             audit.put("id", id);
             List<String> args = new ArrayList<>(parent.spec.commandLine().getParseResult().originalArgs());
+            if (forwards.idle == null) {
+                args.addAll(forwards.idleArgs());   // the default as this call's environment says it, not the tunnel process's
+            }
             Tunnels.Entry e = Tunnels.start(id, args, t.connectTimeout());
             audit.put("hostKey", e.state().get("hostKey"));
             audit.write("ok", 0, null, parent.err);

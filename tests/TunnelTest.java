@@ -447,6 +447,31 @@ class TunnelTest extends VpsTestBase {
         }
     }
 
+    /** A tunnel started without --idle ends like the engine: after VPS_PERSIST (default 10m) with no client connection; never keeps it. */
+    @Test
+    void aTunnelLeftBehindEndsAfterTheEnginesIdleTimeUnlessNever() throws Exception {
+        TestSupport.freshEnvironment(Map.of("VPS_PERSIST", "1s"));
+        Map<?, ?> kept = started(tunnel(vps.target("alice"), "start", "--idle", "never", "-L", "0:127.0.0.1:" + vps.port, "--json"));
+        try {
+            Map<?, ?> left = started(tunnel(vps.target("alice"), "start", "-L", "0:127.0.0.1:" + vps.port, "--json"));
+            assertEquals(1L, status(left).get("idleLimitSeconds"), String.valueOf(status(left)));
+            Map<?, ?> s = awaitStatus(left, "stopped");
+            assertEquals("no client connection for 1s (--idle)", s.get("ended"), String.valueOf(s));
+            Map<?, ?> k = status(kept);
+            assertEquals("up", k.get("status"), String.valueOf(k));
+            assertNull(k.get("idleLimitSeconds"), String.valueOf(k));
+        } finally {
+            tunnel("stop", "--all");
+        }
+        TestSupport.freshEnvironment(Map.of());
+        Map<?, ?> usual = started(tunnel(vps.target("alice"), "start", "-L", "0:127.0.0.1:" + vps.port, "--json"));
+        try {
+            assertEquals(600L, status(usual).get("idleLimitSeconds"), "10 minutes, as the engine: " + status(usual));
+        } finally {
+            tunnel("stop", "--all");
+        }
+    }
+
     @Test
     void foregroundReportsAStartFailureLikeStart() {
         // A port below 1024 is root's on the server: alice's -R there is refused at once, and nothing stays bound here.

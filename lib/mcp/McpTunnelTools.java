@@ -29,7 +29,7 @@ final class McpTunnelTools {
                                 .text("remote", "-R forwards, space-separated: [BIND:]PORT:HOST:HOSTPORT: the server's PORT reaches HOST:HOSTPORT as this machine sees it.")
                                 .text("socks", "-D SOCKS5 proxies, space-separated: [BIND:]PORT (names resolve on the server).")
                                 .flag("bind_any", "Allow a bind address other than loopback (reachable from other machines).")
-                                .text("idle", "End the tunnel after this long with no client connection, e.g. '30m' (default: never).")
+                                .text("idle", "End the tunnel after this long with no client connection open, e.g. '30m', or 'never' (default: mcp-server's VPS_PERSIST, else 10m).")
                                 .build(),
                         McpOutput.tunnel(), McpTool.Hints.changes("Start a tunnel", false, false), this::start),
                 new McpTool("tunnel_status",
@@ -50,14 +50,12 @@ final class McpTunnelTools {
         addAll(forwardArgs, "-R", args.text("remote"), o.remote);
         addAll(forwardArgs, "-D", args.text("socks"), o.socks);
         o.bindAny = args.flag("bind_any");
-        o.idle = args.text("idle") == null ? null : args.duration("idle", null);
+        o.idle = args.text("idle");
         List<TunnelSpec> specs = o.specs(err);
         if (o.bindAny) {
             forwardArgs.add("--bind-any");
         }
-        if (o.idle != null) {
-            forwardArgs.addAll(List.of("--idle", Durations.format(o.idle)));
-        }
+        forwardArgs.addAll(o.idleArgs());
         String shown = "tunnel " + String.join(", ", specs.stream().map(s -> s.describe(s.port())).toList());
         String name = names.nameOrDefault(args.target());
         Target t = McpConfirm.checked(args, names, name, connections, PolicyAction.of(PolicyAction.Kind.TUNNEL_START, List.of(), false, shown));

@@ -30,6 +30,8 @@ final class TunnelDaemon implements Callable<Integer> {
     private final String processStart = ProcessHandle.current().info().startInstant().map(Object::toString).orElse(null);
     private volatile Tunnel tunnel;
     private volatile String ended;
+    /** How long without a client connection ends it (null: never): the --idle its start resolved. */
+    private volatile java.time.Duration idle;
     private final Object activity = new Object();
     private boolean active;
 
@@ -51,6 +53,7 @@ final class TunnelDaemon implements Callable<Integer> {
     public Integer call() {
         try {
             List<TunnelSpec> specs = forwards.specs(System.err);
+            idle = forwards.idleLimit();
             Target t = target.resolve(System.err);
             tunnel = new Tunnel(t, specs, new Tunnel.Watcher() {
                 @Override
@@ -72,8 +75,8 @@ final class TunnelDaemon implements Callable<Integer> {
         }
         System.err.println(Instant.now() + " tunnel " + id + " up: " + String.join(", ", describe()));
         while (tunnel.status() != Tunnel.Status.FAILED && tunnel.status() != Tunnel.Status.STOPPED) {
-            if (forwards.idle != null && tunnel.quiet().compareTo(forwards.idle) > 0) {
-                ended = "no client connection for " + Durations.human(forwards.idle) + " (--idle)";
+            if (idle != null && tunnel.quiet().compareTo(idle) > 0) {
+                ended = "no client connection for " + Durations.human(idle) + " (--idle)";
                 tunnel.close();
                 break;
             }
@@ -135,7 +138,7 @@ final class TunnelDaemon implements Callable<Integer> {
         }
         Map<String, Object> state = header();
         state.putAll(t.snapshot());
-        state.put("idleLimitSeconds", forwards.idle == null ? null : forwards.idle.toSeconds());
+        state.put("idleLimitSeconds", idle == null ? null : idle.toSeconds());
         state.put("ended", ended);
         save(state);
     }

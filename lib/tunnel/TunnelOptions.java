@@ -20,9 +20,35 @@ final class TunnelOptions {
     @Option(names = "--bind-any", description = "Allow a bind address other than loopback (e.g. 0.0.0.0): the port is then reachable from other machines.")
     boolean bindAny;
 
-    @Option(names = "--idle", paramLabel = "DUR", converter = Durations.class,
-            description = "End the tunnel after DUR with no client connection open (default: never; it runs until tunnel stop).")
-    Duration idle;
+    @Option(names = "--idle", paramLabel = "DUR|never",
+            description = {"End the tunnel after DUR with no client connection open (a connection held open keeps it); never: only tunnel stop",
+                    "ends it. Default: VPS_PERSIST, else 10m: a tunnel left behind ends like the engine does."})
+    String idle;
+
+    /** The engine's idle end when VPS_PERSIST does not say otherwise (bin/vps and TargetOptions use the same). */
+    static final Duration DEFAULT_IDLE = Duration.ofMinutes(10);
+
+    /** How long the tunnel may go without a client connection; null: never. --idle, else VPS_PERSIST, else 10 minutes. */
+    Duration idleLimit() {
+        String text = idle != null ? idle : Environment.get("VPS_PERSIST");
+        if (text == null || text.isBlank()) {
+            return DEFAULT_IDLE;
+        }
+        if (text.equals("never")) {
+            return null;
+        }
+        Duration d = Durations.parse(text);
+        if (d.toMillis() < 1000) {
+            throw VpsException.config("--idle " + text + " is shorter than a second", "give --idle 1s or more, or never");
+        }
+        return d;
+    }
+
+    /** The --idle that makes a tunnel's own process keep the limit resolved here (its environment may differ from the call's). */
+    List<String> idleArgs() {
+        Duration d = idleLimit();
+        return List.of("--idle", d == null ? "never" : Durations.format(d));
+    }
 
     /** The forwards, checked; a bind other than loopback needs --bind-any, and then a warning line on ERR says so. */
     List<TunnelSpec> specs(PrintStream err) {
@@ -33,9 +59,7 @@ final class TunnelOptions {
         if (all.isEmpty()) {
             throw VpsException.config("no forward given", "give at least one -L [BIND:]PORT:HOST:HOSTPORT, -R [BIND:]PORT:HOST:HOSTPORT or -D [BIND:]PORT");
         }
-        if (idle != null && idle.toMillis() < 1000) {
-            throw VpsException.config("--idle " + Durations.format(idle) + " is shorter than a second", "give --idle 1s or more, or leave it out (never)");
-        }
+        idleLimit();   // a bad --idle fails before anything starts
         for (TunnelSpec s : all) {
             if (s.kind() != TunnelSpec.Kind.R && !s.loopbackBind() || s.kind() == TunnelSpec.Kind.R && !loopbackName(s.bind())) {
                 if (!bindAny) {
