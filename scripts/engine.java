@@ -24,9 +24,6 @@
 //SOURCES ../lib/transfer/TransferResult.java ../lib/transfer/Uploader.java
 //SOURCES ../lib/jobs/DetachedExec.java ../lib/jobs/Jobs.java
 //SOURCES ../lib/sessions/Sessions.java
-//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
-//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
-//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/diagnose/AuthDiagnosis.java ../lib/diagnose/FixScript.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
@@ -38,6 +35,9 @@
 //SOURCES ../lib/policy/Decision.java ../lib/policy/DryRun.java ../lib/policy/Guard.java ../lib/policy/Policy.java
 //SOURCES ../lib/policy/PolicyAction.java ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java
 //SOURCES ../lib/policy/ShellCommands.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
+//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
+//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java ../lib/cli/TransferOptions.java
 //SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java tunnel.java

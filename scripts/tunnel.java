@@ -17,9 +17,6 @@
 //SOURCES ../lib/exec/RemoteCommand.java ../lib/exec/RemoteLock.java ../lib/exec/SecretRedactor.java
 //SOURCES ../lib/exec/Signals.java ../lib/exec/StartGate.java ../lib/exec/Terminal.java
 //SOURCES ../lib/transfer/TransferReport.java ../lib/transfer/TransferResult.java
-//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
-//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
-//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/sandbox/Sandbox.java ../lib/sandbox/SandboxServer.java
 //SOURCES ../lib/fleet/FleetAware.java ../lib/fleet/FleetHost.java ../lib/fleet/FleetOptions.java
 //SOURCES ../lib/fleet/FleetPlan.java ../lib/fleet/FleetResult.java ../lib/fleet/FleetRun.java
@@ -29,6 +26,9 @@
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
+//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
+//SOURCES ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;

@@ -457,6 +457,9 @@ class TunnelTest extends VpsTestBase {
             assertEquals(1L, status(left).get("idleLimitSeconds"), String.valueOf(status(left)));
             Map<?, ?> s = awaitStatus(left, "stopped");
             assertEquals("no client connection for 1s (--idle)", s.get("ended"), String.valueOf(s));
+            Map<String, Object> end = awaitAuditLine("tunnel_end", (String) left.get("tunnel"));
+            assertEquals("ended", end.get("status"), end.toString());
+            assertEquals("no client connection for 1s (--idle)", end.get("reason"), end.toString());
             Map<?, ?> k = status(kept);
             assertEquals("up", k.get("status"), String.valueOf(k));
             assertNull(k.get("idleLimitSeconds"), String.valueOf(k));
@@ -469,6 +472,26 @@ class TunnelTest extends VpsTestBase {
             assertEquals(600L, status(usual).get("idleLimitSeconds"), "10 minutes, as the engine: " + status(usual));
         } finally {
             tunnel("stop", "--all");
+        }
+    }
+
+    /** The audit line of ACTION for tunnel ID, which its own process writes as it ends (at most 10 s). */
+    private static Map<String, Object> awaitAuditLine(String action, String id) throws Exception {
+        Path auditDir = Path.of(Environment.get("VPS_TOOLKIT_HOME")).resolve("audit");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            if (java.nio.file.Files.exists(auditDir)) {
+                for (AuditLog.Line l : new AuditLog(auditDir).lines()) {
+                    Map<String, Object> line = AuditLog.parse(l.text());
+                    if (action.equals(line.get("action")) && id.equals(line.get("id"))) {
+                        return line;
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no " + action + " line for tunnel " + id + " in " + auditDir);
+            }
+            Thread.sleep(100);
         }
     }
 

@@ -32,6 +32,7 @@ final class TunnelDaemon implements Callable<Integer> {
     private volatile String ended;
     /** How long without a client connection ends it (null: never): the --idle its start resolved. */
     private volatile java.time.Duration idle;
+    private volatile Target resolved;
     private final Object activity = new Object();
     private boolean active;
 
@@ -55,6 +56,7 @@ final class TunnelDaemon implements Callable<Integer> {
             List<TunnelSpec> specs = forwards.specs(System.err);
             idle = forwards.idleLimit();
             Target t = target.resolve(System.err);
+            resolved = t;
             tunnel = new Tunnel(t, specs, new Tunnel.Watcher() {
                 @Override
                 public void changed(Tunnel tunnel) {
@@ -89,6 +91,7 @@ final class TunnelDaemon implements Callable<Integer> {
         }
         write();
         VpsException error = tunnel.error();
+        auditEnd(error);
         if (error != null) {
             System.err.println(Instant.now() + " tunnel " + id + " failed: " + error.describe());
             return error.exitCode();
@@ -120,6 +123,18 @@ final class TunnelDaemon implements Callable<Integer> {
             all.add(String.valueOf(f.get("describe")));
         }
         return all;
+    }
+
+    /** A tunnel that ends by itself (its idle end, a failure that will not heal) says so in the audit log; tunnel stop writes its own line. */
+    private void auditEnd(VpsException error) {
+        String why = ended;
+        if ("tunnel stop".equals(why) || error == null && why == null) {
+            return;
+        }
+        Map<String, Object> s = tunnel.snapshot();
+        long bytes = ((Number) s.getOrDefault("bytesIn", 0L)).longValue() + ((Number) s.getOrDefault("bytesOut", 0L)).longValue();
+        Audit.start("tunnel_end").target(resolved).put("id", id).put("hostKey", s.get("hostKey")).put("forwards", describe())
+                .put("reason", error != null ? error.describe() : why).write(error != null ? "failed" : "ended", null, bytes, System.err);
     }
 
     private void stopped() {
