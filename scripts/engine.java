@@ -35,9 +35,9 @@
 //SOURCES ../lib/policy/Decision.java ../lib/policy/DryRun.java ../lib/policy/Guard.java ../lib/policy/Policy.java
 //SOURCES ../lib/policy/PolicyAction.java ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java
 //SOURCES ../lib/policy/ShellCommands.java
-//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
-//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
-//SOURCES ../lib/tunnel/Tunnels.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/RemoteForwardSockets.java ../lib/tunnel/Socks5.java
+//SOURCES ../lib/tunnel/Tunnel.java ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java
+//SOURCES ../lib/tunnel/TunnelSpec.java ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/engine/EngineCall.java ../lib/engine/EngineFiles.java ../lib/engine/EngineServer.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java ../lib/cli/TransferOptions.java
 //SOURCES exec-command.java sftp-put.java sftp-get.java job.java session.java diagnose-auth.java connection.java tunnel.java

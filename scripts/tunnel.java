@@ -26,9 +26,9 @@
 //SOURCES ../lib/audit/Audit.java ../lib/audit/AuditLog.java
 //SOURCES ../lib/policy/Decision.java ../lib/policy/Guard.java ../lib/policy/Policy.java ../lib/policy/PolicyAction.java
 //SOURCES ../lib/policy/PolicyOptions.java ../lib/policy/ReadOnlyPrograms.java ../lib/policy/ShellCommands.java
-//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/Socks5.java ../lib/tunnel/Tunnel.java
-//SOURCES ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java ../lib/tunnel/TunnelSpec.java
-//SOURCES ../lib/tunnel/Tunnels.java
+//SOURCES ../lib/tunnel/PortHolder.java ../lib/tunnel/RemoteForwardSockets.java ../lib/tunnel/Socks5.java
+//SOURCES ../lib/tunnel/Tunnel.java ../lib/tunnel/TunnelDaemon.java ../lib/tunnel/TunnelOptions.java
+//SOURCES ../lib/tunnel/TunnelSpec.java ../lib/tunnel/Tunnels.java
 //SOURCES ../lib/cli/Cli.java ../lib/cli/FleetCli.java ../lib/cli/ParentCommand.java
 
 import java.io.PrintStream;

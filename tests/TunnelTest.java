@@ -263,6 +263,11 @@ class TunnelTest extends VpsTestBase {
         assertEquals(BODY, get(remote));
         assertEquals("-R 127.0.0.1:" + remote + " -> 127.0.0.1:" + http + " (here)",
                 ((Map<?, ?>) ((List<?>) t.get("forwards")).get(0)).get("describe"));
+        // Counted like -L's: the connection (open while it lasts, so the idle end waits for it) and its bytes both ways.
+        awaitField(t, "connectionsTotal", 1L);
+        Map<?, ?> s = awaitField(t, "connectionsOpen", 0L);
+        assertTrue(((Number) s.get("bytesIn")).longValue() >= "GET / HTTP/1.0\r\n".length(), "the request, from the server: " + s);
+        assertTrue(((Number) s.get("bytesOut")).longValue() >= BODY.length(), "the answer, to the server: " + s);
     }
 
     @Test

@@ -74,7 +74,7 @@ MAPPING = {
     "Jobs.java": "jobs", "DetachedExec.java": "jobs",
     "Sessions.java": "sessions",
     "TunnelSpec.java": "tunnel", "Tunnel.java": "tunnel", "TunnelOptions.java": "tunnel", "Tunnels.java": "tunnel",
-    "TunnelDaemon.java": "tunnel", "Socks5.java": "tunnel", "PortHolder.java": "tunnel",
+    "TunnelDaemon.java": "tunnel", "Socks5.java": "tunnel", "PortHolder.java": "tunnel", "RemoteForwardSockets.java": "tunnel",
     "AuthDiagnosis.java": "diagnose", "FixScript.java": "diagnose",
     "SetupPlan.java": "setup", "SetupScript.java": "setup", "ServerSetup.java": "setup", "LoginProof.java": "setup", "SshClientConfig.java": "setup",
     "Sandbox.java": "sandbox", "SandboxServer.java": "sandbox",

@@ -152,9 +152,9 @@ final class VpsConnection implements AutoCloseable {
         return liveSession().openChannel(type);
     }
 
-    /** Asks the server to listen on BIND:PORT and send each connection to HOST:HOST_PORT on this side (ssh -R); JSch makes the local connections. */
-    void forwardFromServer(String bind, int port, String host, int hostPort) throws JSchException {
-        liveSession().setPortForwardingR(bind, port, host, hostPort);
+    /** Asks the server to listen on BIND:PORT and send each connection to HOST:HOST_PORT on this side (ssh -R); JSch makes the local connections through SOCKETS. */
+    void forwardFromServer(String bind, int port, String host, int hostPort, com.jcraft.jsch.SocketFactory sockets) throws JSchException {
+        liveSession().setPortForwardingR(bind, port, host, hostPort, sockets);
     }
 
     /** The connection this thread last opened a channel on: how mcp-server's audit finds the host key and credentials a tool call used. */

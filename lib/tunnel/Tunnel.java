@@ -78,6 +78,36 @@ final class Tunnel implements AutoCloseable {
     private final AtomicInteger connectionsOpen = new AtomicInteger();
     private final AtomicInteger reconnects = new AtomicInteger();
     private volatile long quietSince = System.nanoTime();
+    /** -R's local connections, counted like -L's. */
+    private final RemoteForwardSockets remoteSockets = new RemoteForwardSockets(new RemoteForwardSockets.Counters() {
+        @Override
+        public void opened() {
+            connectionsOpen.incrementAndGet();
+            connectionsTotal.incrementAndGet();
+        }
+
+        @Override
+        public void closed() {
+            connectionsOpen.decrementAndGet();
+            quietSince = System.nanoTime();
+            watcher.activity(Tunnel.this);
+        }
+
+        @Override
+        public void toServer(long bytes) {
+            bytesOut.addAndGet(bytes);
+        }
+
+        @Override
+        public void fromServer(long bytes) {
+            bytesIn.addAndGet(bytes);
+        }
+
+        @Override
+        public void failed(String where, IOException e) {
+            lastError = "connect failed: " + where + " (here, for -R: " + e.getMessage() + ")";
+        }
+    });
 
     Tunnel(Target target, List<TunnelSpec> specs, Watcher watcher) {
         this.target = target;
@@ -155,7 +185,7 @@ final class Tunnel implements AutoCloseable {
                 continue;
             }
             try {
-                c.forwardFromServer(spec.bind(), spec.port(), spec.host(), spec.hostPort());
+                c.forwardFromServer(spec.bind(), spec.port(), spec.host(), spec.hostPort(), remoteSockets);
             } catch (JSchException e) {
                 if (!first) {
                     throw new VpsException(VpsException.Kind.NETWORK, "the server did not grant -R " + spec.listens(spec.port())
