@@ -276,6 +276,18 @@ class McpConventionsTest extends VpsTestBase {
             call.apply(request("session_close", "id", session));
             call.apply(request("list_targets"));
             call.apply(request("diagnose_auth"));
+            // No such user on the server: a cause on its side, so fix_script gives the console script that creates it and adds the key.
+            Path sshConfig = dir.resolve("ssh_config");
+            String before = Files.exists(sshConfig) ? Files.readString(sshConfig) : null;
+            Files.writeString(sshConfig, "Host ghost\n  HostName 127.0.0.1\n  Port " + vps.port + "\n  User ghost\n  IdentityFile " + vps.key + "\n");
+            Map<?, ?> fix = (Map<?, ?>) json.apply(call.apply(request("diagnose_auth", "target", "ghost", "fix_script", true))).get("fix");
+            assertTrue(String.valueOf(fix.get("script")).contains("useradd"), String.valueOf(fix));
+            assertTrue(String.valueOf(fix.get("script")).contains(Files.readString(Path.of(vps.key + ".pub")).trim().split(" ")[1]), "the key to authorize: " + fix);
+            if (before == null) {
+                Files.delete(sshConfig);
+            } else {
+                Files.writeString(sshConfig, before);
+            }
             // A forward to sshd's own port: any listening port on the server's loopback will do.
             String tunnel = (String) json.apply(call.apply(request("tunnel_start", "local", "0:127.0.0.1:" + vps.port))).get("tunnel");
             try {

@@ -126,6 +126,7 @@ final class McpOutput {
         return envelope()
                 .field("checks", "Each check: name, result (PASS, WARN, FAIL, SKIP) and detail.", "array")
                 .field("verdict", "What fails and the exact fix: result, cause, evidence, fix.", "object")
+                .field("fix", "With fix_script: script (a POSIX sh script to run as root on the server, or null when none applies) and note.", "object")
                 .requires("status", "error").fleet().build();
     }
 

@@ -26,6 +26,9 @@ final class McpTargetTools {
                         new McpTool.Schema()
                                 .flag("accept_new", "Record the server's host key in known_hosts when it is not known yet (trust on first use). "
                                         + "Default false: diagnose_auth only reads, whatever the target's settings say, and reports an unknown key with its fingerprint.")
+                                .flag("fix_script", "Also return fix.script when the server refuses the key login for a cause on its side (no such user, a "
+                                        + "nologin shell, the key missing, owners or modes, sshd settings): a POSIX sh script for the person to run as root "
+                                        + "in the provider's web console, which checks and fixes each cause it finds. Show it to the user; it needs no SSH.")
                                 .fleet().build(), McpOutput.diagnoseAuth(), McpTool.Hints.reads("Diagnose a failing login"),
                         new McpFleet(names).each("diagnose_auth", this::diagnose)));
     }
@@ -53,6 +56,9 @@ final class McpTargetTools {
         Map<String, Object> r = Json.envelope(t.host(), "diagnose-auth " + t.display(), "exited", d.exitCode(), (System.nanoTime() - start) / 1_000_000, null);
         r.put("checks", d.checks.stream().map(Json::fields).toList());
         r.put("verdict", Json.fields(d.verdict));
+        if (args.flag("fix_script")) {
+            r.put("fix", Json.fields(FixScript.of(d, t.user())));
+        }
         return r;
     }
 }
