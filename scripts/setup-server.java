@@ -169,7 +169,7 @@ class SetupServer implements Callable<Integer> {
         Audit audit = Audit.start("setup").target(root).command(describe(plan) + " --check");
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
-            List<SetupScript.Change> changes = new ServerSetup(c, asRoot(c), plan, json ? null : out).check(true);
+            List<SetupScript.Change> changes = new ServerSetup(c, plan, json ? null : out).check(true);
             audit.put("changes", changes.size()).write("exited", 0, null, err);
             if (!json) {
                 out.println(changes.isEmpty() ? "nothing to change" : changes.size() + " change(s) to make; nothing was changed (--check)");
@@ -191,7 +191,7 @@ class SetupServer implements Callable<Integer> {
         }
         try (VpsConnection c = connect(root, plan, audit)) {
             audit.connection(c);
-            ServerSetup setup = new ServerSetup(c, asRoot(c), plan, json ? null : out);
+            ServerSetup setup = new ServerSetup(c, plan, json ? null : out);
             setupRun = setup;
             List<SetupScript.Change> changes = setup.check(false);
             boolean proven = false;
@@ -222,55 +222,19 @@ class SetupServer implements Callable<Integer> {
         }
     }
 
-    /**
-     * Root's own login (never a warm one: it must outlive sshd's reload), on sshd's port, else on the new port a run
-     * before moved sshd to. Once root's password is refused (a run before turned it off), the new user's login with
-     * sudo -n stands in for it.
-     */
+    /** Root's session (or the new user's with sudo -n standing in for it; see ServerSetup.connect); a login that fails is audited. */
     private VpsConnection connect(Target root, SetupPlan plan, Audit audit) {
-        PrintStream log = target.verbose ? err : null;
         try {
-            Target at = root;
-            try {
-                return VpsConnection.connect(at, log);
-            } catch (VpsException refused) {
-                if (refused.kind == VpsException.Kind.NETWORK && plan.port() != null && plan.port() != root.port()) {
-                    at = LoginProof.onPort(root, plan.port());
-                    try {
-                        return VpsConnection.connect(at, log);
-                    } catch (VpsException stillRefused) {
-                        refused = stillRefused;
-                    }
-                }
-                if (refused.kind != VpsException.Kind.AUTH || plan.sudo() != SetupPlan.Sudo.NOPASSWD) {
-                    throw refused;
-                }
-                try {
-                    return VpsConnection.connect(LoginProof.newLogin(at, null, plan.user(), at.port()), log);
-                } catch (VpsException alsoRefused) {
-                    throw refused;   // root's refusal is the one to explain
-                }
-            }
+            return ServerSetup.connect(root, plan, target.verbose ? err : null);
         } catch (VpsException notIn) {
             audit.put("error", notIn.kind.name()).write("failed", notIn.exitCode(), null, err);
             throw notIn;
         }
     }
 
-    /** Root's own session runs the script as it is; the new user's through sudo -n. */
-    private static Privilege asRoot(VpsConnection c) {
-        return "root".equals(c.target.user()) ? Privilege.NONE : Privilege.sudo(null, null);
-    }
-
     /** --write-ssh-config: the Host block and the host key the root login verified (read from the server's .pub files). */
     private Map<String, Object> writeSshConfig(VpsConnection root, Target login) {
-        java.io.ByteArrayOutputStream pubs = new java.io.ByteArrayOutputStream();
-        ExecRunner.run(root, RemoteCommand.of("cat /etc/ssh/ssh_host_*_key.pub"), pubs, java.io.OutputStream.nullOutputStream(), null);
-        String key = SshClientConfig.matchingKey(pubs.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList(), root.hostKeyFingerprint());
-        if (key == null) {
-            throw new VpsException(VpsException.Kind.HOSTKEY, "none of the server's /etc/ssh/ssh_host_*_key.pub is the host key the login verified",
-                    "add the host key to known_hosts yourself (ssh-keyscan, checked against the provider's console)");
-        }
+        String key = SshClientConfig.verifiedHostKey(root);
         Path config = SshClientConfig.file(target.sshConfig);
         boolean block = SshClientConfig.writeHostBlock(config, sshConfigAlias, login);
         boolean known = SshClientConfig.recordHostKey(login, key);

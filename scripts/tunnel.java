@@ -139,7 +139,7 @@ class TunnelCommand extends ParentCommand {
         }
 
         private int detach(Target t, List<TunnelSpec> specs, Audit audit) {
-            refuseHeldPorts(specs);
+            Tunnels.refuseHeldPorts(specs);
             String id = Tunnels.newId();
             audit.put("id", id);
             List<String> args = new ArrayList<>(parent.spec.commandLine().getParseResult().originalArgs());
@@ -156,18 +156,6 @@ class TunnelCommand extends ParentCommand {
                 parent.err.println(line(e));
             }
             return 0;
-        }
-
-        /** A port another of our tunnels holds: named by its id (the bind itself would only say "in use"). */
-        private static void refuseHeldPorts(List<TunnelSpec> specs) {
-            for (Tunnels.Entry other : Tunnels.list()) {
-                for (TunnelSpec s : specs) {
-                    if (s.kind() != TunnelSpec.Kind.R && s.port() != 0 && other.alive() && other.localPorts().contains(s.port())) {
-                        throw VpsException.config("local port " + s.port() + " for " + s.kind().option + " is in use (held by tunnel " + other.id() + ")",
-                                "use that tunnel, choose another port, or stop it: tunnel stop " + other.id());
-                    }
-                }
-            }
         }
 
         private int runHere(Target t, List<TunnelSpec> specs, Audit audit) {
@@ -314,7 +302,7 @@ class TunnelCommand extends ParentCommand {
             target.put("name", state.get("target"));
             Audit.start("tunnel_stop").put("target", target).put("id", e.id()).put("hostKey", state.get("hostKey"))
                     .put("forwards", e.toJson().get("forwards"))
-                    .write("ok", 0, ((Number) state.getOrDefault("bytesIn", 0L)).longValue() + ((Number) state.getOrDefault("bytesOut", 0L)).longValue(), parent.err);
+                    .write("ok", 0, Tunnels.bytesMoved(state), parent.err);
         }
     }
 }

@@ -249,11 +249,7 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Uploader(fs, options, log).plan(List.of(local), remote).toJson(c.target.host(), "upload " + local + " " + remote);
                 }
-                List<TransferResult> done;
-                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
-                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {   // a cancelled call stops at the next packet
-                    done = new Uploader(fs, options, sink.feed).upload(List.of(local), remote, null, true);
-                }
+                List<TransferResult> done = McpTransferFeed.run(log, feed -> new Uploader(fs, options, feed).upload(List.of(local), remote, null, true));
                 return TransferReport.toJson("upload " + local + " " + remote, c.target.host(), done, ms(start));
             }
         });
@@ -274,11 +270,7 @@ final class McpFileTools {
                 if (args.flag("dry_run")) {
                     return new Downloader(fs, options, log).plan(List.of(remote), local).toJson(c.target.host(), "download " + remote + " " + local);
                 }
-                List<TransferResult> done;
-                McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
-                try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {
-                    done = new Downloader(fs, options, sink.feed).download(List.of(remote), local, null, true);
-                }
+                List<TransferResult> done = McpTransferFeed.run(log, feed -> new Downloader(fs, options, feed).download(List.of(remote), local, null, true));
                 return TransferReport.toJson("download " + remote + " " + local, c.target.host(), done, ms(start));
             }
         });

@@ -28,6 +28,17 @@ final class McpTransferFeed extends OutputStream {
         feed.cancelled = true;
     }
 
+    /**
+     * Runs TRANSFER (an Uploader's or Downloader's, reporting to the feed it is given) for the call on this thread:
+     * its progress reaches the client when asked for, and a cancelled call stops it at its next packet.
+     */
+    static java.util.List<TransferResult> run(PrintStream log, java.util.function.Function<PrintStream, java.util.List<TransferResult>> transfer) {
+        McpTransferFeed sink = new McpTransferFeed(log, McpCalls.progress());
+        try (Interrupts.Registration stop = Interrupts.stopping(sink::cancel)) {
+            return transfer.apply(sink.feed);
+        }
+    }
+
     @Override
     public void write(int b) {
         write(new byte[] {(byte) b}, 0, 1);

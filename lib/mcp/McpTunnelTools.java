@@ -52,6 +52,7 @@ final class McpTunnelTools {
         o.bindAny = args.flag("bind_any");
         o.idle = args.text("idle");
         List<TunnelSpec> specs = o.specs(err);
+        Tunnels.refuseHeldPorts(specs);   // as tunnel start does: a port one of ours holds is named by its id
         if (o.bindAny) {
             forwardArgs.add("--bind-any");
         }

@@ -16,18 +16,47 @@ final class ServerSetup {
     static final Duration SCRIPT_TIMEOUT = Duration.ofMinutes(5);
 
     private final VpsConnection root;
-    /** How the script becomes root there: it is root already, or sudo -n (the new user's, on a run after the first). */
+    /** How the script becomes root there: it is root already, or sudo -n (the new user's, on a run after the first: see connect). */
     private final Privilege asRoot;
     private final String script;
     private final List<SetupScript.Change> made = new ArrayList<>();
     /** Where the script's lines go as each mode ends (text output), or null (--json). */
     private final PrintStream progress;
 
-    ServerSetup(VpsConnection root, Privilege asRoot, SetupPlan plan, PrintStream progress) {
+    ServerSetup(VpsConnection root, SetupPlan plan, PrintStream progress) {
         this.root = root;
-        this.asRoot = asRoot;
+        this.asRoot = "root".equals(root.target.user()) ? Privilege.NONE : Privilege.sudo(null, null);
         this.script = SetupScript.render(plan);
         this.progress = progress;
+    }
+
+    /**
+     * Root's own login (never a warm one: it must outlive sshd's reload), on sshd's port, else on the new port a run
+     * before moved sshd to. Once root's password is refused (a run before turned it off), the new user's login with
+     * sudo -n stands in for it. LOG: the protocol log, or null.
+     */
+    static VpsConnection connect(Target root, SetupPlan plan, PrintStream log) {
+        Target at = root;
+        try {
+            return VpsConnection.connect(at, log);
+        } catch (VpsException refused) {
+            if (refused.kind == VpsException.Kind.NETWORK && plan.port() != null && plan.port() != root.port()) {
+                at = LoginProof.onPort(root, plan.port());
+                try {
+                    return VpsConnection.connect(at, log);
+                } catch (VpsException stillRefused) {
+                    refused = stillRefused;
+                }
+            }
+            if (refused.kind != VpsException.Kind.AUTH || plan.sudo() != SetupPlan.Sudo.NOPASSWD) {
+                throw refused;
+            }
+            try {
+                return VpsConnection.connect(LoginProof.newLogin(at, null, plan.user(), at.port()), log);
+            } catch (VpsException alsoRefused) {
+                throw refused;   // root's refusal is the one to explain
+            }
+        }
     }
 
     /** What a run would change; SHOW: its lines go to the progress stream too (--check), else they stay quiet. */

@@ -110,6 +110,18 @@ final class SshClientConfig {
         return null;
     }
 
+    /** The server's host key (TYPE BASE64) that ROOT's login verified, read from its /etc/ssh/ssh_host_*_key.pub; HOSTKEY when none is. */
+    static String verifiedHostKey(VpsConnection root) {
+        java.io.ByteArrayOutputStream pubs = new java.io.ByteArrayOutputStream();
+        ExecRunner.run(root, RemoteCommand.of("cat /etc/ssh/ssh_host_*_key.pub"), pubs, java.io.OutputStream.nullOutputStream(), null);
+        String key = matchingKey(pubs.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList(), root.hostKeyFingerprint());
+        if (key == null) {
+            throw new VpsException(VpsException.Kind.HOSTKEY, "none of the server's /etc/ssh/ssh_host_*_key.pub is the host key the login verified",
+                    "add the host key to known_hosts yourself (ssh-keyscan, checked against the provider's console)");
+        }
+        return key;
+    }
+
     private static String quoted(String path) {
         return path.contains(" ") ? "\"" + path + "\"" : path;
     }

@@ -132,9 +132,8 @@ final class TunnelDaemon implements Callable<Integer> {
             return;
         }
         Map<String, Object> s = tunnel.snapshot();
-        long bytes = ((Number) s.getOrDefault("bytesIn", 0L)).longValue() + ((Number) s.getOrDefault("bytesOut", 0L)).longValue();
         Audit.start("tunnel_end").target(resolved).put("id", id).put("hostKey", s.get("hostKey")).put("forwards", describe())
-                .put("reason", error != null ? error.describe() : why).write(error != null ? "failed" : "ended", null, bytes, System.err);
+                .put("reason", error != null ? error.describe() : why).write(error != null ? "failed" : "ended", null, Tunnels.bytesMoved(s), System.err);
     }
 
     private void stopped() {

@@ -124,6 +124,23 @@ final class Tunnels {
                 .isPresent();
     }
 
+    /** A port another of our tunnels holds: named by its id (the bind itself would only say "in use"). */
+    static void refuseHeldPorts(List<TunnelSpec> specs) {
+        for (Tunnels.Entry other : Tunnels.list()) {
+            for (TunnelSpec s : specs) {
+                if (s.kind() != TunnelSpec.Kind.R && s.port() != 0 && other.alive() && other.localPorts().contains(s.port())) {
+                    throw VpsException.config("local port " + s.port() + " for " + s.kind().option + " is in use (held by tunnel " + other.id() + ")",
+                            "use that tunnel, choose another port, or stop it: tunnel stop " + other.id());
+                }
+            }
+        }
+    }
+
+    /** The bytes a tunnel's STATE says it moved, both ways. */
+    static long bytesMoved(Map<String, Object> state) {
+        return ((Number) state.getOrDefault("bytesIn", 0L)).longValue() + ((Number) state.getOrDefault("bytesOut", 0L)).longValue();
+    }
+
     /**
      * Starts tunnel ID in its own process with the start call's ARGS, in the caller's environment and
      * folder, and waits until it is up (returns its entry) or failed (throws its error).
